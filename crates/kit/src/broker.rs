@@ -1,0 +1,65 @@
+//! An embedded Kafka-protocol broker for tests and `cargo xtask up`: librdkafka's mock cluster,
+//! listening on 127.0.0.1 so other processes can connect to it.
+//!
+//! The mock cluster is not `Send`, so it lives on a thread of its own; [`EmbeddedBroker`] is a
+//! handle that asks that thread to create topics. When `KAFKA_BROKERS` is set, tests and `up` use
+//! that broker instead.
+
+use std::sync::mpsc;
+
+use rdkafka::mocking::MockCluster;
+
+type Reply = mpsc::Sender<Result<(), String>>;
+
+/// A running embedded broker; it stops when the process exits.
+#[derive(Debug)]
+pub struct EmbeddedBroker {
+    bootstrap: String,
+    requests: mpsc::Sender<(String, i32, Reply)>,
+}
+
+impl EmbeddedBroker {
+    /// Starts a one-node mock cluster.
+    pub fn start() -> Result<Self, String> {
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (requests, inbox) = mpsc::channel::<(String, i32, Reply)>();
+        std::thread::Builder::new()
+            .name("embedded-kafka".into())
+            .spawn(move || {
+                let cluster = match MockCluster::new(1) {
+                    Ok(cluster) => cluster,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(cluster.bootstrap_servers()));
+                for (topic, partitions, reply) in inbox {
+                    let result = cluster
+                        .create_topic(&topic, partitions, 1)
+                        .map_err(|e| e.to_string());
+                    let _ = reply.send(result);
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        let bootstrap = ready_rx.recv().map_err(|e| e.to_string())??;
+        Ok(Self {
+            bootstrap,
+            requests,
+        })
+    }
+
+    /// The `bootstrap.servers` value, e.g. `127.0.0.1:39341`.
+    pub fn bootstrap_servers(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// Creates a topic (idempotent).
+    pub fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), String> {
+        let (reply, answer) = mpsc::channel();
+        self.requests
+            .send((topic.to_owned(), partitions, reply))
+            .map_err(|_| "embedded broker stopped".to_owned())?;
+        answer.recv().map_err(|_| "embedded broker stopped".to_owned())?
+    }
+}

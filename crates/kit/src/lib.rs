@@ -1,0 +1,26 @@
+//! The service kit: everything a service needs that is not its business logic.
+//!
+//! A service's `startup.rs` reads [`config`], calls [`telemetry::init`], opens its stores
+//! ([`db`], [`redis`], [`kafka`]), builds its API router and hands it to
+//! [`http::ServiceRouter`], which adds health, readiness, metrics, OpenAPI and the shared
+//! middleware. Workers (HTTP server, [`outbox::Relay`], consumers) run on the [`shutdown`]
+//! tracker so the process drains before it exits. Handlers fail with their own error enums mapped
+//! to [`problem::Problem`]. Tests use [`testing`] (feature `testing`) for a fresh database, a
+//! private Redis prefix and an embedded broker.
+
+pub mod broker;
+pub mod config;
+pub mod db;
+pub mod health;
+pub mod http;
+pub mod kafka;
+pub mod outbox;
+pub mod problem;
+pub mod redis;
+pub mod shutdown;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use problem::{ApiError, Problem, ValidJson};
+pub use shutdown::Shutdown;

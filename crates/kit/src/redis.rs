@@ -1,0 +1,97 @@
+//! Redis: a pool plus the key prefix that keeps services (and parallel tests) apart.
+//!
+//! Every key a service writes goes through [`RedisStore::key`], so `auth:` keys never collide
+//! with `cart:` keys on a shared Memorystore, and each test gets its own prefix.
+
+use deadpool_redis::{Config, Connection, Pool, Runtime};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Errors talking to Redis.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisError {
+    #[error("cannot get a Redis connection")]
+    Pool(#[from] deadpool_redis::PoolError),
+    #[error("Redis command failed")]
+    Command(#[from] redis::RedisError),
+    #[error("invalid Redis configuration")]
+    Config(#[from] deadpool_redis::CreatePoolError),
+}
+
+/// A Redis pool and this service's key prefix.
+#[derive(Clone)]
+pub struct RedisStore {
+    pool: Pool,
+    prefix: String,
+}
+
+impl RedisStore {
+    /// Creates the pool (connections open lazily) and checks the server answers.
+    pub async fn connect(url: &SecretString, prefix: &str) -> Result<Self, RedisError> {
+        let pool = Config::from_url(url.expose_secret()).create_pool(Some(Runtime::Tokio1))?;
+        let store = Self {
+            pool,
+            prefix: prefix.to_owned(),
+        };
+        store.ping().await?;
+        Ok(store)
+    }
+
+    /// Connects with the service's `REDIS_URL` and `REDIS_PREFIX`.
+    pub async fn open(config: &crate::config::CommonConfig) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let url = config
+            .redis_url
+            .as_ref()
+            .context("REDIS_URL is required for a service with redis = true")?;
+        Self::connect(url, &config.redis_prefix)
+            .await
+            .context("cannot connect to Redis (REDIS_URL)")
+    }
+
+    /// The full key for `suffix`, e.g. `auth:signin:ip:127.0.0.1`.
+    pub fn key(&self, suffix: &str) -> String {
+        format!("{}{suffix}", self.prefix)
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub async fn conn(&self) -> Result<Connection, RedisError> {
+        Ok(self.pool.get().await?)
+    }
+
+    pub async fn ping(&self) -> Result<(), RedisError> {
+        let mut conn = self.conn().await?;
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        Ok(())
+    }
+
+    /// Fixed-window counter: increments `suffix` and returns the count within the window that
+    /// started with the first increment.
+    pub async fn hit(&self, suffix: &str, window_secs: u64) -> Result<u64, RedisError> {
+        let key = self.key(suffix);
+        let mut conn = self.conn().await?;
+        let (count,): (u64,) = redis::pipe()
+            .atomic()
+            .incr(&key, 1u64)
+            .cmd("EXPIRE")
+            .arg(&key)
+            .arg(window_secs)
+            .arg("NX")
+            .ignore()
+            .query_async(&mut conn)
+            .await?;
+        Ok(count)
+    }
+
+    /// Deletes `suffix`.
+    pub async fn delete(&self, suffix: &str) -> Result<(), RedisError> {
+        let mut conn = self.conn().await?;
+        let _: u64 = redis::cmd("DEL")
+            .arg(self.key(suffix))
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,32 @@
+//! Settings, read once from the environment at start; every problem is reported at once.
+
+use kit::config::{CommonConfig, ConfigError, Env, Needs};
+use secrecy::SecretString;
+
+/// Stores this service declares in platform.toml.
+pub const NEEDS: Needs = Needs {
+    postgres: false,
+    redis: false,
+    kafka: false,
+};
+
+/// Everything admin-backoffice is configured with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub common: CommonConfig,
+    /// Secret `admin-session-key` (platform.toml), from `ADMIN_SESSION_KEY`.
+    pub admin_session_key: SecretString,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut env = Env::from_process();
+        let common = CommonConfig::read(&mut env, crate::NAME, NEEDS);
+        let admin_session_key = env.secret("ADMIN_SESSION_KEY", "the admin-session-key secret");
+        env.finish()?;
+        Ok(Self {
+            common,
+            admin_session_key: admin_session_key.expect("checked by finish"),
+        })
+    }
+}

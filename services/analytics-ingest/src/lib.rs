@@ -1,0 +1,14 @@
+//! Batched, schema-checked event collection API to Kafka.
+//!
+//! Layout: `config` (settings from the environment), `startup` (`Application::build` and the
+//! router), `routes/` (one module per resource). Declared in platform.toml as `[services.analytics-ingest]`.
+
+pub mod config;
+pub mod routes;
+pub mod startup;
+
+pub use config::Config;
+pub use startup::Application;
+
+/// The service's name, as in platform.toml.
+pub const NAME: &str = "analytics-ingest";

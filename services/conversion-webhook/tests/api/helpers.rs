@@ -1,0 +1,40 @@
+//! `spawn_app`: starts conversion-webhook on port 0 with a fresh database, its own Redis prefix and the
+//! test broker, and returns a client for it.
+
+use kit::Shutdown;
+use kit::testing::TestDatabase;
+use conversion_webhook::{Application, Config, NAME};
+
+/// A running instance of the service.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    /// The service's database; dropped with the app.
+    #[allow(dead_code)] // not every test queries it directly
+    pub db: TestDatabase,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let db = TestDatabase::create(&conversion_webhook::storage::MIGRATOR).await;
+    let common = kit::testing::common_config(NAME, Some(&db), false, true);
+    let config = Config {
+        common,
+        partner_webhook_secret: "test-partner-webhook-secret".to_owned().into(),
+    };
+    let app = Application::build(config, Shutdown::new())
+        .await
+        .expect("the application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db,
+    }
+}

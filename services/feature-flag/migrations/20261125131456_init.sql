@@ -1,0 +1,2 @@
+-- Initial schema of feature-flag.
+SELECT 1;

@@ -1,0 +1,2 @@
+-- Initial schema of landing.
+SELECT 1;

@@ -1,0 +1,20 @@
+//! The HTTP API, one module per resource. Each handler documents itself with
+//! `#[utoipa::path]` and is listed in [`ApiDoc`], served at `/openapi.json`.
+
+use axum::Router;
+use utoipa::OpenApi;
+
+use crate::startup::AppState;
+
+/// The OpenAPI document of this service.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "notification", description = "E-mails for order and account events"),
+    components(schemas(kit::Problem))
+)]
+pub struct ApiDoc;
+
+/// Routes of this service's API.
+pub fn router() -> Router<AppState> {
+    Router::new()
+}

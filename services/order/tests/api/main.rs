@@ -1,0 +1,4 @@
+//! Integration tests of order: the real application on a free port, against real stores.
+
+mod helpers;
+mod platform;

@@ -1,0 +1,16 @@
+//! Profiles and addresses.
+//!
+//! Layout: `config` (settings from the environment), `startup` (`Application::build` and the
+//! router), `routes/` (one module per resource), `storage` (migrations and
+//! queries). Declared in platform.toml as `[services.user]`.
+
+pub mod config;
+pub mod routes;
+pub mod startup;
+pub mod storage;
+
+pub use config::Config;
+pub use startup::Application;
+
+/// The service's name, as in platform.toml.
+pub const NAME: &str = "user";
