@@ -3,18 +3,10 @@
 //! One Rust program for every chore (rendering, drift checks, scaffolding, running the platform
 //! locally, running the tests), so the same commands work on every machine and in CI.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-mod codegen;
-mod diagnostics;
-mod model;
-mod render;
-mod scaffold;
-mod test;
-mod up;
+use xtask::{check_command, diagnostics, render_command, scaffold, test, up};
 
 /// Developer commands for the shop platform. Everything generated is derived from platform.toml.
 #[derive(Debug, Parser)]
@@ -59,52 +51,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The repository root (the workspace this xtask belongs to).
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace root")
-        .to_path_buf()
-}
-
-/// Loads and validates the repository's platform.toml.
-pub fn load_platform() -> anyhow::Result<model::Platform> {
-    let path = root().join("platform.toml");
-    let source = std::fs::read_to_string(&path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    Ok(model::Platform::parse("platform.toml", &source)?)
-}
-
-fn render_command() -> anyhow::Result<()> {
-    let platform = load_platform()?;
-    let files = render::render(&platform)?;
-    let changes = files.write(&root())?;
-    for change in &changes {
-        println!("{}", change.summary());
-    }
-    println!(
-        "rendered {} files from platform.toml: {} changed",
-        files.len(),
-        changes.len()
-    );
-    Ok(())
-}
-
-fn check_command() -> anyhow::Result<()> {
-    let platform = load_platform()?;
-    let files = render::render(&platform)?;
-    let drift = files.diff(&root())?;
-    if drift.is_empty() {
-        println!("{} generated files are up to date with platform.toml", files.len());
-        return Ok(());
-    }
-    for d in &drift {
-        eprint!("{}", d.report());
-    }
-    anyhow::bail!(
-        "{} generated files differ from platform.toml: run `cargo xtask render` and commit the result",
-        drift.len()
-    )
 }

@@ -1,0 +1,64 @@
+//! The platform generator and developer commands behind `cargo xtask`.
+//!
+//! [`model`] parses and validates platform.toml; [`render`] derives every generated file from
+//! the model; [`codegen`] is the one write path (render writes, check diffs); [`scaffold`]
+//! creates service crates; [`up`] runs the platform locally; [`test`] runs the suite.
+
+use std::path::PathBuf;
+
+pub mod codegen;
+pub mod diagnostics;
+pub mod model;
+pub mod render;
+pub mod scaffold;
+pub mod test;
+pub mod up;
+
+
+/// The repository root (the workspace this xtask belongs to).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_path_buf()
+}
+
+/// Loads and validates the repository's platform.toml.
+pub fn load_platform() -> anyhow::Result<model::Platform> {
+    let path = root().join("platform.toml");
+    let source = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    Ok(model::Platform::parse("platform.toml", &source)?)
+}
+
+pub fn render_command() -> anyhow::Result<()> {
+    let platform = load_platform()?;
+    let files = render::render(&platform)?;
+    let changes = files.write(&root())?;
+    for change in &changes {
+        println!("{}", change.summary());
+    }
+    println!(
+        "rendered {} files from platform.toml: {} changed",
+        files.len(),
+        changes.len()
+    );
+    Ok(())
+}
+
+pub fn check_command() -> anyhow::Result<()> {
+    let platform = load_platform()?;
+    let files = render::render(&platform)?;
+    let drift = files.diff(&root())?;
+    if drift.is_empty() {
+        println!("{} generated files are up to date with platform.toml", files.len());
+        return Ok(());
+    }
+    for d in &drift {
+        eprint!("{}", d.report());
+    }
+    anyhow::bail!(
+        "{} generated files differ from platform.toml: run `cargo xtask render` and commit the result",
+        drift.len()
+    )
+}
