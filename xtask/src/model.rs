@@ -335,8 +335,16 @@ impl Platform {
 
 fn unknown_field_help(message: &str) -> Option<String> {
     let rest = message.strip_prefix("unknown field `")?;
-    let (_, expected) = rest.split_once("`, expected ")?;
-    Some(format!("remove it, or write one of {expected}"))
+    let (field, expected) = rest.split_once("`, expected ")?;
+    let known: Vec<&str> = expected
+        .trim_start_matches("one of ")
+        .split(", ")
+        .map(|k| k.trim_matches('`'))
+        .collect();
+    Some(match closest(field, known.iter().copied()) {
+        Some(c) => format!("did you mean `{c}`? (known keys: {})", known.join(", ")),
+        None => format!("remove it; known keys are {}", known.join(", ")),
+    })
 }
 
 /// Parses a retention such as `14d`, `12h`, `30m` into milliseconds.

@@ -1,2 +1,623 @@
-pub fn run(_: &Up) -> anyhow::Result<()> { Ok(()) }
-#[derive(Debug, clap::Args)] pub struct Up {}
+//! `cargo xtask up`: the whole platform on this machine.
+//!
+//! Steps, each reported as it happens: find or start PostgreSQL and Redis (the ones on localhost
+//! when they answer, otherwise temporary servers from the system's binaries, otherwise an error
+//! naming the package to install); use `KAFKA_BROKERS` or start an embedded broker and create
+//! every topic in platform.toml; build the service binaries; create each service's database;
+//! start every service with its configuration (ports from platform.toml, generated development
+//! secrets); wait for `/readyz`; print a table of URLs and health; stream logs prefixed by
+//! service. Ctrl-C (or SIGTERM) stops the services with SIGTERM, waits for them to drain, stops
+//! what `up` started and exits 0.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use sqlx::{Connection as _, Executor as _, PgConnection};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::model::{Platform, Service};
+
+/// Arguments of `cargo xtask up`.
+#[derive(Debug, Args)]
+pub struct Up {
+    /// Start only these services (comma-separated); default: all.
+    #[arg(long, value_delimiter = ',', value_name = "SERVICE")]
+    pub only: Vec<String>,
+    /// Build and run release binaries.
+    #[arg(long)]
+    pub release: bool,
+    /// Start everything, wait until every service is ready, print the table, then stop cleanly
+    /// and exit (0 when all were ready and stopped cleanly). For CI smoke tests.
+    #[arg(long)]
+    pub smoke: bool,
+    /// Seconds to wait for every service to become ready.
+    #[arg(long, default_value_t = 120)]
+    pub ready_timeout: u64,
+}
+
+pub fn run(args: &Up) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(up(args))
+}
+
+fn step(message: &str) {
+    eprintln!("==> {message}");
+}
+
+#[allow(clippy::disallowed_methods)] // the developer's environment configures `up`
+fn env_var(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.is_empty())
+}
+
+async fn up(args: &Up) -> anyhow::Result<()> {
+    let root = crate::root();
+    let platform = crate::load_platform()?;
+    let services: Vec<&Service> = platform
+        .services
+        .values()
+        .filter(|s| args.only.is_empty() || args.only.contains(&s.name))
+        .filter(|s| root.join("services").join(&s.name).join("Cargo.toml").exists())
+        .collect();
+    if let Some(unknown) = args.only.iter().find(|n| !platform.services.contains_key(*n)) {
+        bail!("--only {unknown:?}: no such service in platform.toml");
+    }
+    for s in &services {
+        if std::net::TcpListener::bind(("127.0.0.1", s.port)).is_err() {
+            bail!("port {} of {} is in use on 127.0.0.1; stop whatever listens there (another `cargo xtask up`?)", s.port, s.name);
+        }
+    }
+
+    let mut backing = Backing::default();
+    let outcome = async {
+        step("PostgreSQL");
+        let pg = backing.postgres().await?;
+        step("Redis");
+        let redis = backing.redis().await?;
+        step("Kafka");
+        let kafka = backing.kafka(&platform)?;
+        step(&format!("building {} services (cargo build)", services.len()));
+        let bin_dir = build(&root, &services, args.release)?;
+        step("creating databases");
+        create_databases(&pg, &services).await?;
+        step(&format!("starting {} services", services.len()));
+        let stores = Stores { pg, redis, kafka };
+        run_services(&platform, &services, &stores, &bin_dir, args).await
+    }
+    .await;
+    backing.stop().await;
+    outcome
+}
+
+/// Where the stores are.
+struct Stores {
+    /// Admin URL (maintenance database) of the PostgreSQL server.
+    pg: String,
+    redis: String,
+    kafka: String,
+}
+
+/// Backing servers `up` started itself, stopped on exit.
+#[derive(Default)]
+struct Backing {
+    postgres: Option<TempPostgres>,
+    redis: Option<Child>,
+    broker: Option<kit::broker::EmbeddedBroker>,
+    scratch: Option<PathBuf>,
+}
+
+struct TempPostgres {
+    pg_ctl: PathBuf,
+    data: PathBuf,
+    run_as: Option<String>,
+}
+
+impl Backing {
+    fn scratch(&mut self) -> anyhow::Result<PathBuf> {
+        if let Some(dir) = &self.scratch {
+            return Ok(dir.clone());
+        }
+        let dir = std::env::temp_dir().join(format!("shop-up-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        self.scratch = Some(dir.clone());
+        Ok(dir)
+    }
+
+    async fn postgres(&mut self) -> anyhow::Result<String> {
+        let url = env_var("UP_DATABASE_URL").unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        if reachable_pg(&url).await {
+            eprintln!("    using PostgreSQL at {}", redact(&url));
+            return Ok(url);
+        }
+        let Some(bin) = postgres_bin_dir() else {
+            bail!("no PostgreSQL answers at {} and no server binaries were found: install the `postgresql` package (Debian: apt-get install postgresql) or set UP_DATABASE_URL", redact(&url));
+        };
+        let port = free_port()?;
+        let data = self.scratch()?.join("postgres");
+        std::fs::create_dir_all(&data)?;
+        let run_as = if is_root() {
+            let user = "postgres";
+            if !Command::new("id").arg(user).output().await.is_ok_and(|o| o.status.success()) {
+                bail!("PostgreSQL refuses to run as root and there is no `postgres` user; install the `postgresql` package or run as a normal user");
+            }
+            sh("chown", &["-R", user, path_str(&self.scratch()?)]).await?;
+            Some(user.to_owned())
+        } else {
+            None
+        };
+        eprintln!("    starting a temporary PostgreSQL on 127.0.0.1:{port} ({})", data.display());
+        let initdb = bin.join("initdb");
+        run_maybe_as(run_as.as_deref(), &initdb, &["-D", path_str(&data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]).await?;
+        let pg_ctl = bin.join("pg_ctl");
+        let options = format!("-p {port} -c listen_addresses=127.0.0.1 -k {}", data.display());
+        let log = data.join("server.log");
+        run_maybe_as(run_as.as_deref(), &pg_ctl, &["-D", path_str(&data), "-o", &options, "-l", path_str(&log), "-w", "start"]).await?;
+        self.postgres = Some(TempPostgres { pg_ctl, data, run_as });
+        Ok(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+    }
+
+    async fn redis(&mut self) -> anyhow::Result<String> {
+        let url = env_var("UP_REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+        if reachable_redis(&url).await {
+            eprintln!("    using Redis at {}", redact(&url));
+            return Ok(url);
+        }
+        let Some(server) = which("redis-server") else {
+            bail!("no Redis answers at {} and `redis-server` was not found: install the `redis-server` package (Debian: apt-get install redis-server) or set UP_REDIS_URL", redact(&url));
+        };
+        let port = free_port()?;
+        let dir = self.scratch()?;
+        eprintln!("    starting a temporary Redis on 127.0.0.1:{port}");
+        let child = Command::new(server)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", path_str(&dir)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start redis-server")?;
+        self.redis = Some(child);
+        let url = format!("redis://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !reachable_redis(&url).await {
+            if Instant::now() > deadline {
+                bail!("the temporary Redis did not start within 10s");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(url)
+    }
+
+    fn kafka(&mut self, platform: &Platform) -> anyhow::Result<String> {
+        if let Some(brokers) = env_var("KAFKA_BROKERS") {
+            eprintln!("    using KAFKA_BROKERS={brokers} (topics must exist or be auto-created)");
+            return Ok(brokers);
+        }
+        let broker = kit::broker::EmbeddedBroker::start().map_err(|e| anyhow::anyhow!("cannot start the embedded Kafka broker: {e}"))?;
+        for topic in platform.topics.values() {
+            let partitions = i32::try_from(topic.partitions).unwrap_or(1);
+            broker.create_topic(&topic.name, partitions).map_err(|e| anyhow::anyhow!("create topic {}: {e}", topic.name))?;
+            broker.create_topic(&kit::kafka::dead_letter_topic(&topic.name), 1).map_err(|e| anyhow::anyhow!("create topic {}: {e}", topic.name))?;
+        }
+        let bootstrap = broker.bootstrap_servers().to_owned();
+        eprintln!("    embedded Kafka broker at {bootstrap} with {} topics (and their .dlq)", platform.topics.len());
+        self.broker = Some(broker);
+        Ok(bootstrap)
+    }
+
+    async fn stop(&mut self) {
+        if let Some(pg) = self.postgres.take() {
+            eprintln!("    stopping the temporary PostgreSQL");
+            let _ = run_maybe_as(pg.run_as.as_deref(), &pg.pg_ctl, &["-D", path_str(&pg.data), "-m", "fast", "-w", "stop"]).await;
+        }
+        if let Some(mut redis) = self.redis.take() {
+            eprintln!("    stopping the temporary Redis");
+            let _ = redis.kill().await;
+        }
+        self.broker = None;
+        if let Some(dir) = self.scratch.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap_or_default()
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+async fn sh(program: &str, args: &[&str]) -> anyhow::Result<()> {
+    let out = Command::new(program).args(args).output().await.with_context(|| format!("cannot run {program}"))?;
+    if !out.status.success() {
+        bail!("{program} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(())
+}
+
+async fn run_maybe_as(user: Option<&str>, program: &Path, args: &[&str]) -> anyhow::Result<()> {
+    match user {
+        Some(user) => {
+            let mut all = vec!["-u", user, "--", path_str(program)];
+            all.extend_from_slice(args);
+            sh("runuser", &all).await
+        }
+        None => sh(path_str(program), args).await,
+    }
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    let path = env_var("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+fn postgres_bin_dir() -> Option<PathBuf> {
+    if let Some(initdb) = which("initdb") {
+        return initdb.parent().map(Path::to_path_buf);
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|bin| bin.join("initdb").is_file())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+}
+
+/// The URL without its password.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn reachable_pg(url: &str) -> bool {
+    matches!(
+        tokio::time::timeout(Duration::from_secs(3), PgConnection::connect(url)).await,
+        Ok(Ok(_))
+    )
+}
+
+async fn reachable_redis(url: &str) -> bool {
+    let Some(address) = url.strip_prefix("redis://").map(|a| a.trim_end_matches('/')) else {
+        return false;
+    };
+    let attempt = async {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
+        stream.write_all(b"PING\r\n").await.ok()?;
+        let mut buf = [0u8; 7];
+        stream.read_exact(&mut buf).await.ok()?;
+        Some(&buf == b"+PONG\r\n")
+    };
+    matches!(tokio::time::timeout(Duration::from_secs(2), attempt).await, Ok(Some(true)))
+}
+
+/// Builds the binaries of `services`; returns the folder they are in.
+fn build(root: &Path, services: &[&Service], release: bool) -> anyhow::Result<PathBuf> {
+    let mut cmd = std::process::Command::new(env_var("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.arg("build").current_dir(root);
+    if release {
+        cmd.arg("--release");
+    }
+    for s in services {
+        cmd.args(["-p", &s.name]);
+    }
+    cmd.arg("--bins");
+    let status = cmd.status().context("cannot run cargo build")?;
+    if !status.success() {
+        bail!("cargo build failed ({status})");
+    }
+    let target = env_var("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target = if target.is_absolute() { target } else { root.join(target) };
+    Ok(target.join(if release { "release" } else { "debug" }))
+}
+
+/// The database name of a service (`feature-flag` → `feature_flag`).
+fn database_name(service: &Service) -> String {
+    service.crate_ident()
+}
+
+async fn create_databases(admin_url: &str, services: &[&Service]) -> anyhow::Result<()> {
+    let mut conn = PgConnection::connect(admin_url).await.context("cannot connect to PostgreSQL")?;
+    for s in services.iter().filter(|s| s.postgres) {
+        let name = database_name(s);
+        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+            .bind(&name)
+            .fetch_optional(&mut conn)
+            .await?;
+        if exists.is_none() {
+            conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await.with_context(|| format!("cannot create database {name}"))?;
+            eprintln!("    created database {name}");
+        }
+    }
+    conn.close().await.ok();
+    Ok(())
+}
+
+/// Development values for declared secrets, new on every run and never written to disk. Secrets
+/// named `*-signing-key` are Ed25519 private keys (PKCS#8 PEM); others are random tokens.
+fn dev_secret(name: &str) -> anyhow::Result<String> {
+    use rand::RngCore as _;
+    if name.ends_with("-signing-key") {
+        use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+        let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+        let pem = key
+            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .map_err(|e| anyhow::anyhow!("cannot encode a development key: {e}"))?;
+        return Ok(pem.to_string());
+    }
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The environment variable a secret is passed in (`smtp-password` → `SMTP_PASSWORD`).
+pub fn secret_env(name: &str) -> String {
+    name.to_uppercase().replace('-', "_")
+}
+
+/// The environment of one service process.
+fn service_env(platform: &Platform, service: &Service, stores: &Stores) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut env = BTreeMap::new();
+    env.insert("HOST".into(), "127.0.0.1".into());
+    env.insert("PORT".into(), service.port.to_string());
+    env.insert("LOG_FORMAT".into(), "pretty".into());
+    env.insert("SHUTDOWN_GRACE".into(), "10s".into());
+    if service.postgres {
+        env.insert("DATABASE_URL".into(), kit::db::replace_database(&stores.pg, &database_name(service)));
+    }
+    if service.redis {
+        env.insert("REDIS_URL".into(), stores.redis.clone());
+    }
+    if service.kafka() {
+        env.insert("KAFKA_BROKERS".into(), stores.kafka.clone());
+    }
+    for secret in &service.secrets {
+        env.insert(secret_env(secret), dev_secret(secret)?);
+    }
+    for target in &service.calls {
+        let port = platform.services[target].port;
+        env.insert(format!("{}_URL", secret_env(target)), format!("http://127.0.0.1:{port}"));
+    }
+    Ok(env)
+}
+
+const COLORS: &[&str] = &["31", "32", "33", "34", "35", "36", "91", "92", "93", "94", "95", "96"];
+
+async fn run_services(
+    platform: &Platform,
+    services: &[&Service],
+    stores: &Stores,
+    bin_dir: &Path,
+    args: &Up,
+) -> anyhow::Result<()> {
+    let color = std::io::stderr().is_terminal();
+    let width = services.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let mut children: Vec<(String, Child)> = Vec::new();
+    let mut failed_to_start = None;
+    for (i, s) in services.iter().enumerate() {
+        let binary = bin_dir.join(&s.name);
+        let mut cmd = Command::new(&binary);
+        cmd.envs(service_env(platform, s, stores)?)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0) // Ctrl-C reaches `up`, which stops the services in order
+            .kill_on_drop(true);
+        let mut child = match cmd.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                failed_to_start = Some(format!("cannot start {}: {e}", binary.display()));
+                break;
+            }
+        };
+        let prefix = if color {
+            format!("\x1b[{}m{:width$}\x1b[0m |", COLORS[i % COLORS.len()], s.name)
+        } else {
+            format!("{:width$} |", s.name)
+        };
+        if let Some(out) = child.stdout.take() {
+            pipe(prefix.clone(), out);
+        }
+        if let Some(err) = child.stderr.take() {
+            pipe(prefix, err);
+        }
+        children.push((s.name.clone(), child));
+    }
+
+    let ready = if failed_to_start.is_none() {
+        wait_ready(services, &mut children, Duration::from_secs(args.ready_timeout)).await
+    } else {
+        BTreeMap::new()
+    };
+    print_table(platform, services, &ready);
+    let all_ready = failed_to_start.is_none() && ready.values().all(|r| *r == Health::Ready);
+
+    if !args.smoke && all_ready {
+        if let Some(storefront) = services.iter().find(|s| s.name == "storefront") {
+            eprintln!("\nstorefront: http://127.0.0.1:{}/   (Ctrl-C stops everything)", storefront.port);
+        } else {
+            eprintln!("\nall services are up   (Ctrl-C stops everything)");
+        }
+        wait_for_stop(&mut children).await;
+    }
+    eprintln!();
+    step("stopping services");
+    let clean = stop_all(&mut children).await;
+    if let Some(reason) = failed_to_start {
+        bail!(reason);
+    }
+    if !all_ready {
+        bail!("not every service became ready (see the table and logs above)");
+    }
+    if !clean {
+        bail!("not every service stopped cleanly");
+    }
+    step("stopped cleanly");
+    Ok(())
+}
+
+fn pipe(prefix: String, stream: impl tokio::io::AsyncRead + Unpin + Send + 'static) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("{prefix} {line}");
+        }
+    });
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Health {
+    Ready,
+    NotReady,
+    Exited,
+}
+
+async fn wait_ready(
+    services: &[&Service],
+    children: &mut [(String, Child)],
+    timeout: Duration,
+) -> BTreeMap<String, Health> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .expect("a plain HTTP client builds");
+    let deadline = Instant::now() + timeout;
+    let mut health: BTreeMap<String, Health> = services.iter().map(|s| (s.name.clone(), Health::NotReady)).collect();
+    let mut last_report = Instant::now();
+    loop {
+        for (s, (_, child)) in services.iter().zip(children.iter_mut()) {
+            if health[&s.name] != Health::NotReady {
+                continue;
+            }
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                health.insert(s.name.clone(), Health::Exited);
+                continue;
+            }
+            let url = format!("http://127.0.0.1:{}/readyz", s.port);
+            if client.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+                health.insert(s.name.clone(), Health::Ready);
+            }
+        }
+        let waiting = health.values().filter(|h| **h == Health::NotReady).count();
+        if waiting == 0 || Instant::now() > deadline {
+            return health;
+        }
+        if last_report.elapsed() > Duration::from_secs(5) {
+            let ready = health.values().filter(|h| **h == Health::Ready).count();
+            eprintln!("==> {ready}/{} services ready, waiting for {waiting}", health.len());
+            last_report = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+fn print_table(platform: &Platform, services: &[&Service], health: &BTreeMap<String, Health>) {
+    let width = services.iter().map(|s| s.name.len()).max().unwrap_or(7).max(7);
+    eprintln!("\n{:width$}  {:7}  {:24}  HEALTH", "SERVICE", "TIER", "URL");
+    for s in services {
+        let state = match health.get(&s.name) {
+            Some(Health::Ready) => "ready",
+            Some(Health::Exited) => "exited",
+            _ => "not ready",
+        };
+        let routes = if s.routes.is_empty() { String::new() } else { format!("  {}", s.routes.join(" ")) };
+        eprintln!("{:width$}  {:7}  {:24}  {state}{routes}", s.name, s.tier, format!("http://127.0.0.1:{}", s.port));
+    }
+    let _ = platform;
+}
+
+async fn wait_for_stop(children: &mut [(String, Child)]) {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminated = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    let any_exit = async {
+        loop {
+            for (name, child) in children.iter_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    eprintln!("==> {name} exited ({status}); the others keep running, Ctrl-C stops them");
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminated => {}
+        () = any_exit => {}
+    }
+}
+
+/// Sends SIGTERM to every service, waits for them to drain; true when all exited with 0.
+async fn stop_all(children: &mut [(String, Child)]) -> bool {
+    for (_, child) in children.iter() {
+        if let Some(pid) = child.id() {
+            let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+        }
+    }
+    let mut clean = true;
+    for (name, child) in children.iter_mut() {
+        match tokio::time::timeout(Duration::from_secs(30), child.wait()).await {
+            Ok(Ok(status)) if status.success() => {}
+            Ok(Ok(status)) => {
+                clean = false;
+                eprintln!("    {name} exited with {status}");
+            }
+            _ => {
+                clean = false;
+                eprintln!("    {name} did not stop within 30s; killed");
+                let _ = child.kill().await;
+            }
+        }
+    }
+    clean
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("postgres://postgres@h/db"), "postgres://postgres@h/db");
+    }
+
+    #[test]
+    fn signing_keys_are_pem() {
+        assert!(dev_secret("auth-signing-key").unwrap().starts_with("-----BEGIN PRIVATE KEY-----"));
+        assert_eq!(dev_secret("smtp-password").unwrap().len(), 64);
+    }
+}

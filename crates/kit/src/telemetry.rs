@@ -7,6 +7,7 @@
 //! log search by `trace_id` follows one request across services.
 
 use std::fmt;
+use std::io::IsTerminal as _;
 use std::sync::Once;
 
 use rand::RngCore;
@@ -41,7 +42,11 @@ pub fn init(service: &str, format: LogFormat) {
                 )
                 .try_init(),
             LogFormat::Pretty => registry
-                .with(tracing_subscriber::fmt::layer().compact())
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .compact()
+                        .with_ansi(std::io::stdout().is_terminal()),
+                )
                 .try_init(),
         };
         // Another subscriber (e.g. a test harness's) may already be installed; keep it.

@@ -57,7 +57,7 @@ impl TestDatabase {
             .await
             .expect("create test database");
         conn.close().await.ok();
-        let url = replace_database(&admin, &name);
+        let url = crate::db::replace_database(&admin, &name);
         let pool = PgPool::connect(&url).await.expect("connect to test database");
         migrator.run(&pool).await.expect("migrate test database");
         Self {
@@ -86,22 +86,6 @@ impl Drop for TestDatabase {
             });
         })
         .join();
-    }
-}
-
-/// `url` with its database name replaced.
-pub fn replace_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let without_db = match base.rfind('/') {
-        Some(i) if base[..i].contains("//") && i > base.find("//").unwrap_or(0) + 1 => &base[..i],
-        _ => base,
-    };
-    match query {
-        Some(q) => format!("{without_db}/{database}?{q}"),
-        None => format!("{without_db}/{database}"),
     }
 }
 
@@ -165,24 +149,6 @@ pub async fn consume(topic: &str, count: usize, timeout: std::time::Duration) ->
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::replace_database;
-
-    #[test]
-    fn replaces_the_database_name() {
-        assert_eq!(
-            replace_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
-            "postgres://postgres@127.0.0.1:5432/t1"
-        );
-        assert_eq!(
-            replace_database("postgres://u@h/db?sslmode=disable", "t1"),
-            "postgres://u@h/t1?sslmode=disable"
-        );
-        assert_eq!(replace_database("postgres://u@h", "t1"), "postgres://u@h/t1");
-    }
 }
 
 /// Settings for a service under test: port 0 on loopback, the test database, a private Redis
