@@ -1,0 +1,101 @@
+//! `cargo xtask new-service`: a valid request plans the crate and the platform.toml entry; an
+//! invalid one is refused with one line and writes nothing.
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use xtask::model::Platform;
+use xtask::scaffold::{NewService, plan};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    args: NewService,
+}
+
+fn args(line: &str) -> NewService {
+    Cli::try_parse_from(std::iter::once("new-service").chain(line.split_whitespace()))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .args
+}
+
+/// A copy of the repository's platform.toml and services folder names in a temporary root.
+fn sandbox() -> (tempfile::TempDir, PathBuf) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(repo.join("platform.toml"), dir.path().join("platform.toml")).unwrap();
+    for entry in std::fs::read_dir(repo.join("services")).unwrap().flatten() {
+        std::fs::create_dir_all(dir.path().join("services").join(entry.file_name())).unwrap();
+    }
+    let root = dir.path().to_path_buf();
+    (dir, root)
+}
+
+fn refused(line: &str) -> String {
+    let (_dir, root) = sandbox();
+    let before = std::fs::read_to_string(root.join("platform.toml")).unwrap();
+    let error = plan(&root, &args(line)).err().unwrap_or_else(|| panic!("`{line}` should be refused")).to_string();
+    assert_eq!(std::fs::read_to_string(root.join("platform.toml")).unwrap(), before);
+    assert!(!error.contains('\n'), "one line: {error}");
+    error
+}
+
+#[test]
+fn plans_a_complete_service() {
+    let (_dir, root) = sandbox();
+    let (files, text) = plan(
+        &root,
+        &args("loyalty --tier core --postgres --redis --produces loyalty.v1 --calls product --route /v1/loyalty --secret loyalty-api-key"),
+    )
+    .unwrap();
+    let platform = Platform::parse("platform.toml", &text).unwrap();
+    let loyalty = &platform.services["loyalty"];
+    assert_eq!(loyalty.namespace, "apps-core");
+    assert_eq!(loyalty.calls, ["product"]);
+    assert!(platform.topics.contains_key("loyalty.v1"));
+    assert!(platform.services["api-gateway"].calls.contains(&"loyalty".to_owned()));
+    assert_eq!(loyalty.port, 8098, "the next free port");
+    // Comments in platform.toml survive the edit.
+    assert!(text.contains("# platform.toml: the single source of truth"));
+    let paths: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
+    for expected in ["services/loyalty/Cargo.toml", "services/loyalty/src/startup.rs", "services/loyalty/tests/api/platform.rs"] {
+        assert!(paths.contains(&expected.to_owned()), "{paths:#?}");
+    }
+    let config = files.get("services/loyalty/src/config.rs").unwrap();
+    assert!(config.contains("LOYALTY_API_KEY"));
+}
+
+#[test]
+fn refuses_a_bad_name() {
+    assert!(refused("Bad_Name --tier core").contains("invalid service name"));
+}
+
+#[test]
+fn refuses_an_existing_service() {
+    assert!(refused("auth --tier core").contains("already exists"));
+}
+
+#[test]
+fn refuses_a_taken_port() {
+    assert!(refused("loyalty --tier core --port 8085").contains("already used by \"auth\""));
+}
+
+#[test]
+fn refuses_a_taken_route() {
+    assert!(refused("loyalty --tier core --route /v1/orders").contains("already served by \"order\""));
+}
+
+#[test]
+fn refuses_an_unknown_call_target() {
+    assert!(refused("loyalty --tier core --calls nosuch").contains("no such service"));
+}
+
+#[test]
+fn refuses_an_unknown_tier() {
+    assert!(refused("loyalty --tier edge").contains("unknown tier"));
+}
+
+#[test]
+fn refuses_consuming_a_topic_nobody_produces() {
+    assert!(refused("loyalty --tier core --consumes nothing.v1").contains("not declared"));
+}
