@@ -3,6 +3,10 @@
 //! Uses cargo-nextest when installed (faster: one process per test, parallel across the
 //! workspace's test binaries), otherwise `cargo test`. Both talk to the real PostgreSQL and Redis
 //! on localhost and to an embedded Kafka broker unless `KAFKA_BROKERS` is set.
+//!
+//! Snapshots are never written here (`INSTA_UPDATE=no`): review changes with `cargo insta
+//! review`. A full run also rejects snapshot files no test references any more (insta reports
+//! the ones it reads through `INSTA_SNAPSHOT_REFERENCES_FILE`).
 
 use std::process::Command;
 
@@ -43,6 +47,12 @@ pub fn run(args: &Test) -> anyhow::Result<()> {
         }
     }
     cmd.env("INSTA_UPDATE", "no");
+    let full_run = args.packages.is_empty() && args.rest.is_empty();
+    let references = std::env::temp_dir().join(format!("insta-references-{}", std::process::id()));
+    let _ = std::fs::remove_file(&references);
+    if full_run {
+        cmd.env("INSTA_SNAPSHOT_REFERENCES_FILE", &references);
+    }
     if !args.rest.is_empty() {
         cmd.arg("--").args(&args.rest);
     }
@@ -51,6 +61,16 @@ pub fn run(args: &Test) -> anyhow::Result<()> {
     let status = cmd.status()?;
     if !status.success() {
         bail!("tests failed ({status})");
+    }
+    if full_run {
+        let unreferenced = unreferenced_snapshots(&references)?;
+        let _ = std::fs::remove_file(&references);
+        if !unreferenced.is_empty() {
+            for path in &unreferenced {
+                eprintln!("unreferenced snapshot: {}", path.display());
+            }
+            bail!("{} snapshot files are not used by any test: delete them", unreferenced.len());
+        }
     }
     if nextest {
         // nextest does not run doctests; run them so examples in docs cannot rot.
@@ -63,4 +83,34 @@ pub fn run(args: &Test) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Snapshot files under the repository that no test read during this run.
+fn unreferenced_snapshots(references: &std::path::Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let read = std::fs::read_to_string(references).unwrap_or_default();
+    let referenced: std::collections::BTreeSet<std::path::PathBuf> = read
+        .lines()
+        .filter_map(|l| std::fs::canonicalize(l).ok())
+        .collect();
+    let mut unreferenced = Vec::new();
+    let root = crate::root();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)?.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if path.is_dir() {
+                if !matches!(name.to_str(), Some("target" | ".git" | "node_modules")) {
+                    stack.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "snap")
+                && dir.file_name().is_some_and(|d| d == "snapshots")
+                && !referenced.contains(&std::fs::canonicalize(&path)?)
+            {
+                unreferenced.push(path.strip_prefix(&root)?.to_path_buf());
+            }
+        }
+    }
+    unreferenced.sort();
+    Ok(unreferenced)
 }
