@@ -61,7 +61,13 @@ impl fmt::Display for Report {
                     .map_or(1, |s| s.chars().count().max(1));
                 writeln!(f, "{:width$} |", "")?;
                 writeln!(f, "{line} | {text}")?;
-                writeln!(f, "{:width$} | {}{}", "", " ".repeat(column - 1), "^".repeat(underline))?;
+                writeln!(
+                    f,
+                    "{:width$} | {}{}",
+                    "",
+                    " ".repeat(column - 1),
+                    "^".repeat(underline)
+                )?;
             }
             if let Some(help) = &d.help {
                 writeln!(f, "  = help: {help}")?;

@@ -14,7 +14,6 @@ pub mod scaffold;
 pub mod test;
 pub mod up;
 
-
 /// The repository root (the workspace this xtask belongs to).
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -51,7 +50,10 @@ pub fn check_command() -> anyhow::Result<()> {
     let files = render::render(&platform)?;
     let drift = files.diff(&root())?;
     if drift.is_empty() {
-        println!("{} generated files are up to date with platform.toml", files.len());
+        println!(
+            "{} generated files are up to date with platform.toml",
+            files.len()
+        );
         return Ok(());
     }
     for d in &drift {

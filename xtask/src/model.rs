@@ -329,7 +329,24 @@ impl Platform {
 
     /// Namespaces that hold at least one service, sorted.
     pub fn namespaces(&self) -> BTreeSet<&str> {
-        self.services.values().map(|s| s.namespace.as_str()).collect()
+        self.services
+            .values()
+            .map(|s| s.namespace.as_str())
+            .collect()
+    }
+
+    /// The Kafka bootstrap address in the cluster: the Strimzi cluster `<name>-kafka` in the
+    /// `kafka` namespace.
+    pub fn kafka_bootstrap(&self) -> String {
+        format!("{}-kafka-kafka-bootstrap.kafka.svc:9092", self.name)
+    }
+
+    /// A service's public host in `env`: its `ingress_host` with the platform domain replaced by
+    /// the environment's (`api.shop.example.com` → `api.staging.shop.example.com`).
+    pub fn ingress_host(&self, service: &Service, env: &Environment) -> Option<String> {
+        let host = service.ingress_host.as_deref()?;
+        let prefix = host.strip_suffix(self.domain.as_str())?;
+        Some(format!("{prefix}{}", env.domain))
     }
 }
 
@@ -380,13 +397,21 @@ struct Validator {
 
 impl Validator {
     fn error(&mut self, span: std::ops::Range<usize>, message: String, help: impl Into<String>) {
-        self.diagnostics.push(Diagnostic::new(span, message).help(help));
+        self.diagnostics
+            .push(Diagnostic::new(span, message).help(help));
     }
 
     fn platform(&mut self, raw: RawPlatform) -> Platform {
         let meta = raw.platform;
         if !is_kebab(meta.name.get_ref(), 30) {
-            self.error(meta.name.span(), format!("platform name {:?} is not a lowercase DNS label", meta.name.get_ref()), "use lowercase letters, digits and dashes, e.g. \"shop\"");
+            self.error(
+                meta.name.span(),
+                format!(
+                    "platform name {:?} is not a lowercase DNS label",
+                    meta.name.get_ref()
+                ),
+                "use lowercase letters, digits and dashes, e.g. \"shop\"",
+            );
         }
         let domain = meta.domain.get_ref().clone();
 
@@ -395,10 +420,21 @@ impl Validator {
             .into_iter()
             .map(|(name, t)| {
                 if !is_kebab(t.namespace.get_ref(), 63) {
-                    self.error(t.namespace.span(), format!("namespace {:?} is not a DNS label", t.namespace.get_ref()), "use lowercase letters, digits and dashes, e.g. \"apps-core\"");
+                    self.error(
+                        t.namespace.span(),
+                        format!("namespace {:?} is not a DNS label", t.namespace.get_ref()),
+                        "use lowercase letters, digits and dashes, e.g. \"apps-core\"",
+                    );
                 }
                 let name = name.into_inner();
-                (name.clone(), Tier { name, namespace: t.namespace.into_inner(), description: t.description })
+                (
+                    name.clone(),
+                    Tier {
+                        name,
+                        namespace: t.namespace.into_inner(),
+                        description: t.description,
+                    },
+                )
             })
             .collect();
 
@@ -407,13 +443,25 @@ impl Validator {
             .into_iter()
             .map(|(name, e)| {
                 if *e.replicas_scale.get_ref() <= 0.0 {
-                    self.error(e.replicas_scale.span(), "replicas_scale must be positive".into(), "write e.g. replicas_scale = 0.5");
+                    self.error(
+                        e.replicas_scale.span(),
+                        "replicas_scale must be positive".into(),
+                        "write e.g. replicas_scale = 0.5",
+                    );
                 }
                 if !(1..=5).contains(e.kafka_replication.get_ref()) {
-                    self.error(e.kafka_replication.span(), "kafka_replication must be between 1 and 5".into(), "write 3 for production, 1 for a small cluster");
+                    self.error(
+                        e.kafka_replication.span(),
+                        "kafka_replication must be between 1 and 5".into(),
+                        "write 3 for production, 1 for a small cluster",
+                    );
                 }
                 if e.target_revision.get_ref() == "HEAD" && name.get_ref() == "prod" {
-                    self.error(e.target_revision.span(), "prod must pin a revision, not HEAD".into(), "write a branch or tag, e.g. target_revision = \"prod\"");
+                    self.error(
+                        e.target_revision.span(),
+                        "prod must pin a revision, not HEAD".into(),
+                        "write a branch or tag, e.g. target_revision = \"prod\"",
+                    );
                 }
                 let name = name.into_inner();
                 (
@@ -424,7 +472,8 @@ impl Validator {
                         target_revision: e.target_revision.into_inner(),
                         replicas_scale: e.replicas_scale.into_inner(),
                         ha: e.ha,
-                        kafka_replication: u32::try_from(e.kafka_replication.into_inner()).unwrap_or(1),
+                        kafka_replication: u32::try_from(e.kafka_replication.into_inner())
+                            .unwrap_or(1),
                     },
                 )
             })
@@ -435,14 +484,26 @@ impl Validator {
         for (name, t) in raw.topics {
             let retention = t.retention.get_ref();
             let retention_ms = retention_ms(retention).unwrap_or_else(|| {
-                self.error(t.retention.span(), format!("retention {retention:?} is not a duration"), "write a number with m, h or d, e.g. \"14d\"");
+                self.error(
+                    t.retention.span(),
+                    format!("retention {retention:?} is not a duration"),
+                    "write a number with m, h or d, e.g. \"14d\"",
+                );
                 0
             });
             if !(1..=1000).contains(t.partitions.get_ref()) {
-                self.error(t.partitions.span(), "partitions must be between 1 and 1000".into(), "write e.g. partitions = 6");
+                self.error(
+                    t.partitions.span(),
+                    "partitions must be between 1 and 1000".into(),
+                    "write e.g. partitions = 6",
+                );
             }
             if t.events.get_ref().is_empty() {
-                self.error(t.events.span(), format!("topic {:?} carries no events", name.get_ref()), "list the event types it carries, e.g. events = [\"order.placed\"]");
+                self.error(
+                    t.events.span(),
+                    format!("topic {:?} carries no events", name.get_ref()),
+                    "list the event types it carries, e.g. events = [\"order.placed\"]",
+                );
             }
             topic_spans.insert(name.get_ref().clone(), name.span());
             let name = name.into_inner();
@@ -453,7 +514,12 @@ impl Validator {
                     partitions: u32::try_from(t.partitions.into_inner()).unwrap_or(1),
                     retention: t.retention.into_inner(),
                     retention_ms,
-                    events: t.events.into_inner().into_iter().map(Spanned::into_inner).collect(),
+                    events: t
+                        .events
+                        .into_inner()
+                        .into_iter()
+                        .map(Spanned::into_inner)
+                        .collect(),
                 },
             );
         }
@@ -470,32 +536,72 @@ impl Validator {
             let name_span = name.span();
             let name = name.into_inner();
             if !is_kebab(&name, 30) {
-                self.error(name_span.clone(), format!("service name {name:?} is not a lowercase DNS label"), "use lowercase letters, digits and dashes, e.g. [services.order-history]");
+                self.error(
+                    name_span.clone(),
+                    format!("service name {name:?} is not a lowercase DNS label"),
+                    "use lowercase letters, digits and dashes, e.g. [services.order-history]",
+                );
             }
             let namespace = match tiers.get(s.tier.get_ref()) {
                 Some(t) => t.namespace.clone(),
                 None => {
                     let known: Vec<&str> = tiers.keys().map(String::as_str).collect();
                     let help = match closest(s.tier.get_ref(), known.iter().copied()) {
-                        Some(c) => format!("did you mean tier = \"{c}\"? tiers are declared under [tiers]: {}", known.join(", ")),
-                        None => format!("use one of the tiers declared under [tiers]: {}", known.join(", ")),
+                        Some(c) => format!(
+                            "did you mean tier = \"{c}\"? tiers are declared under [tiers]: {}",
+                            known.join(", ")
+                        ),
+                        None => format!(
+                            "use one of the tiers declared under [tiers]: {}",
+                            known.join(", ")
+                        ),
                     };
-                    self.error(s.tier.span(), format!("service {name:?} is in tier {:?}, which does not exist", s.tier.get_ref()), help);
+                    self.error(
+                        s.tier.span(),
+                        format!(
+                            "service {name:?} is in tier {:?}, which does not exist",
+                            s.tier.get_ref()
+                        ),
+                        help,
+                    );
                     String::new()
                 }
             };
             let port = *s.port.get_ref();
             if !(1024..=65535).contains(&port) {
-                self.error(s.port.span(), format!("port {port} is outside 1024-65535"), "pick an unused port such as 8100");
+                self.error(
+                    s.port.span(),
+                    format!("port {port} is outside 1024-65535"),
+                    "pick an unused port such as 8100",
+                );
             } else if let Some(other) = ports.insert(port, name.clone()) {
-                self.error(s.port.span(), format!("port {port} is already used by service {other:?}"), format!("pick a free port, e.g. {}", ports.keys().max().copied().unwrap_or(8080) + 1));
+                self.error(
+                    s.port.span(),
+                    format!("port {port} is already used by service {other:?}"),
+                    format!(
+                        "pick a free port, e.g. {}",
+                        ports.keys().max().copied().unwrap_or(8080) + 1
+                    ),
+                );
             }
             for route in &s.routes {
                 let r = route.get_ref();
-                if !r.starts_with('/') || r.len() < 2 || r.ends_with('/') || r.contains(char::is_whitespace) {
-                    self.error(route.span(), format!("route {r:?} is not a path prefix"), "write an absolute prefix without a trailing slash, e.g. \"/v1/orders\"");
+                if !r.starts_with('/')
+                    || r.len() < 2
+                    || r.ends_with('/')
+                    || r.contains(char::is_whitespace)
+                {
+                    self.error(
+                        route.span(),
+                        format!("route {r:?} is not a path prefix"),
+                        "write an absolute prefix without a trailing slash, e.g. \"/v1/orders\"",
+                    );
                 } else if let Some(other) = routes.insert(r.clone(), name.clone()) {
-                    self.error(route.span(), format!("route {r:?} is already served by service {other:?}"), "each route prefix belongs to one service; pick another prefix");
+                    self.error(
+                        route.span(),
+                        format!("route {r:?} is already served by service {other:?}"),
+                        "each route prefix belongs to one service; pick another prefix",
+                    );
                 }
             }
             if !s.routes.is_empty() {
@@ -506,19 +612,31 @@ impl Validator {
                 if s.tier.get_ref() != "public" {
                     self.error(host.span(), format!("service {name:?} is in tier {:?}; only public services take ingress traffic", s.tier.get_ref()), "remove ingress_host, or move the service to tier = \"public\"");
                 } else if !(h == &domain || h.ends_with(&format!(".{domain}"))) {
-                    self.error(host.span(), format!("ingress_host {h:?} is not under the platform domain {domain:?}"), format!("write e.g. \"{domain}\" or \"admin.{domain}\""));
+                    self.error(
+                        host.span(),
+                        format!("ingress_host {h:?} is not under the platform domain {domain:?}"),
+                        format!("write e.g. \"{domain}\" or \"admin.{domain}\""),
+                    );
                 }
             }
             for target in &s.calls {
                 let t = target.get_ref();
                 if t == &name {
-                    self.error(target.span(), format!("service {name:?} lists itself in calls"), "remove it: a service needs no permission to reach itself");
+                    self.error(
+                        target.span(),
+                        format!("service {name:?} lists itself in calls"),
+                        "remove it: a service needs no permission to reach itself",
+                    );
                 } else if !names.contains(t) {
                     let help = match closest(t, names.iter().map(String::as_str)) {
                         Some(c) => format!("did you mean \"{c}\"?"),
                         None => "calls may only name services declared under [services]".to_owned(),
                     };
-                    self.error(target.span(), format!("service {name:?} calls {t:?}, which is not a service"), help);
+                    self.error(
+                        target.span(),
+                        format!("service {name:?} calls {t:?}, which is not a service"),
+                        help,
+                    );
                 }
             }
             for topic in &s.produces {
@@ -537,15 +655,27 @@ impl Validator {
             }
             for secret in &s.secrets {
                 if !is_kebab(secret.get_ref(), 60) {
-                    self.error(secret.span(), format!("secret name {:?} is not kebab-case", secret.get_ref()), "write e.g. \"payment-provider-key\"");
+                    self.error(
+                        secret.span(),
+                        format!("secret name {:?} is not kebab-case", secret.get_ref()),
+                        "write e.g. \"payment-provider-key\"",
+                    );
                 }
             }
             let scaling = match &s.scaling {
-                None => Scaling { min: 1, max: 3, cpu: 70 },
+                None => Scaling {
+                    min: 1,
+                    max: 3,
+                    cpu: 70,
+                },
                 Some(sc) => {
                     let r = sc.get_ref();
                     if r.min < 1 || r.max < r.min || !(1..=100).contains(&r.cpu) {
-                        self.error(sc.span(), "scaling needs 1 <= min <= max and cpu between 1 and 100".into(), "write e.g. scaling = { min = 2, max = 10, cpu = 70 }");
+                        self.error(
+                            sc.span(),
+                            "scaling needs 1 <= min <= max and cpu between 1 and 100".into(),
+                            "write e.g. scaling = { min = 2, max = 10, cpu = 70 }",
+                        );
                     }
                     Scaling {
                         min: u32::try_from(r.min.max(1)).unwrap_or(1),
@@ -554,11 +684,12 @@ impl Validator {
                     }
                 }
             };
-            let slo = s.slo.as_ref().map(|slo| Slo { availability: slo.availability, p99_ms: slo.p99_ms });
-            if let Some(slo) = &slo {
-                if !(50.0..100.0).contains(&slo.availability) {
-                    self.error(name_span.clone(), format!("service {name:?} has an availability objective of {}%", slo.availability), "write a percentage below 100, e.g. slo = { availability = 99.9, p99_ms = 300 }");
-                }
+            let slo = s.slo.as_ref().map(|slo| Slo {
+                availability: slo.availability,
+                p99_ms: slo.p99_ms,
+            });
+            if let Some(slo) = slo.filter(|slo| !(50.0..100.0).contains(&slo.availability)) {
+                self.error(name_span.clone(), format!("service {name:?} has an availability objective of {}%", slo.availability), "write a percentage below 100, e.g. slo = { availability = 99.9, p99_ms = 300 }");
             }
             let sorted = |v: Vec<Spanned<String>>| {
                 let mut v: Vec<String> = v.into_iter().map(Spanned::into_inner).collect();
@@ -596,18 +727,36 @@ impl Validator {
 
         for (consumer, topic) in consumed {
             if !produced.contains(topic.get_ref()) {
-                self.error(topic.span(), format!("service {consumer:?} consumes {:?}, which no service produces", topic.get_ref()), format!("add \"{}\" to some service's produces, or remove it here", topic.get_ref()));
+                self.error(
+                    topic.span(),
+                    format!(
+                        "service {consumer:?} consumes {:?}, which no service produces",
+                        topic.get_ref()
+                    ),
+                    format!(
+                        "add \"{}\" to some service's produces, or remove it here",
+                        topic.get_ref()
+                    ),
+                );
             }
         }
         for (topic, span) in &topic_spans {
             if !produced.contains(topic) {
-                self.error(span.clone(), format!("topic {topic:?} is declared but no service produces it"), "add it to a service's produces, or delete the topic");
+                self.error(
+                    span.clone(),
+                    format!("topic {topic:?} is declared but no service produces it"),
+                    "add it to a service's produces, or delete the topic",
+                );
             }
         }
 
         let gateway = meta.gateway.get_ref().clone();
         match services.get(&gateway) {
-            None => self.error(meta.gateway.span(), format!("gateway {gateway:?} is not a service"), "name the service that routes API traffic, e.g. gateway = \"api-gateway\""),
+            None => self.error(
+                meta.gateway.span(),
+                format!("gateway {gateway:?} is not a service"),
+                "name the service that routes API traffic, e.g. gateway = \"api-gateway\"",
+            ),
             Some(gw) => {
                 for service in routed {
                     if !gw.calls.contains(service.get_ref()) {
@@ -637,7 +786,9 @@ impl Validator {
         let t = topic.get_ref();
         let help = match closest(t, topics.keys().map(String::as_str)) {
             Some(c) => format!("did you mean \"{c}\"?"),
-            None => format!("declare it first: [topics.\"{t}\"] with partitions, retention and events"),
+            None => {
+                format!("declare it first: [topics.\"{t}\"] with partitions, retention and events")
+            }
         };
         self.error(topic.span(), format!("topic {t:?} is not declared"), help);
     }

@@ -18,7 +18,9 @@ use crate::model::{Platform, Service, is_kebab};
 
 /// Arguments of `cargo xtask new-service`.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  cargo xtask new-service loyalty --tier core --postgres --redis \\\n      --produces loyalty.v1 --calls product --route /v1/loyalty")]
+#[command(
+    after_help = "Example:\n  cargo xtask new-service loyalty --tier core --postgres --redis \\\n      --produces loyalty.v1 --calls product --route /v1/loyalty"
+)]
 pub struct NewService {
     /// Service name: lowercase letters, digits and dashes (a DNS label), e.g. `loyalty`.
     pub name: String,
@@ -118,7 +120,12 @@ pub fn scaffold_files(service: &Service, migration_stamp: &str) -> anyhow::Resul
         ($ty:ident, $path:expr) => {
             files.add(
                 dir.join($path),
-                $ty { s: service, ident: &ident, secrets: &secrets }.render()?,
+                $ty {
+                    s: service,
+                    ident: &ident,
+                    secrets: &secrets,
+                }
+                .render()?,
             )
         };
     }
@@ -139,7 +146,12 @@ pub fn scaffold_files(service: &Service, migration_stamp: &str) -> anyhow::Resul
 }
 
 /// Adds the service to platform.toml's text; returns the new text. Comments and order survive.
-pub fn add_to_platform(source: &str, args: &NewService, port: u16, description: &str) -> anyhow::Result<String> {
+pub fn add_to_platform(
+    source: &str,
+    args: &NewService,
+    port: u16,
+    description: &str,
+) -> anyhow::Result<String> {
     let mut doc: DocumentMut = source.parse().context("platform.toml is not valid TOML")?;
     let services = doc
         .get_mut("services")
@@ -193,7 +205,9 @@ pub fn add_to_platform(source: &str, args: &NewService, port: u16, description: 
             .as_table_mut()
             .context("`topics` in platform.toml is not a table")?;
         if !topics.contains_key(topic) {
-            let stem = topic.rsplit_once(".v").map_or(topic.as_str(), |(stem, _)| stem);
+            let stem = topic
+                .rsplit_once(".v")
+                .map_or(topic.as_str(), |(stem, _)| stem);
             let mut t = Table::new();
             t.insert("partitions", value(3));
             t.insert("retention", value("7d"));
@@ -219,7 +233,10 @@ pub fn add_to_platform(source: &str, args: &NewService, port: u16, description: 
             .or_insert_with(|| value(Array::new()))
             .as_array_mut()
             .context("the gateway's calls is not a list")?;
-        let mut names: Vec<String> = calls.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+        let mut names: Vec<String> = calls
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
         names.push(args.name.clone());
         names.sort();
         names.dedup();
@@ -239,21 +256,30 @@ pub fn run(args: &NewService) -> anyhow::Result<()> {
     for (path, contents) in files.iter() {
         let full = root.join(path);
         std::fs::create_dir_all(full.parent().expect("files live in folders"))?;
-        std::fs::write(&full, contents).with_context(|| format!("cannot write {}", full.display()))?;
+        std::fs::write(&full, contents)
+            .with_context(|| format!("cannot write {}", full.display()))?;
     }
     if !args.from_platform {
-        std::fs::write(root.join("platform.toml"), &platform_text).context("cannot write platform.toml")?;
+        std::fs::write(root.join("platform.toml"), &platform_text)
+            .context("cannot write platform.toml")?;
     }
     let platform = Platform::parse("platform.toml", &platform_text)?;
     let rendered = crate::render::render(&platform)?.write(&root)?;
     println!(
         "created services/{name} ({} files){}, {} generated files updated",
         files.len(),
-        if args.from_platform { String::new() } else { format!(", added [services.{}] to platform.toml", args.name) },
+        if args.from_platform {
+            String::new()
+        } else {
+            format!(", added [services.{}] to platform.toml", args.name)
+        },
         rendered.len(),
         name = args.name
     );
-    println!("next: cargo test -p {}   (then add routes in services/{}/src/routes/)", args.name, args.name);
+    println!(
+        "next: cargo test -p {}   (then add routes in services/{}/src/routes/)",
+        args.name, args.name
+    );
     Ok(())
 }
 
@@ -261,9 +287,12 @@ pub fn run(args: &NewService) -> anyhow::Result<()> {
 pub fn plan(root: &Path, args: &NewService) -> anyhow::Result<(Files, String)> {
     let name = &args.name;
     if !is_kebab(name, 30) {
-        bail!("invalid service name {name:?}: use 2-30 lowercase letters, digits and dashes, starting with a letter (e.g. `loyalty`)");
+        bail!(
+            "invalid service name {name:?}: use 2-30 lowercase letters, digits and dashes, starting with a letter (e.g. `loyalty`)"
+        );
     }
-    let source = std::fs::read_to_string(root.join("platform.toml")).context("cannot read platform.toml")?;
+    let source =
+        std::fs::read_to_string(root.join("platform.toml")).context("cannot read platform.toml")?;
     let current = Platform::parse("platform.toml", &source).map_err(|_| {
         anyhow::anyhow!("platform.toml is invalid; fix it first (`cargo xtask check` shows where)")
     })?;
@@ -278,16 +307,27 @@ pub fn plan(root: &Path, args: &NewService) -> anyhow::Result<(Files, String)> {
         return Ok((scaffold_files(service, &chrono_stamp())?, source));
     }
     if current.services.contains_key(name) {
-        bail!("service {name:?} already exists in platform.toml (use --from-platform to create its crate)");
+        bail!(
+            "service {name:?} already exists in platform.toml (use --from-platform to create its crate)"
+        );
     }
     if !current.tiers.contains_key(&args.tier) {
         let tiers: Vec<&str> = current.tiers.keys().map(String::as_str).collect();
-        bail!("unknown tier {:?}: use one of {}", args.tier, tiers.join(", "));
+        bail!(
+            "unknown tier {:?}: use one of {}",
+            args.tier,
+            tiers.join(", ")
+        );
     }
-    if let Some(port) = args.port {
-        if let Some(other) = current.services.values().find(|s| s.port == port) {
-            bail!("port {port} is already used by {:?}; omit --port to take the next free one", other.name);
-        }
+    if let Some(other) = args
+        .port
+        .and_then(|port| current.services.values().find(|s| s.port == port))
+    {
+        bail!(
+            "port {} is already used by {:?}; omit --port to take the next free one",
+            other.port,
+            other.name
+        );
     }
     for route in &args.routes {
         if let Some(other) = current.services.values().find(|s| s.routes.contains(route)) {
@@ -299,9 +339,15 @@ pub fn plan(root: &Path, args: &NewService) -> anyhow::Result<(Files, String)> {
             bail!("--calls {target:?}: no such service in platform.toml");
         }
     }
-    let port = args
-        .port
-        .unwrap_or_else(|| current.services.values().map(|s| s.port).max().unwrap_or(8079) + 1);
+    let port = args.port.unwrap_or_else(|| {
+        current
+            .services
+            .values()
+            .map(|s| s.port)
+            .max()
+            .unwrap_or(8079)
+            + 1
+    });
     let description = args
         .description
         .clone()
@@ -309,8 +355,15 @@ pub fn plan(root: &Path, args: &NewService) -> anyhow::Result<(Files, String)> {
     let text = add_to_platform(&source, args, port, &description)?;
     let platform = Platform::parse("platform.toml", &text).map_err(|report| {
         let first = &report.diagnostics[0];
-        let help = first.help.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
-        anyhow::anyhow!("the new service would make platform.toml invalid: {}{help}", first.message)
+        let help = first
+            .help
+            .as_deref()
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
+        anyhow::anyhow!(
+            "the new service would make platform.toml invalid: {}{help}",
+            first.message
+        )
     })?;
     let service = &platform.services[name];
     let stamp = chrono_stamp();

@@ -69,7 +69,10 @@ pub fn run(args: &Test) -> anyhow::Result<()> {
             for path in &unreferenced {
                 eprintln!("unreferenced snapshot: {}", path.display());
             }
-            bail!("{} snapshot files are not used by any test: delete them", unreferenced.len());
+            bail!(
+                "{} snapshot files are not used by any test: delete them",
+                unreferenced.len()
+            );
         }
     }
     if nextest {

@@ -65,14 +65,27 @@ async fn up(args: &Up) -> anyhow::Result<()> {
         .services
         .values()
         .filter(|s| args.only.is_empty() || args.only.contains(&s.name))
-        .filter(|s| root.join("services").join(&s.name).join("Cargo.toml").exists())
+        .filter(|s| {
+            root.join("services")
+                .join(&s.name)
+                .join("Cargo.toml")
+                .exists()
+        })
         .collect();
-    if let Some(unknown) = args.only.iter().find(|n| !platform.services.contains_key(*n)) {
+    if let Some(unknown) = args
+        .only
+        .iter()
+        .find(|n| !platform.services.contains_key(*n))
+    {
         bail!("--only {unknown:?}: no such service in platform.toml");
     }
     for s in &services {
         if std::net::TcpListener::bind(("127.0.0.1", s.port)).is_err() {
-            bail!("port {} of {} is in use on 127.0.0.1; stop whatever listens there (another `cargo xtask up`?)", s.port, s.name);
+            bail!(
+                "port {} of {} is in use on 127.0.0.1; stop whatever listens there (another `cargo xtask up`?)",
+                s.port,
+                s.name
+            );
         }
     }
 
@@ -84,7 +97,10 @@ async fn up(args: &Up) -> anyhow::Result<()> {
         let redis = backing.redis().await?;
         step("Kafka");
         let kafka = backing.kafka(&platform)?;
-        step(&format!("building {} services (cargo build)", services.len()));
+        step(&format!(
+            "building {} services (cargo build)",
+            services.len()
+        ));
         let bin_dir = build(&root, &services, args.release)?;
         step("creating databases");
         create_databases(&pg, &services).await?;
@@ -132,35 +148,83 @@ impl Backing {
     }
 
     async fn postgres(&mut self) -> anyhow::Result<String> {
-        let url = env_var("UP_DATABASE_URL").unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let url = env_var("UP_DATABASE_URL")
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
         if reachable_pg(&url).await {
             eprintln!("    using PostgreSQL at {}", redact(&url));
             return Ok(url);
         }
         let Some(bin) = postgres_bin_dir() else {
-            bail!("no PostgreSQL answers at {} and no server binaries were found: install the `postgresql` package (Debian: apt-get install postgresql) or set UP_DATABASE_URL", redact(&url));
+            bail!(
+                "no PostgreSQL answers at {} and no server binaries were found: install the `postgresql` package (Debian: apt-get install postgresql) or set UP_DATABASE_URL",
+                redact(&url)
+            );
         };
         let port = free_port()?;
         let data = self.scratch()?.join("postgres");
         std::fs::create_dir_all(&data)?;
         let run_as = if is_root() {
             let user = "postgres";
-            if !Command::new("id").arg(user).output().await.is_ok_and(|o| o.status.success()) {
-                bail!("PostgreSQL refuses to run as root and there is no `postgres` user; install the `postgresql` package or run as a normal user");
+            if !Command::new("id")
+                .arg(user)
+                .output()
+                .await
+                .is_ok_and(|o| o.status.success())
+            {
+                bail!(
+                    "PostgreSQL refuses to run as root and there is no `postgres` user; install the `postgresql` package or run as a normal user"
+                );
             }
             sh("chown", &["-R", user, path_str(&self.scratch()?)]).await?;
             Some(user.to_owned())
         } else {
             None
         };
-        eprintln!("    starting a temporary PostgreSQL on 127.0.0.1:{port} ({})", data.display());
+        eprintln!(
+            "    starting a temporary PostgreSQL on 127.0.0.1:{port} ({})",
+            data.display()
+        );
         let initdb = bin.join("initdb");
-        run_maybe_as(run_as.as_deref(), &initdb, &["-D", path_str(&data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]).await?;
+        run_maybe_as(
+            run_as.as_deref(),
+            &initdb,
+            &[
+                "-D",
+                path_str(&data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ],
+        )
+        .await?;
         let pg_ctl = bin.join("pg_ctl");
-        let options = format!("-p {port} -c listen_addresses=127.0.0.1 -k {}", data.display());
+        let options = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -k {}",
+            data.display()
+        );
         let log = data.join("server.log");
-        run_maybe_as(run_as.as_deref(), &pg_ctl, &["-D", path_str(&data), "-o", &options, "-l", path_str(&log), "-w", "start"]).await?;
-        self.postgres = Some(TempPostgres { pg_ctl, data, run_as });
+        run_maybe_as(
+            run_as.as_deref(),
+            &pg_ctl,
+            &[
+                "-D",
+                path_str(&data),
+                "-o",
+                &options,
+                "-l",
+                path_str(&log),
+                "-w",
+                "start",
+            ],
+        )
+        .await?;
+        self.postgres = Some(TempPostgres {
+            pg_ctl,
+            data,
+            run_as,
+        });
         Ok(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
     }
 
@@ -171,13 +235,27 @@ impl Backing {
             return Ok(url);
         }
         let Some(server) = which("redis-server") else {
-            bail!("no Redis answers at {} and `redis-server` was not found: install the `redis-server` package (Debian: apt-get install redis-server) or set UP_REDIS_URL", redact(&url));
+            bail!(
+                "no Redis answers at {} and `redis-server` was not found: install the `redis-server` package (Debian: apt-get install redis-server) or set UP_REDIS_URL",
+                redact(&url)
+            );
         };
         let port = free_port()?;
         let dir = self.scratch()?;
         eprintln!("    starting a temporary Redis on 127.0.0.1:{port}");
         let child = Command::new(server)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", path_str(&dir)])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                path_str(&dir),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -200,14 +278,22 @@ impl Backing {
             eprintln!("    using KAFKA_BROKERS={brokers} (topics must exist or be auto-created)");
             return Ok(brokers);
         }
-        let broker = kit::broker::EmbeddedBroker::start().map_err(|e| anyhow::anyhow!("cannot start the embedded Kafka broker: {e}"))?;
+        let broker = kit::broker::EmbeddedBroker::start()
+            .map_err(|e| anyhow::anyhow!("cannot start the embedded Kafka broker: {e}"))?;
         for topic in platform.topics.values() {
             let partitions = i32::try_from(topic.partitions).unwrap_or(1);
-            broker.create_topic(&topic.name, partitions).map_err(|e| anyhow::anyhow!("create topic {}: {e}", topic.name))?;
-            broker.create_topic(&kit::kafka::dead_letter_topic(&topic.name), 1).map_err(|e| anyhow::anyhow!("create topic {}: {e}", topic.name))?;
+            broker
+                .create_topic(&topic.name, partitions)
+                .map_err(|e| anyhow::anyhow!("create topic {}: {e}", topic.name))?;
+            broker
+                .create_topic(&kit::kafka::dead_letter_topic(&topic.name), 1)
+                .map_err(|e| anyhow::anyhow!("create topic {}: {e}", topic.name))?;
         }
         let bootstrap = broker.bootstrap_servers().to_owned();
-        eprintln!("    embedded Kafka broker at {bootstrap} with {} topics (and their .dlq)", platform.topics.len());
+        eprintln!(
+            "    embedded Kafka broker at {bootstrap} with {} topics (and their .dlq)",
+            platform.topics.len()
+        );
         self.broker = Some(broker);
         Ok(bootstrap)
     }
@@ -215,7 +301,12 @@ impl Backing {
     async fn stop(&mut self) {
         if let Some(pg) = self.postgres.take() {
             eprintln!("    stopping the temporary PostgreSQL");
-            let _ = run_maybe_as(pg.run_as.as_deref(), &pg.pg_ctl, &["-D", path_str(&pg.data), "-m", "fast", "-w", "stop"]).await;
+            let _ = run_maybe_as(
+                pg.run_as.as_deref(),
+                &pg.pg_ctl,
+                &["-D", path_str(&pg.data), "-m", "fast", "-w", "stop"],
+            )
+            .await;
         }
         if let Some(mut redis) = self.redis.take() {
             eprintln!("    stopping the temporary Redis");
@@ -240,9 +331,16 @@ fn is_root() -> bool {
 }
 
 async fn sh(program: &str, args: &[&str]) -> anyhow::Result<()> {
-    let out = Command::new(program).args(args).output().await.with_context(|| format!("cannot run {program}"))?;
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .await
+        .with_context(|| format!("cannot run {program}"))?;
     if !out.status.success() {
-        bail!("{program} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "{program} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(())
 }
@@ -279,7 +377,9 @@ fn postgres_bin_dir() -> Option<PathBuf> {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?
+        .local_addr()?
+        .port())
 }
 
 /// The URL without its password.
@@ -304,7 +404,10 @@ async fn reachable_pg(url: &str) -> bool {
 }
 
 async fn reachable_redis(url: &str) -> bool {
-    let Some(address) = url.strip_prefix("redis://").map(|a| a.trim_end_matches('/')) else {
+    let Some(address) = url
+        .strip_prefix("redis://")
+        .map(|a| a.trim_end_matches('/'))
+    else {
         return false;
     };
     let attempt = async {
@@ -315,7 +418,10 @@ async fn reachable_redis(url: &str) -> bool {
         stream.read_exact(&mut buf).await.ok()?;
         Some(&buf == b"+PONG\r\n")
     };
-    matches!(tokio::time::timeout(Duration::from_secs(2), attempt).await, Ok(Some(true)))
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), attempt).await,
+        Ok(Some(true))
+    )
 }
 
 /// Builds the binaries of `services`; returns the folder they are in.
@@ -334,7 +440,11 @@ fn build(root: &Path, services: &[&Service], release: bool) -> anyhow::Result<Pa
         bail!("cargo build failed ({status})");
     }
     let target = env_var("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let target = if target.is_absolute() { target } else { root.join(target) };
+    let target = if target.is_absolute() {
+        target
+    } else {
+        root.join(target)
+    };
     Ok(target.join(if release { "release" } else { "debug" }))
 }
 
@@ -344,15 +454,20 @@ fn database_name(service: &Service) -> String {
 }
 
 async fn create_databases(admin_url: &str, services: &[&Service]) -> anyhow::Result<()> {
-    let mut conn = PgConnection::connect(admin_url).await.context("cannot connect to PostgreSQL")?;
+    let mut conn = PgConnection::connect(admin_url)
+        .await
+        .context("cannot connect to PostgreSQL")?;
     for s in services.iter().filter(|s| s.postgres) {
         let name = database_name(s);
-        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
-            .bind(&name)
-            .fetch_optional(&mut conn)
-            .await?;
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+                .bind(&name)
+                .fetch_optional(&mut conn)
+                .await?;
         if exists.is_none() {
-            conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await.with_context(|| format!("cannot create database {name}"))?;
+            conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+                .await
+                .with_context(|| format!("cannot create database {name}"))?;
             eprintln!("    created database {name}");
         }
     }
@@ -383,14 +498,21 @@ pub fn secret_env(name: &str) -> String {
 }
 
 /// The environment of one service process.
-fn service_env(platform: &Platform, service: &Service, stores: &Stores) -> anyhow::Result<BTreeMap<String, String>> {
+fn service_env(
+    platform: &Platform,
+    service: &Service,
+    stores: &Stores,
+) -> anyhow::Result<BTreeMap<String, String>> {
     let mut env = BTreeMap::new();
     env.insert("HOST".into(), "127.0.0.1".into());
     env.insert("PORT".into(), service.port.to_string());
     env.insert("LOG_FORMAT".into(), "pretty".into());
     env.insert("SHUTDOWN_GRACE".into(), "10s".into());
     if service.postgres {
-        env.insert("DATABASE_URL".into(), kit::db::replace_database(&stores.pg, &database_name(service)));
+        env.insert(
+            "DATABASE_URL".into(),
+            kit::db::replace_database(&stores.pg, &database_name(service)),
+        );
     }
     if service.redis {
         env.insert("REDIS_URL".into(), stores.redis.clone());
@@ -403,12 +525,17 @@ fn service_env(platform: &Platform, service: &Service, stores: &Stores) -> anyho
     }
     for target in &service.calls {
         let port = platform.services[target].port;
-        env.insert(format!("{}_URL", secret_env(target)), format!("http://127.0.0.1:{port}"));
+        env.insert(
+            format!("{}_URL", secret_env(target)),
+            format!("http://127.0.0.1:{port}"),
+        );
     }
     Ok(env)
 }
 
-const COLORS: &[&str] = &["31", "32", "33", "34", "35", "36", "91", "92", "93", "94", "95", "96"];
+const COLORS: &[&str] = &[
+    "31", "32", "33", "34", "35", "36", "91", "92", "93", "94", "95", "96",
+];
 
 async fn run_services(
     platform: &Platform,
@@ -438,7 +565,11 @@ async fn run_services(
             }
         };
         let prefix = if color {
-            format!("\x1b[{}m{:width$}\x1b[0m |", COLORS[i % COLORS.len()], s.name)
+            format!(
+                "\x1b[{}m{:width$}\x1b[0m |",
+                COLORS[i % COLORS.len()],
+                s.name
+            )
         } else {
             format!("{:width$} |", s.name)
         };
@@ -452,7 +583,12 @@ async fn run_services(
     }
 
     let ready = if failed_to_start.is_none() {
-        wait_ready(services, &mut children, Duration::from_secs(args.ready_timeout)).await
+        wait_ready(
+            services,
+            &mut children,
+            Duration::from_secs(args.ready_timeout),
+        )
+        .await
     } else {
         BTreeMap::new()
     };
@@ -461,7 +597,10 @@ async fn run_services(
 
     if !args.smoke && all_ready {
         if let Some(storefront) = services.iter().find(|s| s.name == "storefront") {
-            eprintln!("\nstorefront: http://127.0.0.1:{}/   (Ctrl-C stops everything)", storefront.port);
+            eprintln!(
+                "\nstorefront: http://127.0.0.1:{}/   (Ctrl-C stops everything)",
+                storefront.port
+            );
         } else {
             eprintln!("\nall services are up   (Ctrl-C stops everything)");
         }
@@ -484,6 +623,7 @@ async fn run_services(
 }
 
 fn pipe(prefix: String, stream: impl tokio::io::AsyncRead + Unpin + Send + 'static) {
+    #[allow(clippy::disallowed_methods)] // ends with the child's output; `up` is not a service
     tokio::spawn(async move {
         let mut lines = BufReader::new(stream).lines();
         while let Ok(Some(line)) = lines.next_line().await {
@@ -509,7 +649,10 @@ async fn wait_ready(
         .build()
         .expect("a plain HTTP client builds");
     let deadline = Instant::now() + timeout;
-    let mut health: BTreeMap<String, Health> = services.iter().map(|s| (s.name.clone(), Health::NotReady)).collect();
+    let mut health: BTreeMap<String, Health> = services
+        .iter()
+        .map(|s| (s.name.clone(), Health::NotReady))
+        .collect();
     let mut last_report = Instant::now();
     loop {
         for (s, (_, child)) in services.iter().zip(children.iter_mut()) {
@@ -521,7 +664,12 @@ async fn wait_ready(
                 continue;
             }
             let url = format!("http://127.0.0.1:{}/readyz", s.port);
-            if client.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+            if client
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
                 health.insert(s.name.clone(), Health::Ready);
             }
         }
@@ -531,7 +679,10 @@ async fn wait_ready(
         }
         if last_report.elapsed() > Duration::from_secs(5) {
             let ready = health.values().filter(|h| **h == Health::Ready).count();
-            eprintln!("==> {ready}/{} services ready, waiting for {waiting}", health.len());
+            eprintln!(
+                "==> {ready}/{} services ready, waiting for {waiting}",
+                health.len()
+            );
             last_report = Instant::now();
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -539,7 +690,12 @@ async fn wait_ready(
 }
 
 fn print_table(platform: &Platform, services: &[&Service], health: &BTreeMap<String, Health>) {
-    let width = services.iter().map(|s| s.name.len()).max().unwrap_or(7).max(7);
+    let width = services
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
     eprintln!("\n{:width$}  {:7}  {:24}  HEALTH", "SERVICE", "TIER", "URL");
     for s in services {
         let state = match health.get(&s.name) {
@@ -547,8 +703,17 @@ fn print_table(platform: &Platform, services: &[&Service], health: &BTreeMap<Str
             Some(Health::Exited) => "exited",
             _ => "not ready",
         };
-        let routes = if s.routes.is_empty() { String::new() } else { format!("  {}", s.routes.join(" ")) };
-        eprintln!("{:width$}  {:7}  {:24}  {state}{routes}", s.name, s.tier, format!("http://127.0.0.1:{}", s.port));
+        let routes = if s.routes.is_empty() {
+            String::new()
+        } else {
+            format!("  {}", s.routes.join(" "))
+        };
+        eprintln!(
+            "{:width$}  {:7}  {:24}  {state}{routes}",
+            s.name,
+            s.tier,
+            format!("http://127.0.0.1:{}", s.port)
+        );
     }
     let _ = platform;
 }
@@ -567,7 +732,9 @@ async fn wait_for_stop(children: &mut [(String, Child)]) {
         loop {
             for (name, child) in children.iter_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    eprintln!("==> {name} exited ({status}); the others keep running, Ctrl-C stops them");
+                    eprintln!(
+                        "==> {name} exited ({status}); the others keep running, Ctrl-C stops them"
+                    );
                 }
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -584,7 +751,10 @@ async fn wait_for_stop(children: &mut [(String, Child)]) {
 async fn stop_all(children: &mut [(String, Child)]) -> bool {
     for (_, child) in children.iter() {
         if let Some(pid) = child.id() {
-            let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .await;
         }
     }
     let mut clean = true;
@@ -611,13 +781,23 @@ mod tests {
 
     #[test]
     fn redacts_passwords() {
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
-        assert_eq!(redact("postgres://postgres@h/db"), "postgres://postgres@h/db");
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(
+            redact("postgres://postgres@h/db"),
+            "postgres://postgres@h/db"
+        );
     }
 
     #[test]
     fn signing_keys_are_pem() {
-        assert!(dev_secret("auth-signing-key").unwrap().starts_with("-----BEGIN PRIVATE KEY-----"));
+        assert!(
+            dev_secret("auth-signing-key")
+                .unwrap()
+                .starts_with("-----BEGIN PRIVATE KEY-----")
+        );
         assert_eq!(dev_secret("smtp-password").unwrap().len(), 64);
     }
 }

@@ -34,8 +34,14 @@ fn sandbox() -> (tempfile::TempDir, PathBuf) {
 fn refused(line: &str) -> String {
     let (_dir, root) = sandbox();
     let before = std::fs::read_to_string(root.join("platform.toml")).unwrap();
-    let error = plan(&root, &args(line)).err().unwrap_or_else(|| panic!("`{line}` should be refused")).to_string();
-    assert_eq!(std::fs::read_to_string(root.join("platform.toml")).unwrap(), before);
+    let error = plan(&root, &args(line))
+        .err()
+        .unwrap_or_else(|| panic!("`{line}` should be refused"))
+        .to_string();
+    assert_eq!(
+        std::fs::read_to_string(root.join("platform.toml")).unwrap(),
+        before
+    );
     assert!(!error.contains('\n'), "one line: {error}");
     error
 }
@@ -53,12 +59,20 @@ fn plans_a_complete_service() {
     assert_eq!(loyalty.namespace, "apps-core");
     assert_eq!(loyalty.calls, ["product"]);
     assert!(platform.topics.contains_key("loyalty.v1"));
-    assert!(platform.services["api-gateway"].calls.contains(&"loyalty".to_owned()));
+    assert!(
+        platform.services["api-gateway"]
+            .calls
+            .contains(&"loyalty".to_owned())
+    );
     assert_eq!(loyalty.port, 8098, "the next free port");
     // Comments in platform.toml survive the edit.
     assert!(text.contains("# platform.toml: the single source of truth"));
     let paths: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
-    for expected in ["services/loyalty/Cargo.toml", "services/loyalty/src/startup.rs", "services/loyalty/tests/api/platform.rs"] {
+    for expected in [
+        "services/loyalty/Cargo.toml",
+        "services/loyalty/src/startup.rs",
+        "services/loyalty/tests/api/platform.rs",
+    ] {
         assert!(paths.contains(&expected.to_owned()), "{paths:#?}");
     }
     let config = files.get("services/loyalty/src/config.rs").unwrap();
@@ -82,7 +96,9 @@ fn refuses_a_taken_port() {
 
 #[test]
 fn refuses_a_taken_route() {
-    assert!(refused("loyalty --tier core --route /v1/orders").contains("already served by \"order\""));
+    assert!(
+        refused("loyalty --tier core --route /v1/orders").contains("already served by \"order\"")
+    );
 }
 
 #[test]

@@ -61,7 +61,10 @@ fn report(from: &str, to: &str) -> String {
 fn report_all(edits: &[(&str, &str)]) -> String {
     let mut broken = VALID.to_owned();
     for (from, to) in edits {
-        assert!(broken.contains(from), "the case must change the valid platform: {from}");
+        assert!(
+            broken.contains(from),
+            "the case must change the valid platform: {from}"
+        );
         broken = broken.replacen(from, to, 1);
     }
     let to = edits.last().map_or("", |e| e.1);
@@ -91,7 +94,10 @@ fn consumed_topic_nobody_produces() {
 
 #[test]
 fn undeclared_topic() {
-    insta::assert_snapshot!(report(r#"consumes = ["order.v1"]"#, r#"consumes = ["orders.v1"]"#));
+    insta::assert_snapshot!(report(
+        r#"consumes = ["order.v1"]"#,
+        r#"consumes = ["orders.v1"]"#
+    ));
 }
 
 #[test]
@@ -114,9 +120,12 @@ fn unknown_key() {
 
 #[test]
 fn unknown_tier() {
-    insta::assert_snapshot!(report(r#"tier = "core"
-port = 8082"#, r#"tier = "cor"
-port = 8082"#));
+    insta::assert_snapshot!(report(
+        r#"tier = "core"
+port = 8082"#,
+        r#"tier = "cor"
+port = 8082"#
+    ));
 }
 
 #[test]
@@ -150,5 +159,9 @@ fn every_error_is_reported_at_once() {
 fn the_repository_platform_is_valid() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../platform.toml");
     let platform = Platform::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(platform.services.len(), 18, "the catalogue in DESIGN.md has 18 services");
+    assert_eq!(
+        platform.services.len(),
+        18,
+        "the catalogue in DESIGN.md has 18 services"
+    );
 }

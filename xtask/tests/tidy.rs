@@ -6,18 +6,27 @@ use std::path::{Path, PathBuf};
 use xtask::model::Platform;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Tracked-looking source files under `dir` (skipping build output and vendored folders).
 fn files_under(dir: &Path, extension: &str, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
         if path.is_dir() {
-            if !matches!(name.as_ref(), "target" | "node_modules" | ".git" | "snapshots") && !name.starts_with('.') {
+            if !matches!(
+                name.as_ref(),
+                "target" | "node_modules" | ".git" | "snapshots"
+            ) && !name.starts_with('.')
+            {
                 files_under(&path, extension, out);
             }
         } else if path.extension().is_some_and(|e| e == extension) {
@@ -41,7 +50,10 @@ fn every_rust_file_opens_with_a_module_doc() {
         })
         .map(|f| f.strip_prefix(root()).unwrap().display().to_string())
         .collect();
-    assert!(missing.is_empty(), "these files do not open with a `//!` paragraph saying what they are for: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "these files do not open with a `//!` paragraph saying what they are for: {missing:#?}"
+    );
 }
 
 #[test]
@@ -54,10 +66,16 @@ fn services_and_crates_agree() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     for name in platform.services.keys() {
-        assert!(crates.contains(name), "[services.{name}] has no crate: run `cargo xtask new-service {name} --from-platform`");
+        assert!(
+            crates.contains(name),
+            "[services.{name}] has no crate: run `cargo xtask new-service {name} --from-platform`"
+        );
     }
     for name in &crates {
-        assert!(platform.services.contains_key(name), "services/{name} is not declared in platform.toml");
+        assert!(
+            platform.services.contains_key(name),
+            "services/{name} is not declared in platform.toml"
+        );
     }
 }
 
@@ -67,24 +85,47 @@ fn dependencies_come_from_the_workspace() {
     for dir in ["xtask", "crates", "services"] {
         files_under(&root().join(dir), "toml", &mut manifests);
     }
-    let manifests: Vec<PathBuf> = manifests.into_iter().filter(|p| p.ends_with("Cargo.toml")).collect();
+    let manifests: Vec<PathBuf> = manifests
+        .into_iter()
+        .filter(|p| p.ends_with("Cargo.toml"))
+        .collect();
     assert!(manifests.len() >= 20);
     let mut offenders = Vec::new();
     for manifest in &manifests {
         let doc: toml::Table = std::fs::read_to_string(manifest).unwrap().parse().unwrap();
         for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
-            let Some(deps) = doc.get(section).and_then(|d| d.as_table()) else { continue };
+            let Some(deps) = doc.get(section).and_then(|d| d.as_table()) else {
+                continue;
+            };
             for (name, spec) in deps {
-                let inherited = spec.as_table().and_then(|t| t.get("workspace")).and_then(toml::Value::as_bool) == Some(true);
+                let inherited = spec
+                    .as_table()
+                    .and_then(|t| t.get("workspace"))
+                    .and_then(toml::Value::as_bool)
+                    == Some(true);
                 if !inherited {
-                    offenders.push(format!("{}: {section}.{name}", manifest.strip_prefix(root()).unwrap().display()));
+                    offenders.push(format!(
+                        "{}: {section}.{name}",
+                        manifest.strip_prefix(root()).unwrap().display()
+                    ));
                 }
             }
         }
-        let lints = doc.get("lints").and_then(|l| l.get("workspace")).and_then(toml::Value::as_bool);
-        assert_eq!(lints, Some(true), "{} must have [lints] workspace = true", manifest.display());
+        let lints = doc
+            .get("lints")
+            .and_then(|l| l.get("workspace"))
+            .and_then(toml::Value::as_bool);
+        assert_eq!(
+            lints,
+            Some(true),
+            "{} must have [lints] workspace = true",
+            manifest.display()
+        );
     }
-    assert!(offenders.is_empty(), "declare these in [workspace.dependencies] and use `workspace = true`: {offenders:#?}");
+    assert!(
+        offenders.is_empty(),
+        "declare these in [workspace.dependencies] and use `workspace = true`: {offenders:#?}"
+    );
 }
 
 #[test]

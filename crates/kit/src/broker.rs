@@ -60,6 +60,8 @@ impl EmbeddedBroker {
         self.requests
             .send((topic.to_owned(), partitions, reply))
             .map_err(|_| "embedded broker stopped".to_owned())?;
-        answer.recv().map_err(|_| "embedded broker stopped".to_owned())?
+        answer
+            .recv()
+            .map_err(|_| "embedded broker stopped".to_owned())?
     }
 }

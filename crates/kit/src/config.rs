@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Reads and validates environment variables, collecting every error.
 pub struct Env {
-    lookup: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    lookup: Lookup,
     errors: Vec<String>,
 }
 
@@ -190,6 +192,8 @@ pub struct CommonConfig {
     pub shutdown_grace: Duration,
     /// Upper bound on any request's handling time.
     pub request_timeout: Duration,
+    /// OTLP/HTTP collector base URL (`OTEL_EXPORTER_OTLP_ENDPOINT`); no trace export when unset.
+    pub otlp_endpoint: Option<String>,
 }
 
 /// How logs are written.
@@ -255,6 +259,10 @@ impl CommonConfig {
             log_format: env.or("LOG_FORMAT", LogFormat::Json, "json or pretty"),
             shutdown_grace: env.duration("SHUTDOWN_GRACE", Duration::from_secs(20)),
             request_timeout: env.duration("REQUEST_TIMEOUT", Duration::from_secs(10)),
+            otlp_endpoint: env.optional(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "an OTLP/HTTP collector URL, e.g. http://tempo:4318",
+            ),
         }
     }
 }
@@ -286,7 +294,10 @@ mod tests {
         assert!(err.contains("DATABASE_URL is not set"), "{err}");
         assert!(err.contains("KAFKA_BROKERS is not set"), "{err}");
         assert!(err.contains("PORT=\"eighty\" is invalid"), "{err}");
-        assert!(err.contains("SHUTDOWN_GRACE=\"soon\" is not a duration"), "{err}");
+        assert!(
+            err.contains("SHUTDOWN_GRACE=\"soon\" is not a duration"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -309,7 +320,10 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("14d"), Some(Duration::from_secs(14 * 86_400)));
+        assert_eq!(
+            parse_duration("14d"),
+            Some(Duration::from_secs(14 * 86_400))
+        );
         assert_eq!(parse_duration("5"), None);
         assert_eq!(parse_duration("5y"), None);
     }

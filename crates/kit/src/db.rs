@@ -21,7 +21,10 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> Result<PgPool,
 
 /// Connects to the service's database and applies its pending migrations: what every service
 /// with `postgres = true` does at start.
-pub async fn open(config: &crate::config::CommonConfig, migrator: &Migrator) -> anyhow::Result<PgPool> {
+pub async fn open(
+    config: &crate::config::CommonConfig,
+    migrator: &Migrator,
+) -> anyhow::Result<PgPool> {
     use anyhow::Context as _;
     let url = config
         .database_url
@@ -37,7 +40,10 @@ pub async fn open(config: &crate::config::CommonConfig, migrator: &Migrator) -> 
 }
 
 /// Applies the service's pending migrations.
-pub async fn migrate(pool: &PgPool, migrator: &Migrator) -> Result<(), sqlx::migrate::MigrateError> {
+pub async fn migrate(
+    pool: &PgPool,
+    migrator: &Migrator,
+) -> Result<(), sqlx::migrate::MigrateError> {
     migrator.run(pool).await
 }
 
@@ -72,6 +78,9 @@ mod tests {
             replace_database("postgres://u@h/db?sslmode=disable", "t1"),
             "postgres://u@h/t1?sslmode=disable"
         );
-        assert_eq!(replace_database("postgres://u@h", "t1"), "postgres://u@h/t1");
+        assert_eq!(
+            replace_database("postgres://u@h", "t1"),
+            "postgres://u@h/t1"
+        );
     }
 }

@@ -42,7 +42,10 @@ impl Check {
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
             Self::Redis(store) => store.ping().await.map_err(|e| e.to_string()),
-            Self::Kafka(producer) => producer.check(CHECK_TIMEOUT).await.map_err(|e| e.to_string()),
+            Self::Kafka(producer) => producer
+                .check(CHECK_TIMEOUT)
+                .await
+                .map_err(|e| e.to_string()),
         }
     }
 }
@@ -91,7 +94,11 @@ impl Readiness {
             };
             checks.insert(name.to_owned(), value);
         }
-        let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+        let status = if ready {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
         let body = json!({
             "status": if draining { "draining" } else if ready { "ok" } else { "failing" },
             "checks": Value::Object(checks),

@@ -66,7 +66,11 @@ pub struct ServiceRouter {
 }
 
 impl ServiceRouter {
-    pub fn new(service: &'static str, openapi: utoipa::openapi::OpenApi, readiness: Readiness) -> Self {
+    pub fn new(
+        service: &'static str,
+        openapi: utoipa::openapi::OpenApi,
+        readiness: Readiness,
+    ) -> Self {
         Self {
             service,
             openapi,
@@ -88,7 +92,10 @@ impl ServiceRouter {
         let readiness = self.readiness;
         let timeout = self.request_timeout;
         let platform = Router::new()
-            .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+            .route(
+                "/healthz",
+                get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+            )
             .route(
                 "/readyz",
                 get(move || {
@@ -96,7 +103,10 @@ impl ServiceRouter {
                     async move { readiness.report().await }
                 }),
             )
-            .route("/metrics", get(move || std::future::ready(metrics.render())))
+            .route(
+                "/metrics",
+                get(move || std::future::ready(metrics.render())),
+            )
             .route(
                 "/openapi.json",
                 get(move || std::future::ready(axum::Json(openapi.as_ref().clone()))),
@@ -132,19 +142,19 @@ async fn observe(State(timeout): State<Duration>, request: Request, next: Next) 
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let trace = request
+    let incoming = request
         .headers()
         .get(&TRACEPARENT)
         .and_then(|v| v.to_str().ok())
-        .and_then(TraceParent::parse)
-        .map_or_else(TraceParent::new_root, |parent| parent.child());
+        .and_then(TraceParent::parse);
     let span = tracing::info_span!(
         "request",
         method = %method,
         route = %route,
         request_id = %request_id,
-        trace_id = %trace.trace_id_hex(),
+        trace_id = tracing::field::Empty,
     );
+    let trace = telemetry::attach(&span, incoming);
     let quiet = matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics");
 
     let work = telemetry::scope(trace, next.run(request));
@@ -170,9 +180,17 @@ async fn observe(State(timeout): State<Duration>, request: Request, next: Next) 
     metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed);
     span.in_scope(|| {
         if quiet {
-            tracing::debug!(status = response.status().as_u16(), elapsed_ms = elapsed * 1e3, "served");
+            tracing::debug!(
+                status = response.status().as_u16(),
+                elapsed_ms = elapsed * 1e3,
+                "served"
+            );
         } else {
-            tracing::info!(status = response.status().as_u16(), elapsed_ms = elapsed * 1e3, "served");
+            tracing::info!(
+                status = response.status().as_u16(),
+                elapsed_ms = elapsed * 1e3,
+                "served"
+            );
         }
     });
     response
@@ -184,7 +202,11 @@ pub async fn bind(host: &str, port: u16) -> std::io::Result<TcpListener> {
 }
 
 /// Serves `router` until shutdown begins, then drains in-flight requests.
-pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: Shutdown,
+) -> std::io::Result<()> {
     let token = shutdown.token();
     axum::serve(
         listener,
@@ -215,18 +237,19 @@ pub async fn run(
 
 /// The client's address: the peer, or the first `X-Forwarded-For` hop when the service sits
 /// behind a proxy it trusts (the mesh gateway).
-pub fn client_ip(headers: &axum::http::HeaderMap, peer: SocketAddr, trust_forwarded: bool) -> String {
-    if trust_forwarded {
-        if let Some(first) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-        {
-            let first = first.trim();
-            if first.parse::<std::net::IpAddr>().is_ok() {
-                return first.to_owned();
-            }
-        }
+pub fn client_ip(
+    headers: &axum::http::HeaderMap,
+    peer: SocketAddr,
+    trust_forwarded: bool,
+) -> String {
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
+        .filter(|first| first.parse::<std::net::IpAddr>().is_ok());
+    if let (true, Some(first)) = (trust_forwarded, forwarded) {
+        return first.to_owned();
     }
     peer.ip().to_string()
 }

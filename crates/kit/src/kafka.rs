@@ -74,10 +74,12 @@ impl Producer {
     /// topic. Prefer the outbox ([`crate::outbox`]) when the event records a database change.
     pub async fn publish<T: Event>(&self, payload: T) -> Result<Uuid, KafkaError> {
         let key = payload.key();
-        let envelope = Envelope::new(&self.service, payload).with_trace(telemetry::current_event_context());
+        let envelope =
+            Envelope::new(&self.service, payload).with_trace(telemetry::current_event_context());
         let id = envelope.id;
         let bytes = serde_json::to_vec(&envelope)?;
-        self.send_raw(T::TOPIC, &key, &bytes, headers_for(&envelope)).await?;
+        self.send_raw(T::TOPIC, &key, &bytes, headers_for(&envelope))
+            .await?;
         Ok(id)
     }
 
@@ -89,7 +91,10 @@ impl Producer {
         payload: &[u8],
         headers: OwnedHeaders,
     ) -> Result<(), KafkaError> {
-        let record = FutureRecord::to(topic).key(key).payload(payload).headers(headers);
+        let record = FutureRecord::to(topic)
+            .key(key)
+            .payload(payload)
+            .headers(headers);
         self.inner
             .send(record, Duration::from_secs(15))
             .await
@@ -227,18 +232,18 @@ where
             return true;
         }
     };
-    let trace = envelope
+    let incoming = envelope
         .trace
         .as_ref()
-        .and_then(|t| TraceParent::parse(&t.traceparent))
-        .map_or_else(TraceParent::new_root, |t| t.child());
+        .and_then(|t| TraceParent::parse(&t.traceparent));
     let span = tracing::info_span!(
         "event",
         topic = %topic,
         event_type = %envelope.event_type,
         event_id = %envelope.id,
-        trace_id = %trace.trace_id_hex(),
+        trace_id = tracing::field::Empty,
     );
+    let trace = telemetry::attach(&span, incoming);
     let mut backoff = Duration::from_millis(100);
     loop {
         let attempt = telemetry::scope(trace, handler(envelope.clone()));

@@ -13,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod health;
 pub mod http;
+pub mod jwt;
 pub mod kafka;
 pub mod outbox;
 pub mod problem;

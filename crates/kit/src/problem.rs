@@ -91,10 +91,9 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status_code();
         let mut response = (status, Json(self)).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(PROBLEM_JSON),
-        );
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         response
     }
 }
@@ -145,7 +144,9 @@ pub fn json_rejection(rejection: JsonRejection) -> Problem {
             "Send the body as JSON with `Content-Type: application/json`.".to_owned()
         }
         JsonRejection::JsonSyntaxError(_) => "The body is not valid JSON.".to_owned(),
-        JsonRejection::JsonDataError(e) => format!("The body does not match the schema: {}", e.body_text()),
+        JsonRejection::JsonDataError(e) => {
+            format!("The body does not match the schema: {}", e.body_text())
+        }
         _ => rejection.body_text(),
     };
     Problem::new(status).kind("invalid-body").detail(detail)
@@ -190,7 +191,9 @@ mod tests {
         let response = err.into_problem_response();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
-        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
         let text = String::from_utf8(body.to_vec()).unwrap();
         assert!(!text.contains("hunter2"), "{text}");
         assert!(!text.contains("database"), "{text}");

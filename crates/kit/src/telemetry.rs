@@ -4,34 +4,83 @@
 //! `LOG_FORMAT=pretty`; `RUST_LOG` filters them. Trace context follows W3C Trace Context: an
 //! incoming `traceparent` header is continued, otherwise a new trace starts; the context is put
 //! on the request span (`trace_id`), forwarded on outgoing HTTP calls and Kafka envelopes, so a
-//! log search by `trace_id` follows one request across services.
+//! log search by `trace_id` follows one request across services. With
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are exported over OTLP/HTTP and the ids in logs and
+//! headers are the exported spans' ids.
 
 use std::fmt;
 use std::io::IsTerminal as _;
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use opentelemetry::trace::{
+    SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState, TracerProvider as _,
+};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use rand::RngCore;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::config::LogFormat;
+use crate::config::{CommonConfig, LogFormat};
 
 static INIT: Once = Once::new();
+static OTEL: AtomicBool = AtomicBool::new(false);
 
-/// Installs the global subscriber once per process; later calls are no-ops (tests build many
-/// applications in one process).
-pub fn init(service: &str, format: LogFormat) {
-    let service = service.to_owned();
-    INIT.call_once(move || {
+/// Keeps the trace exporter alive; dropping it flushes pending spans. Hold it in `main`.
+#[must_use = "dropping the guard stops trace export"]
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Telemetry")
+            .field("otlp", &self.provider.is_some())
+            .finish()
+    }
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            let _ = provider.shutdown();
+        }
+    }
+}
+
+/// Installs the global subscriber once per process (later calls are no-ops: tests build many
+/// applications in one process). With `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are also exported
+/// over OTLP/HTTP to it.
+pub fn init(config: &CommonConfig) -> Telemetry {
+    let mut provider = None;
+    INIT.call_once(|| {
         let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
             EnvFilter::new(format!(
                 "info,{}=debug,tower_http=info,sqlx=warn,rdkafka=warn",
-                service.replace('-', "_")
+                config.service.replace('-', "_")
             ))
         });
-        let registry = tracing_subscriber::registry().with(filter);
-        let result = match format {
+        let mut export_error = None;
+        let otel_layer = config.otlp_endpoint.as_deref().and_then(|endpoint| {
+            match otlp_provider(&config.service, endpoint) {
+                Ok(p) => {
+                    let tracer = p.tracer(config.service.clone());
+                    provider = Some(p);
+                    OTEL.store(true, Ordering::Relaxed);
+                    Some(tracing_opentelemetry::layer().with_tracer(tracer))
+                }
+                Err(e) => {
+                    export_error = Some(e);
+                    None
+                }
+            }
+        });
+        let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
+        let result = match config.log_format {
             LogFormat::Json => registry
                 .with(
                     tracing_subscriber::fmt::layer()
@@ -51,7 +100,67 @@ pub fn init(service: &str, format: LogFormat) {
         };
         // Another subscriber (e.g. a test harness's) may already be installed; keep it.
         let _ = result;
+        if let Some(error) = export_error {
+            tracing::warn!(%error, "OTLP trace export disabled: cannot build the exporter");
+        }
     });
+    Telemetry { provider }
+}
+
+fn otlp_provider(service: &str, endpoint: &str) -> Result<SdkTracerProvider, String> {
+    use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
+        .with_headers(std::collections::HashMap::new())
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(
+            Resource::builder()
+                .with_service_name(service.to_owned())
+                .build(),
+        )
+        .build())
+}
+
+/// Connects `span` to the distributed trace and returns the context that names it: with OTLP
+/// export, the span's own OpenTelemetry ids (its parent set from `incoming`); without, a new span
+/// id in the incoming trace (or a new trace). Records `trace_id` on the span.
+pub fn attach(span: &tracing::Span, incoming: Option<TraceParent>) -> TraceParent {
+    let fallback = incoming.map_or_else(TraceParent::new_root, |p| p.child());
+    let trace = if OTEL.load(Ordering::Relaxed) {
+        if let Some(parent) = incoming {
+            let remote = SpanContext::new(
+                TraceId::from_bytes(parent.trace_id),
+                SpanId::from_bytes(parent.span_id),
+                if parent.sampled {
+                    TraceFlags::SAMPLED
+                } else {
+                    TraceFlags::default()
+                },
+                true,
+                TraceState::default(),
+            );
+            let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote));
+        }
+        let context = span.context();
+        let own = context.span().span_context().clone();
+        if own.is_valid() {
+            TraceParent {
+                trace_id: own.trace_id().to_bytes(),
+                span_id: own.span_id().to_bytes(),
+                sampled: own.is_sampled(),
+            }
+        } else {
+            fallback
+        }
+    } else {
+        fallback
+    };
+    span.record("trace_id", tracing::field::display(trace.trace_id_hex()));
+    trace
 }
 
 /// A W3C `traceparent`: version 00, 16-byte trace id, 8-byte parent span id, flags.
@@ -129,7 +238,11 @@ fn hex_encode(bytes: &[u8]) -> String {
 }
 
 fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if !text.len().is_multiple_of(2)
+        || !text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return None;
     }
     (0..text.len())
@@ -152,10 +265,11 @@ pub fn current() -> Option<TraceParent> {
     CURRENT.try_with(|t| *t).ok()
 }
 
-/// The current trace context as an event's [`events::TraceContext`].
+/// The current trace context as an event's [`events::TraceContext`]: the consumer's span becomes
+/// a child of the span that produced the event.
 pub fn current_event_context() -> Option<events::TraceContext> {
     current().map(|t| events::TraceContext {
-        traceparent: t.child().to_string(),
+        traceparent: t.to_string(),
         tracestate: None,
     })
 }

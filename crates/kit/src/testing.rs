@@ -9,7 +9,6 @@
 
 use std::sync::OnceLock;
 
-
 use secrecy::SecretString;
 use sqlx::migrate::Migrator;
 use sqlx::{Connection, Executor, PgConnection, PgPool};
@@ -58,7 +57,9 @@ impl TestDatabase {
             .expect("create test database");
         conn.close().await.ok();
         let url = crate::db::replace_database(&admin, &name);
-        let pool = PgPool::connect(&url).await.expect("connect to test database");
+        let pool = PgPool::connect(&url)
+            .await
+            .expect("connect to test database");
         migrator.run(&pool).await.expect("migrate test database");
         Self {
             name,
@@ -74,13 +75,18 @@ impl Drop for TestDatabase {
         let name = self.name.clone();
         // Drop runs inside the test's runtime; do the async work on a thread of its own.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async {
                 if let Ok(mut conn) = PgConnection::connect(&admin).await {
                     let _ = conn
-                        .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
+                        .execute(
+                            format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str(),
+                        )
                         .await;
                 }
             });
@@ -98,7 +104,9 @@ fn broker_source() -> &'static BrokerSource {
     static BROKER: OnceLock<BrokerSource> = OnceLock::new();
     BROKER.get_or_init(|| match var("KAFKA_BROKERS") {
         Some(brokers) => BrokerSource::External(brokers),
-        None => BrokerSource::Embedded(EmbeddedBroker::start().expect("start embedded Kafka broker")),
+        None => {
+            BrokerSource::Embedded(EmbeddedBroker::start().expect("start embedded Kafka broker"))
+        }
     })
 }
 
@@ -114,7 +122,9 @@ pub fn broker() -> String {
 /// topics automatically).
 pub fn create_topic(topic: &str, partitions: i32) {
     if let BrokerSource::Embedded(broker) = broker_source() {
-        broker.create_topic(topic, partitions).expect("create topic");
+        broker
+            .create_topic(topic, partitions)
+            .expect("create topic");
     }
 }
 
@@ -124,7 +134,20 @@ pub fn unique_topic(base: &str) -> String {
 }
 
 /// Reads messages from `topic` from the beginning until `count` arrived or `timeout` passed.
-pub async fn consume(topic: &str, count: usize, timeout: std::time::Duration) -> Vec<events::RawEnvelope> {
+pub async fn consume(
+    topic: &str,
+    count: usize,
+    timeout: std::time::Duration,
+) -> Vec<events::RawEnvelope> {
+    consume_until(topic, timeout, |seen| seen.len() >= count).await
+}
+
+/// Reads envelopes from `topic` from the beginning until `done(seen so far)` or `timeout`.
+pub async fn consume_until(
+    topic: &str,
+    timeout: std::time::Duration,
+    done: impl Fn(&[events::RawEnvelope]) -> bool,
+) -> Vec<events::RawEnvelope> {
     use rdkafka::consumer::{Consumer, StreamConsumer};
     use rdkafka::message::Message;
     let consumer: StreamConsumer = rdkafka::ClientConfig::new()
@@ -137,7 +160,7 @@ pub async fn consume(topic: &str, count: usize, timeout: std::time::Duration) ->
     consumer.subscribe(&[topic]).expect("subscribe");
     let mut out = Vec::new();
     let deadline = tokio::time::Instant::now() + timeout;
-    while out.len() < count {
+    while !done(&out) {
         match tokio::time::timeout_at(deadline, consumer.recv()).await {
             Err(_) => break,
             Ok(Err(_)) => continue,
@@ -171,5 +194,6 @@ pub fn common_config(
         log_format: crate::config::LogFormat::Json,
         shutdown_grace: std::time::Duration::from_secs(5),
         request_timeout: std::time::Duration::from_secs(10),
+        otlp_endpoint: None,
     }
 }

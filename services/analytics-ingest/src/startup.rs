@@ -32,8 +32,7 @@ impl Application {
     pub async fn build(config: Config, shutdown: Shutdown) -> anyhow::Result<Self> {
         let common = &config.common;
         let producer = kit::kafka::Producer::open(common)?;
-        let readiness = Readiness::new(&shutdown)
-            .with(Check::Kafka(producer.clone()));
+        let readiness = Readiness::new(&shutdown).with(Check::Kafka(producer.clone()));
         let listener = kit::http::bind(&common.host, common.port).await?;
         let grace = common.shutdown_grace;
         let timeout = common.request_timeout;

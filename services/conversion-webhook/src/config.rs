@@ -22,7 +22,10 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut env = Env::from_process();
         let common = CommonConfig::read(&mut env, crate::NAME, NEEDS);
-        let partner_webhook_secret = env.secret("PARTNER_WEBHOOK_SECRET", "the partner-webhook-secret secret");
+        let partner_webhook_secret = env.secret(
+            "PARTNER_WEBHOOK_SECRET",
+            "the partner-webhook-secret secret",
+        );
         env.finish()?;
         Ok(Self {
             common,

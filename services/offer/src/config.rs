@@ -20,8 +20,6 @@ impl Config {
         let mut env = Env::from_process();
         let common = CommonConfig::read(&mut env, crate::NAME, NEEDS);
         env.finish()?;
-        Ok(Self {
-            common,
-        })
+        Ok(Self { common })
     }
 }

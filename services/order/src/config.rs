@@ -22,7 +22,8 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut env = Env::from_process();
         let common = CommonConfig::read(&mut env, crate::NAME, NEEDS);
-        let payment_provider_key = env.secret("PAYMENT_PROVIDER_KEY", "the payment-provider-key secret");
+        let payment_provider_key =
+            env.secret("PAYMENT_PROVIDER_KEY", "the payment-provider-key secret");
         env.finish()?;
         Ok(Self {
             common,

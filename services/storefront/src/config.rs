@@ -22,7 +22,10 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut env = Env::from_process();
         let common = CommonConfig::read(&mut env, crate::NAME, NEEDS);
-        let storefront_session_key = env.secret("STOREFRONT_SESSION_KEY", "the storefront-session-key secret");
+        let storefront_session_key = env.secret(
+            "STOREFRONT_SESSION_KEY",
+            "the storefront-session-key secret",
+        );
         env.finish()?;
         Ok(Self {
             common,

@@ -9,7 +9,10 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "admin-backoffice", description = "Admin UI: products, stock, offers, flags, orders, audit log, reports"),
+    info(
+        title = "admin-backoffice",
+        description = "Admin UI: products, stock, offers, flags, orders, audit log, reports"
+    ),
     components(schemas(kit::Problem))
 )]
 pub struct ApiDoc;

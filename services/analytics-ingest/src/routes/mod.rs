@@ -9,7 +9,10 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "analytics-ingest", description = "Batched, schema-checked event collection API to Kafka"),
+    info(
+        title = "analytics-ingest",
+        description = "Batched, schema-checked event collection API to Kafka"
+    ),
     components(schemas(kit::Problem))
 )]
 pub struct ApiDoc;

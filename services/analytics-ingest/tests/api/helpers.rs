@@ -1,8 +1,8 @@
 //! `spawn_app`: starts analytics-ingest on port 0 with a fresh database, its own Redis prefix and the
 //! test broker, and returns a client for it.
 
-use kit::Shutdown;
 use analytics_ingest::{Application, Config, NAME};
+use kit::Shutdown;
 
 /// A running instance of the service.
 pub struct TestApp {
@@ -18,13 +18,12 @@ impl TestApp {
 
 pub async fn spawn_app() -> TestApp {
     let common = kit::testing::common_config(NAME, None, false, true);
-    let config = Config {
-        common,
-    };
+    let config = Config { common };
     let app = Application::build(config, Shutdown::new())
         .await
         .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    #[allow(clippy::disallowed_methods)] // the app under test lives as long as the test
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,

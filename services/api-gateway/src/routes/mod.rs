@@ -9,7 +9,10 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "api-gateway", description = "Single API entry: routes by prefix, verifies JWTs against auth's JWKS, rate limits"),
+    info(
+        title = "api-gateway",
+        description = "Single API entry: routes by prefix, verifies JWTs against auth's JWKS, rate limits"
+    ),
     components(schemas(kit::Problem))
 )]
 pub struct ApiDoc;

@@ -9,7 +9,10 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "attribution", description = "Last-touch attribution of orders and conversions to clicks and visits"),
+    info(
+        title = "attribution",
+        description = "Last-touch attribution of orders and conversions to clicks and visits"
+    ),
     components(schemas(kit::Problem))
 )]
 pub struct ApiDoc;

@@ -1,9 +1,9 @@
 //! `spawn_app`: starts attribution on port 0 with a fresh database, its own Redis prefix and the
 //! test broker, and returns a client for it.
 
+use attribution::{Application, Config, NAME};
 use kit::Shutdown;
 use kit::testing::TestDatabase;
-use attribution::{Application, Config, NAME};
 
 /// A running instance of the service.
 pub struct TestApp {
@@ -23,13 +23,12 @@ impl TestApp {
 pub async fn spawn_app() -> TestApp {
     let db = TestDatabase::create(&attribution::storage::MIGRATOR).await;
     let common = kit::testing::common_config(NAME, Some(&db), false, true);
-    let config = Config {
-        common,
-    };
+    let config = Config { common };
     let app = Application::build(config, Shutdown::new())
         .await
         .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    #[allow(clippy::disallowed_methods)] // the app under test lives as long as the test
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,

@@ -9,7 +9,10 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "audit", description = "Append-only, tamper-evident log of every domain event"),
+    info(
+        title = "audit",
+        description = "Append-only, tamper-evident log of every domain event"
+    ),
     components(schemas(kit::Problem))
 )]
 pub struct ApiDoc;

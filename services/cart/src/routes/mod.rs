@@ -9,7 +9,10 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "cart", description = "Carts per user or anonymous session, with TTL and merge on sign-in"),
+    info(
+        title = "cart",
+        description = "Carts per user or anonymous session, with TTL and merge on sign-in"
+    ),
     components(schemas(kit::Problem))
 )]
 pub struct ApiDoc;

@@ -9,7 +9,10 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "conversion-webhook", description = "Partner conversion postbacks, HMAC-signed with a replay window"),
+    info(
+        title = "conversion-webhook",
+        description = "Partner conversion postbacks, HMAC-signed with a replay window"
+    ),
     components(schemas(kit::Problem))
 )]
 pub struct ApiDoc;

@@ -1,9 +1,9 @@
 //! `spawn_app`: starts conversion-webhook on port 0 with a fresh database, its own Redis prefix and the
 //! test broker, and returns a client for it.
 
+use conversion_webhook::{Application, Config, NAME};
 use kit::Shutdown;
 use kit::testing::TestDatabase;
-use conversion_webhook::{Application, Config, NAME};
 
 /// A running instance of the service.
 pub struct TestApp {
@@ -31,6 +31,7 @@ pub async fn spawn_app() -> TestApp {
         .await
         .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    #[allow(clippy::disallowed_methods)] // the app under test lives as long as the test
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,

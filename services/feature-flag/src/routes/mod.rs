@@ -9,7 +9,10 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "feature-flag", description = "Flags with targeting and percentage rollout"),
+    info(
+        title = "feature-flag",
+        description = "Flags with targeting and percentage rollout"
+    ),
     components(schemas(kit::Problem))
 )]
 pub struct ApiDoc;

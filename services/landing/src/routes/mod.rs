@@ -9,7 +9,10 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "landing", description = "Campaign landing pages; captures UTM parameters"),
+    info(
+        title = "landing",
+        description = "Campaign landing pages; captures UTM parameters"
+    ),
     components(schemas(kit::Problem))
 )]
 pub struct ApiDoc;

@@ -9,7 +9,10 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "notification", description = "E-mails for order and account events"),
+    info(
+        title = "notification",
+        description = "E-mails for order and account events"
+    ),
     components(schemas(kit::Problem))
 )]
 pub struct ApiDoc;

@@ -9,7 +9,10 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "offer", description = "Coupons and promotions: validation, discounts, usage limits"),
+    info(
+        title = "offer",
+        description = "Coupons and promotions: validation, discounts, usage limits"
+    ),
     components(schemas(kit::Problem))
 )]
 pub struct ApiDoc;

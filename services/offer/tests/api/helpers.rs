@@ -23,13 +23,12 @@ impl TestApp {
 pub async fn spawn_app() -> TestApp {
     let db = TestDatabase::create(&offer::storage::MIGRATOR).await;
     let common = kit::testing::common_config(NAME, Some(&db), false, true);
-    let config = Config {
-        common,
-    };
+    let config = Config { common };
     let app = Application::build(config, Shutdown::new())
         .await
         .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    #[allow(clippy::disallowed_methods)] // the app under test lives as long as the test
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,

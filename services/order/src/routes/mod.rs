@@ -9,7 +9,10 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "order", description = "Checkout with idempotency keys, stock reservation, offers; order lifecycle"),
+    info(
+        title = "order",
+        description = "Checkout with idempotency keys, stock reservation, offers; order lifecycle"
+    ),
     components(schemas(kit::Problem))
 )]
 pub struct ApiDoc;

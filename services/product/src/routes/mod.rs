@@ -9,7 +9,10 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "product", description = "Catalog, categories, search, prices and stock with reservations"),
+    info(
+        title = "product",
+        description = "Catalog, categories, search, prices and stock with reservations"
+    ),
     components(schemas(kit::Problem))
 )]
 pub struct ApiDoc;

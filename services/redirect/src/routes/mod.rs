@@ -9,7 +9,10 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "redirect", description = "Short links /r/{code} with click tracking"),
+    info(
+        title = "redirect",
+        description = "Short links /r/{code} with click tracking"
+    ),
     components(schemas(kit::Problem))
 )]
 pub struct ApiDoc;

@@ -9,7 +9,10 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "reporting", description = "Live aggregates (revenue, funnel, top products, campaigns) and the report API"),
+    info(
+        title = "reporting",
+        description = "Live aggregates (revenue, funnel, top products, campaigns) and the report API"
+    ),
     components(schemas(kit::Problem))
 )]
 pub struct ApiDoc;

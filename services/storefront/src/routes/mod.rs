@@ -9,7 +9,10 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "storefront", description = "Server-rendered shop: browse, product page, cart, checkout, order history, sign-in"),
+    info(
+        title = "storefront",
+        description = "Server-rendered shop: browse, product page, cart, checkout, order history, sign-in"
+    ),
     components(schemas(kit::Problem))
 )]
 pub struct ApiDoc;

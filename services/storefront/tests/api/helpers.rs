@@ -26,6 +26,7 @@ pub async fn spawn_app() -> TestApp {
         .await
         .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    #[allow(clippy::disallowed_methods)] // the app under test lives as long as the test
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,

@@ -1,0 +1,278 @@
+//! The kit's Kafka consumer loop against a real broker (embedded unless `KAFKA_BROKERS` is set):
+//! retries transient failures, dead-letters poison messages, commits on shutdown so a restarted
+//! consumer resumes after what it handled, and dedupes redeliveries through `processed_events`.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use events::user::UserRegistered;
+use events::{Envelope, RawEnvelope};
+use kit::Shutdown;
+use kit::kafka::{
+    ConsumerConfig, HandleError, Producer, headers_for, mark_processed, run_consumer,
+};
+use kit::testing::{TestDatabase, broker, consume, consume_until, create_topic, unique_topic};
+use uuid::Uuid;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("tests/migrations");
+
+fn event(n: u128) -> Envelope<UserRegistered> {
+    Envelope::new(
+        "test",
+        UserRegistered {
+            user_id: Uuid::from_u128(n),
+            email: format!("u{n}@example.com"),
+            role: "customer".into(),
+        },
+    )
+}
+
+async fn publish(producer: &Producer, topic: &str, envelope: &Envelope<UserRegistered>) {
+    let bytes = serde_json::to_vec(envelope).unwrap();
+    producer
+        .send_raw(
+            topic,
+            &envelope.payload.user_id.to_string(),
+            &bytes,
+            headers_for(envelope),
+        )
+        .await
+        .unwrap();
+}
+
+fn setup() -> (String, Producer) {
+    let topic = unique_topic("user.v1");
+    create_topic(&topic, 1);
+    create_topic(&kit::kafka::dead_letter_topic(&topic), 1);
+    let producer = Producer::new(&broker(), "test").unwrap();
+    (topic, producer)
+}
+
+/// Starts a consumer recording handled user ids; `poison` ids fail permanently, `flaky` ids fail
+/// once.
+fn start(
+    topic: &str,
+    group: &str,
+    producer: &Producer,
+    seen: Arc<Mutex<Vec<Uuid>>>,
+    poison: Uuid,
+    flaky: Uuid,
+) -> (Shutdown, tokio::task::JoinHandle<()>) {
+    let shutdown = Shutdown::new();
+    let config = ConsumerConfig {
+        brokers: broker(),
+        group: group.to_owned(),
+        topics: vec![topic.to_owned()],
+    };
+    let failed_once = Arc::new(Mutex::new(false));
+    #[allow(clippy::disallowed_methods)] // the test joins the consumer itself
+    let handle = tokio::spawn({
+        let producer = producer.clone();
+        let shutdown = shutdown.clone();
+        async move {
+            run_consumer(config, producer, shutdown, move |raw: RawEnvelope| {
+                let seen = seen.clone();
+                let failed_once = failed_once.clone();
+                async move {
+                    let event = raw
+                        .decode::<UserRegistered>()
+                        .map_err(|e| HandleError::Poison(e.into()))?;
+                    let id = event.payload.user_id;
+                    if id == poison {
+                        return Err(HandleError::Poison(anyhow::anyhow!("cannot handle {id}")));
+                    }
+                    if id == flaky && !std::mem::replace(&mut *failed_once.lock().unwrap(), true) {
+                        return Err(HandleError::Retry(anyhow::anyhow!("database briefly down")));
+                    }
+                    seen.lock().unwrap().push(id);
+                    Ok(())
+                }
+            })
+            .await
+            .unwrap();
+        }
+    });
+    (shutdown, handle)
+}
+
+async fn wait_for(seen: &Arc<Mutex<Vec<Uuid>>>, count: usize) {
+    for _ in 0..200 {
+        if seen.lock().unwrap().len() >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("only {:?} handled", seen.lock().unwrap());
+}
+
+#[tokio::test]
+async fn retries_dead_letters_and_resumes_after_commit() {
+    let (topic, producer) = setup();
+    let group = format!("group-{}", Uuid::new_v4().simple());
+    for n in 1..=4 {
+        publish(&producer, &topic, &event(n)).await;
+    }
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (shutdown, handle) = start(
+        &topic,
+        &group,
+        &producer,
+        seen.clone(),
+        Uuid::from_u128(2),
+        Uuid::from_u128(3),
+    );
+    wait_for(&seen, 3).await;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [Uuid::from_u128(1), Uuid::from_u128(3), Uuid::from_u128(4)],
+        "in order, the flaky one after its retry, the poison one skipped"
+    );
+    let dead = consume(
+        &kit::kafka::dead_letter_topic(&topic),
+        1,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].payload["user_id"], Uuid::from_u128(2).to_string());
+
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(20), handle)
+        .await
+        .unwrap()
+        .unwrap();
+
+    // A new consumer in the same group starts after the committed offsets.
+    publish(&producer, &topic, &event(5)).await;
+    let seen_again = Arc::new(Mutex::new(Vec::new()));
+    let (shutdown, handle) = start(
+        &topic,
+        &group,
+        &producer,
+        seen_again.clone(),
+        Uuid::nil(),
+        Uuid::nil(),
+    );
+    wait_for(&seen_again, 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(*seen_again.lock().unwrap(), [Uuid::from_u128(5)]);
+    shutdown.trigger();
+    handle.await.unwrap();
+}
+
+#[tokio::test]
+async fn not_an_envelope_goes_to_the_dead_letter_topic() {
+    let (topic, producer) = setup();
+    producer
+        .send_raw(
+            &topic,
+            "k",
+            b"{not json",
+            rdkafka::message::OwnedHeaders::new(),
+        )
+        .await
+        .unwrap();
+    publish(&producer, &topic, &event(7)).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let group = format!("group-{}", Uuid::new_v4().simple());
+    let (shutdown, handle) = start(
+        &topic,
+        &group,
+        &producer,
+        seen.clone(),
+        Uuid::nil(),
+        Uuid::nil(),
+    );
+    wait_for(&seen, 1).await;
+    let (payload, reason) = tokio::time::timeout(
+        Duration::from_secs(10),
+        first_raw(&kit::kafka::dead_letter_topic(&topic)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(payload, b"{not json");
+    assert!(reason.starts_with("not an envelope"), "{reason}");
+    shutdown.trigger();
+    handle.await.unwrap();
+}
+
+/// The first message on `topic`: its bytes and its `dlq-reason` header.
+async fn first_raw(topic: &str) -> (Vec<u8>, String) {
+    use rdkafka::Message as _;
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    use rdkafka::message::Headers as _;
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", broker())
+        .set("group.id", format!("dlq-{}", Uuid::new_v4().simple()))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    let message = consumer.recv().await.unwrap();
+    let reason = message
+        .headers()
+        .and_then(|h| h.iter().find(|h| h.key == "dlq-reason"))
+        .and_then(|h| h.value)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .unwrap_or_default();
+    (message.payload().unwrap_or_default().to_vec(), reason)
+}
+
+#[tokio::test]
+async fn redeliveries_are_recognised() {
+    let db = TestDatabase::create(&MIGRATOR).await;
+    let id = Uuid::new_v4();
+    let mut tx = db.pool.begin().await.unwrap();
+    assert!(mark_processed(&mut tx, "reporting", id).await.unwrap());
+    assert!(
+        !mark_processed(&mut tx, "reporting", id).await.unwrap(),
+        "second delivery"
+    );
+    assert!(
+        mark_processed(&mut tx, "audit", id).await.unwrap(),
+        "another consumer's first"
+    );
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn outbox_relay_publishes_once() {
+    let db = TestDatabase::create(&MIGRATOR).await;
+    create_topic("user.v1", 3);
+    let producer = Producer::new(&broker(), "test").unwrap();
+    let mut tx = db.pool.begin().await.unwrap();
+    let user_id = Uuid::new_v4();
+    let event_id = kit::outbox::enqueue(
+        &mut tx,
+        "test",
+        UserRegistered {
+            user_id,
+            email: "o@example.com".into(),
+            role: "customer".into(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let relay = kit::outbox::Relay::new(db.pool.clone(), producer);
+    assert_eq!(relay.relay_once().await.unwrap(), 1);
+    assert_eq!(
+        relay.relay_once().await.unwrap(),
+        0,
+        "published rows are not sent again"
+    );
+    let published: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT published_at FROM outbox WHERE id = $1")
+            .bind(event_id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(published.is_some());
+
+    let seen = consume_until("user.v1", Duration::from_secs(10), |seen| {
+        seen.iter().any(|e| e.id == event_id)
+    })
+    .await;
+    assert_eq!(seen.iter().filter(|e| e.id == event_id).count(), 1);
+}

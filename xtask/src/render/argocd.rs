@@ -1,0 +1,158 @@
+//! Argo CD, per environment, under `argocd/<env>/`: an app-of-apps tree.
+//!
+//! `root.yaml` is the one Application applied by hand; it syncs `apps/`, which holds the
+//! AppProjects (`projects.yaml`: one per tier, restricted to the tier's namespace, plus
+//! `<env>-platform`), the platform Applications (`namespaces.yaml`, `mesh-policies.yaml`) and one
+//! Application per service. Sync waves order them: projects and namespaces (-2), mesh policies
+//! (-1), workloads (0).
+
+use askama::Template;
+
+use super::{add_yaml, filters};
+use crate::codegen::Files;
+use crate::model::{Environment, Platform, Service, Tier};
+
+pub(super) fn render(
+    platform: &Platform,
+    env: &Environment,
+    files: &mut Files,
+) -> anyhow::Result<()> {
+    let dir = format!("argocd/{}", env.name);
+    let apps_path = format!("{dir}/apps");
+    let root = RootYaml {
+        platform,
+        env,
+        name: format!("{}-root", env.name),
+        apps_path: apps_path.clone(),
+    };
+    add_yaml(files, format!("{dir}/root.yaml"), &root.render()?);
+
+    // The platform project reaches the tier namespaces and the mesh's own.
+    let mut platform_namespaces: Vec<&str> = platform
+        .tiers
+        .values()
+        .map(|t| t.namespace.as_str())
+        .collect();
+    platform_namespaces.extend(["istio-ingress", "istio-system"]);
+    platform_namespaces.sort_unstable();
+    platform_namespaces.dedup();
+    let projects = ProjectsYaml {
+        platform,
+        env,
+        tiers: platform.tiers.values().collect(),
+        platform_namespaces,
+    };
+    add_yaml(
+        files,
+        format!("{apps_path}/projects.yaml"),
+        &projects.render()?,
+    );
+
+    let platform_project = format!("{}-platform", env.name);
+    let namespaces = ApplicationYaml {
+        platform,
+        env,
+        comment: vec!["The tier namespaces, before anything is deployed into them.".into()],
+        name: format!("{}-namespaces", env.name),
+        service: None,
+        project: platform_project.clone(),
+        wave: -2,
+        path: format!("gitops/{}", env.name),
+        directory: Directory::Include("namespaces.yaml".into()),
+        // Namespaces are cluster-scoped; every resource names its namespace, this is a default.
+        namespace: "istio-system".into(),
+    };
+    add_yaml(
+        files,
+        format!("{apps_path}/namespaces.yaml"),
+        &namespaces.render()?,
+    );
+
+    let mesh = ApplicationYaml {
+        platform,
+        env,
+        comment: vec![
+            "Mesh policies (mTLS, default deny, who may call whom) and the ingress gateway,".into(),
+            "before any workload starts.".into(),
+        ],
+        name: format!("{}-mesh-policies", env.name),
+        service: None,
+        project: platform_project,
+        wave: -1,
+        path: format!("policies/istio/{}", env.name),
+        directory: Directory::Recurse,
+        namespace: "istio-system".into(),
+    };
+    add_yaml(
+        files,
+        format!("{apps_path}/mesh-policies.yaml"),
+        &mesh.render()?,
+    );
+
+    for s in platform.services.values() {
+        let app = ApplicationYaml {
+            platform,
+            env,
+            comment: format!("{}: {}", s.name, s.description)
+                .lines()
+                .map(str::to_owned)
+                .collect(),
+            name: format!("{}-{}", env.name, s.name),
+            service: Some(s),
+            project: format!("{}-{}", env.name, s.tier),
+            wave: 0,
+            path: format!("gitops/{}/{}", env.name, s.namespace),
+            directory: Directory::Include(format!("{}.yaml", s.name)),
+            namespace: s.namespace.clone(),
+        };
+        add_yaml(
+            files,
+            format!("{apps_path}/{}.yaml", s.name),
+            &app.render()?,
+        );
+    }
+    Ok(())
+}
+
+#[derive(Template)]
+#[template(path = "argocd/root.yaml", escape = "none")]
+struct RootYaml<'a> {
+    platform: &'a Platform,
+    env: &'a Environment,
+    name: String,
+    apps_path: String,
+}
+
+#[derive(Template)]
+#[template(path = "argocd/projects.yaml", escape = "none")]
+struct ProjectsYaml<'a> {
+    platform: &'a Platform,
+    env: &'a Environment,
+    tiers: Vec<&'a Tier>,
+    platform_namespaces: Vec<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "argocd/application.yaml", escape = "none")]
+struct ApplicationYaml<'a> {
+    platform: &'a Platform,
+    env: &'a Environment,
+    /// Comment lines above the Application.
+    comment: Vec<String>,
+    name: String,
+    /// The service this Application deploys, if it deploys one.
+    service: Option<&'a Service>,
+    project: String,
+    wave: i32,
+    /// The folder in the repository, at the environment's target revision.
+    path: String,
+    directory: Directory,
+    /// The destination namespace.
+    namespace: String,
+}
+
+/// Which files of `path` the Application syncs.
+enum Directory {
+    Include(String),
+    Recurse,
+}

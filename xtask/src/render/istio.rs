@@ -1,0 +1,133 @@
+//! Istio security and ingress, per environment, under `policies/istio/<env>/`.
+//!
+//! `mesh.yaml` makes mutual TLS mandatory mesh-wide. Every namespace with services gets
+//! `<namespace>/default-deny.yaml` (an AuthorizationPolicy with an empty spec), and every service
+//! `<namespace>/<service>.yaml`, an ALLOW policy for exactly the service accounts of its callers
+//! (`calls` in platform.toml), the ingress gateway when it has a public host, and Prometheus on
+//! `GET /metrics`. `ingress.yaml` is the environment's Gateway and one VirtualService per public
+//! host.
+
+use askama::Template;
+
+use super::{add_yaml, filters};
+use crate::codegen::Files;
+use crate::model::{Environment, Platform, Service};
+
+/// The service account of the Istio ingress gateway (the `gateway` chart in `istio-ingress`).
+pub const INGRESS_PRINCIPAL: &str = "cluster.local/ns/istio-ingress/sa/istio-ingressgateway";
+/// The service account of Prometheus (kube-prometheus-stack in `monitoring`).
+pub const PROMETHEUS_PRINCIPAL: &str =
+    "cluster.local/ns/monitoring/sa/kube-prometheus-stack-prometheus";
+
+/// The mesh identity of a service's pods.
+pub fn principal(s: &Service) -> String {
+    format!("cluster.local/ns/{}/sa/{}", s.namespace, s.name)
+}
+
+pub(super) fn render(
+    platform: &Platform,
+    env: &Environment,
+    files: &mut Files,
+) -> anyhow::Result<()> {
+    let dir = format!("policies/istio/{}", env.name);
+    let name = platform.name.as_str();
+    add_yaml(
+        files,
+        format!("{dir}/mesh.yaml"),
+        &MeshYaml { platform: name }.render()?,
+    );
+
+    for namespace in platform.namespaces() {
+        let body = DefaultDenyYaml {
+            platform: name,
+            namespace,
+        }
+        .render()?;
+        add_yaml(files, format!("{dir}/{namespace}/default-deny.yaml"), &body);
+    }
+
+    for s in platform.services.values() {
+        let mut callers: Vec<String> = platform
+            .callers(&s.name)
+            .into_iter()
+            .map(principal)
+            .collect();
+        callers.sort();
+        let ingress = platform.ingress_host(s, env).map(|_| INGRESS_PRINCIPAL);
+        let body = ServicePolicyYaml {
+            platform: name,
+            s,
+            callers,
+            ingress,
+            prometheus: PROMETHEUS_PRINCIPAL,
+        }
+        .render()?;
+        add_yaml(
+            files,
+            format!("{dir}/{}/{}.yaml", s.namespace, s.name),
+            &body,
+        );
+    }
+
+    let routes: Vec<Route> = platform
+        .services
+        .values()
+        .filter_map(|service| {
+            Some(Route {
+                host: platform.ingress_host(service, env)?,
+                service,
+            })
+        })
+        .collect();
+    if !routes.is_empty() {
+        let body = IngressYaml {
+            platform: name,
+            gateway: format!("{name}-ingress"),
+            credential: format!("{name}-ingress-tls"),
+            routes,
+        }
+        .render()?;
+        add_yaml(files, format!("{dir}/ingress.yaml"), &body);
+    }
+    Ok(())
+}
+
+#[derive(Template)]
+#[template(path = "istio/mesh.yaml", escape = "none")]
+struct MeshYaml<'a> {
+    platform: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "istio/default-deny.yaml", escape = "none")]
+struct DefaultDenyYaml<'a> {
+    platform: &'a str,
+    namespace: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "istio/service.yaml", escape = "none")]
+struct ServicePolicyYaml<'a> {
+    platform: &'a str,
+    s: &'a Service,
+    /// Principals of the services that call `s`, sorted.
+    callers: Vec<String>,
+    ingress: Option<&'a str>,
+    prometheus: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "istio/ingress.yaml", escape = "none")]
+struct IngressYaml<'a> {
+    platform: &'a str,
+    /// The Gateway's name (in `istio-ingress`).
+    gateway: String,
+    /// The TLS Secret in `istio-ingress` holding the certificate for every host.
+    credential: String,
+    routes: Vec<Route<'a>>,
+}
+
+struct Route<'a> {
+    host: String,
+    service: &'a Service,
+}
