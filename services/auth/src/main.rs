@@ -11,7 +11,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    kit::telemetry::init(NAME, config.common.log_format);
+    let _telemetry = kit::telemetry::init(&config.common);
     let shutdown = kit::Shutdown::new();
     shutdown.listen_for_signals();
     let outcome = match Application::build(config, shutdown).await {
