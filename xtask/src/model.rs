@@ -378,6 +378,12 @@ pub fn retention_ms(text: &str) -> Option<u64> {
     n.checked_mul(unit_ms).filter(|ms| *ms > 0)
 }
 
+/// The environment variable for a kebab-case name: `payment-provider-key` → `PAYMENT_PROVIDER_KEY`.
+/// Secrets arrive in variables named this way, and each `calls` target's URL in `<NAME>_URL`.
+pub fn env_name(kebab: &str) -> String {
+    kebab.to_uppercase().replace('-', "_")
+}
+
 /// `[a-z][a-z0-9-]*[a-z0-9]`, at most `max` characters.
 pub fn is_kebab(name: &str, max: usize) -> bool {
     let bytes = name.as_bytes();

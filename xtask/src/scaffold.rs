@@ -14,7 +14,7 @@ use clap::Args;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
 
 use crate::codegen::Files;
-use crate::model::{Platform, Service, is_kebab};
+use crate::model::{Platform, Service, env_name, is_kebab};
 
 /// Arguments of `cargo xtask new-service`.
 #[derive(Debug, Args)]
@@ -74,7 +74,7 @@ impl SecretVar {
     pub fn new(name: &str) -> Self {
         Self {
             name: name.to_owned(),
-            env: name.to_uppercase().replace('-', "_"),
+            env: env_name(name),
             field: name.replace('-', "_"),
         }
     }

@@ -21,7 +21,7 @@ use sqlx::{Connection as _, Executor as _, PgConnection};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::model::{Platform, Service};
+use crate::model::{Platform, Service, env_name};
 
 /// Arguments of `cargo xtask up`.
 #[derive(Debug, Args)]
@@ -492,11 +492,6 @@ fn dev_secret(name: &str) -> anyhow::Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// The environment variable a secret is passed in (`smtp-password` → `SMTP_PASSWORD`).
-pub fn secret_env(name: &str) -> String {
-    name.to_uppercase().replace('-', "_")
-}
-
 /// The environment of one service process.
 fn service_env(
     platform: &Platform,
@@ -521,12 +516,12 @@ fn service_env(
         env.insert("KAFKA_BROKERS".into(), stores.kafka.clone());
     }
     for secret in &service.secrets {
-        env.insert(secret_env(secret), dev_secret(secret)?);
+        env.insert(env_name(secret), dev_secret(secret)?);
     }
     for target in &service.calls {
         let port = platform.services[target].port;
         env.insert(
-            format!("{}_URL", secret_env(target)),
+            format!("{}_URL", env_name(target)),
             format!("http://127.0.0.1:{port}"),
         );
     }

@@ -9,7 +9,7 @@ use askama::Template;
 
 use super::{add_yaml, filters};
 use crate::codegen::Files;
-use crate::model::{Environment, Platform, Service};
+use crate::model::{Environment, Platform, Service, env_name};
 
 /// What services get as `SHUTDOWN_GRACE`, in seconds; the pod's grace period adds a margin.
 const SHUTDOWN_GRACE_SECONDS: u32 = 20;
@@ -145,8 +145,15 @@ fn env_vars(platform: &Platform, s: &Service) -> Vec<EnvVar> {
         vars.push(value("KAFKA_BROKERS", platform.kafka_bootstrap()));
     }
     for name in &s.secrets {
-        let env = name.to_uppercase().replace('-', "_");
-        vars.push(secret(&env, format!("{}-secrets", s.name), name));
+        vars.push(secret(&env_name(name), format!("{}-secrets", s.name), name));
+    }
+    // The only services this one may call, at their in-cluster addresses.
+    for target in &s.calls {
+        let namespace = &platform.services[target].namespace;
+        vars.push(value(
+            &format!("{}_URL", env_name(target)),
+            format!("http://{target}.{namespace}.svc.cluster.local"),
+        ));
     }
     vars
 }
