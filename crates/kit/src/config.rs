@@ -192,6 +192,9 @@ pub struct CommonConfig {
     pub shutdown_grace: Duration,
     /// Upper bound on any request's handling time.
     pub request_timeout: Duration,
+    /// Proxies in front of the service that append to `X-Forwarded-For` (the mesh ingress
+    /// gateway, the API gateway); 0 trusts none and uses the peer address.
+    pub trusted_proxy_hops: usize,
     /// OTLP/HTTP collector base URL (`OTEL_EXPORTER_OTLP_ENDPOINT`); no trace export when unset.
     pub otlp_endpoint: Option<String>,
 }
@@ -259,6 +262,11 @@ impl CommonConfig {
             log_format: env.or("LOG_FORMAT", LogFormat::Json, "json or pretty"),
             shutdown_grace: env.duration("SHUTDOWN_GRACE", Duration::from_secs(20)),
             request_timeout: env.duration("REQUEST_TIMEOUT", Duration::from_secs(10)),
+            trusted_proxy_hops: env.or(
+                "TRUSTED_PROXY_HOPS",
+                0,
+                "how many proxies in front append to X-Forwarded-For, e.g. 1",
+            ),
             otlp_endpoint: env.optional(
                 "OTEL_EXPORTER_OTLP_ENDPOINT",
                 "an OTLP/HTTP collector URL, e.g. http://tempo:4318",

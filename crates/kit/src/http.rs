@@ -11,7 +11,6 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -235,26 +234,48 @@ pub async fn run(
     Ok(())
 }
 
-/// The client's address: the peer, or the first `X-Forwarded-For` hop when the service sits
-/// behind a proxy it trusts (the mesh gateway).
-pub fn client_ip(
-    headers: &axum::http::HeaderMap,
-    peer: SocketAddr,
-    trust_forwarded: bool,
-) -> String {
-    let forwarded = headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(str::trim)
-        .filter(|first| first.parse::<std::net::IpAddr>().is_ok());
-    if let (true, Some(first)) = (trust_forwarded, forwarded) {
-        return first.to_owned();
+/// The client's address. With no trusted proxies in front (`trusted_hops` = 0) it is the peer.
+/// Behind `trusted_hops` proxies that each append the address they saw to `X-Forwarded-For`
+/// (Envoy and the Istio gateway do), it is the entry that many places from the right: entries
+/// further left were written by the client and prove nothing.
+pub fn client_ip(headers: &axum::http::HeaderMap, peer: SocketAddr, trusted_hops: usize) -> String {
+    if trusted_hops == 0 {
+        return peer.ip().to_string();
     }
-    peer.ip().to_string()
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    hops.len()
+        .checked_sub(trusted_hops)
+        .and_then(|i| hops.get(i))
+        .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
+        .map_or_else(|| peer.ip().to_string(), |ip| (*ip).to_owned())
 }
 
-/// A body of bytes, for tests that build requests by hand.
-pub fn empty_body() -> Body {
-    Body::empty()
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+
+    #[test]
+    fn client_ip_counts_trusted_hops_from_the_right() {
+        let peer = "10.0.0.9:5000".parse().unwrap();
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
+        assert_eq!(client_ip(&headers, peer, 0), "10.0.0.9", "no proxy trusted");
+        assert_eq!(
+            client_ip(&headers, peer, 1),
+            "203.0.113.7",
+            "what the gateway saw"
+        );
+        assert_eq!(client_ip(&headers, peer, 2), "6.6.6.6");
+        assert_eq!(
+            client_ip(&headers, peer, 3),
+            "10.0.0.9",
+            "fewer hops than trusted"
+        );
+    }
 }

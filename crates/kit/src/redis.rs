@@ -17,6 +17,15 @@ pub enum RedisError {
     Config(#[from] deadpool_redis::CreatePoolError),
 }
 
+/// One increment of a fixed-window counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    /// Increments within the current window, this one included.
+    pub count: u64,
+    /// Seconds until the window ends and the count starts again.
+    pub resets_in_secs: u64,
+}
+
 /// A Redis pool and this service's key prefix.
 #[derive(Clone)]
 pub struct RedisStore {
@@ -68,11 +77,11 @@ impl RedisStore {
     }
 
     /// Fixed-window counter: increments `suffix` and returns the count within the window that
-    /// started with the first increment.
-    pub async fn hit(&self, suffix: &str, window_secs: u64) -> Result<u64, RedisError> {
+    /// started with the first increment, and when that window ends.
+    pub async fn hit(&self, suffix: &str, window_secs: u64) -> Result<Hit, RedisError> {
         let key = self.key(suffix);
         let mut conn = self.conn().await?;
-        let (count,): (u64,) = redis::pipe()
+        let (count, ttl): (u64, i64) = redis::pipe()
             .atomic()
             .incr(&key, 1u64)
             .cmd("EXPIRE")
@@ -80,9 +89,17 @@ impl RedisStore {
             .arg(window_secs)
             .arg("NX")
             .ignore()
+            .cmd("TTL")
+            .arg(&key)
             .query_async(&mut conn)
             .await?;
-        Ok(count)
+        Ok(Hit {
+            count,
+            resets_in_secs: u64::try_from(ttl)
+                .ok()
+                .filter(|t| *t > 0)
+                .unwrap_or(window_secs),
+        })
     }
 
     /// Deletes `suffix`.

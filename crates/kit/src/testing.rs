@@ -194,6 +194,7 @@ pub fn common_config(
         log_format: crate::config::LogFormat::Json,
         shutdown_grace: std::time::Duration::from_secs(5),
         request_timeout: std::time::Duration::from_secs(10),
+        trusted_proxy_hops: 0,
         otlp_endpoint: None,
     }
 }

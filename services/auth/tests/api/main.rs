@@ -1,4 +1,11 @@
 //! Integration tests of auth: the real application on a free port, against real stores.
 
 mod helpers;
+mod openapi;
+mod outbox;
 mod platform;
+mod refresh;
+mod signin;
+mod signout;
+mod signup;
+mod tokens;

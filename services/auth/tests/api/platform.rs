@@ -59,7 +59,12 @@ async fn openapi_document_is_served() {
 #[tokio::test]
 async fn unknown_routes_are_problem_documents() {
     let app = spawn_app().await;
-    let response = app.client.get(app.url("/no/such/thing")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/no/such/thing"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
     assert_eq!(
         response.headers()["content-type"],

@@ -1,0 +1,138 @@
+//! `POST /v1/auth/signup`: creates a customer account and records `user.registered`.
+//!
+//! The e-mail address is normalised and the password checked against the policy (every invalid
+//! field is reported at once, 422). The password is hashed with Argon2id before the transaction
+//! opens; the user row and the outbox row are then written in one transaction, so the event is
+//! published if and only if the account exists. A taken address is a 409.
+
+use anyhow::Context as _;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use events::user::UserRegistered;
+use kit::jwt::Role;
+use kit::{ApiError, Problem, ValidJson};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::{Email, NewPassword};
+use crate::startup::AppState;
+use crate::storage::{self, User};
+
+/// Body of `POST /v1/auth/signup`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SignupRequest {
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    /// 12 to 128 characters; not a common password.
+    #[schema(value_type = String, format = Password, min_length = 12, max_length = 128)]
+    pub password: SecretString,
+}
+
+/// An account, as the API shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserResponse {
+    pub user_id: Uuid,
+    /// The normalised e-mail address.
+    pub email: String,
+    pub role: Role,
+}
+
+impl From<User> for UserResponse {
+    fn from(user: User) -> Self {
+        Self {
+            user_id: user.id,
+            email: user.email,
+            role: user.role,
+        }
+    }
+}
+
+/// Why a sign-up failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignupError {
+    #[error("invalid fields")]
+    Validation(Vec<(&'static str, &'static str)>),
+    #[error("the e-mail address is taken")]
+    EmailTaken,
+    #[error("sign-up failed")]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl ApiError for SignupError {
+    fn problem(&self) -> Problem {
+        match self {
+            Self::Validation(fields) => fields.iter().fold(
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY)
+                    .kind("validation")
+                    .detail("Some fields are invalid."),
+                |problem, (field, message)| problem.field(*field, *message),
+            ),
+            Self::EmailTaken => Problem::new(StatusCode::CONFLICT)
+                .kind("email-taken")
+                .detail("An account with this e-mail address already exists."),
+            Self::Unexpected(_) => Problem::internal(),
+        }
+    }
+}
+
+impl IntoResponse for SignupError {
+    fn into_response(self) -> Response {
+        self.into_problem_response()
+    }
+}
+
+/// Creates an account.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/signup",
+    tag = "auth",
+    request_body = SignupRequest,
+    responses(
+        (status = 201, description = "Account created", body = UserResponse),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "E-mail address taken", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid e-mail address or weak password", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(name = "signup", skip_all, fields(user_id = tracing::field::Empty))]
+pub async fn signup(
+    State(state): State<AppState>,
+    ValidJson(body): ValidJson<SignupRequest>,
+) -> Result<(StatusCode, ValidJson<UserResponse>), SignupError> {
+    let email = Email::parse(&body.email);
+    let password = NewPassword::parse(body.password, email.as_ref().ok());
+    let (email, password) = match (email, password) {
+        (Ok(email), Ok(password)) => (email, password),
+        (email, password) => {
+            let fields = [("email", email.err()), ("password", password.err())]
+                .into_iter()
+                .filter_map(|(field, error)| error.map(|message| (field, message)))
+                .collect();
+            return Err(SignupError::Validation(fields));
+        }
+    };
+    let password_hash = state.passwords.hash(&password).await?;
+
+    let id = Uuid::now_v7();
+    tracing::Span::current().record("user_id", tracing::field::display(id));
+    let mut tx = state.db.begin().await.context("cannot begin transaction")?;
+    let user = storage::insert_user(&mut tx, id, &email, &password_hash)
+        .await
+        .context("cannot insert user")?
+        .ok_or(SignupError::EmailTaken)?;
+    let event = UserRegistered {
+        user_id: user.id,
+        email: user.email.clone(),
+        role: user.role.as_str().to_owned(),
+    };
+    kit::outbox::enqueue(&mut tx, crate::NAME, event)
+        .await
+        .context("cannot enqueue user.registered")?;
+    tx.commit().await.context("cannot commit sign-up")?;
+    tracing::info!("account created");
+    Ok((StatusCode::CREATED, ValidJson(user.into())))
+}
