@@ -215,25 +215,6 @@ pub async fn serve(
     .await
 }
 
-/// Serves `router` on the shutdown tracker and waits until shutdown completes: the body of every
-/// service's `run_until_stopped`. Workers (relays, consumers) are spawned on `shutdown` before.
-pub async fn run(
-    listener: TcpListener,
-    router: Router,
-    shutdown: Shutdown,
-    grace: Duration,
-) -> anyhow::Result<()> {
-    let address = listener.local_addr()?;
-    tracing::info!(%address, "listening");
-    let server = shutdown.spawn(serve(listener, router, shutdown.clone()));
-    let drained = shutdown.wait(grace).await;
-    if server.is_finished() {
-        server.await??;
-    }
-    tracing::info!(drained, "stopped");
-    Ok(())
-}
-
 /// The client's address. With no trusted proxies in front (`trusted_hops` = 0) it is the peer.
 /// Behind `trusted_hops` proxies that each append the address they saw to `X-Forwarded-For`
 /// (Envoy and the Istio gateway do), it is the entry that many places from the right: entries

@@ -1,13 +1,14 @@
 //! The service kit: everything a service needs that is not its business logic.
 //!
-//! A service's `startup.rs` reads [`config`], calls [`telemetry::init`], opens its stores
-//! ([`db`], [`redis`], [`kafka`]), builds its API router and hands it to
-//! [`http::ServiceRouter`], which adds health, readiness, metrics, OpenAPI and the shared
-//! middleware. Workers (HTTP server, [`outbox::Relay`], consumers) run on the [`shutdown`]
+//! A service implements [`app::Service`] in its `startup.rs`: it reads its [`config`], opens its
+//! stores ([`db`], [`redis`], [`kafka`]), builds its API router and binds an [`app::Server`],
+//! which adds health, readiness, metrics, OpenAPI and the shared middleware
+//! ([`http::ServiceRouter`]); its `main` is [`app::main`]. Workers (HTTP server, [`outbox::Relay`], consumers) run on the [`shutdown`]
 //! tracker so the process drains before it exits. Handlers fail with their own error enums mapped
 //! to [`problem::Problem`]. Tests use [`testing`] (feature `testing`) for a fresh database, a
 //! private Redis prefix and an embedded broker.
 
+pub mod app;
 pub mod broker;
 pub mod config;
 pub mod db;

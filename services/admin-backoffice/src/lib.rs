@@ -1,7 +1,7 @@
 //! Admin UI: products, stock, offers, flags, orders, audit log, reports.
 //!
-//! Layout: `config` (settings from the environment), `startup` (`Application::build` and the
-//! router), `routes/` (one module per resource). Declared in platform.toml as `[services.admin-backoffice]`.
+//! Layout: `config` (settings from the environment), `startup` (the `Application`, a
+//! `kit::app::Service`, and the router), `routes/` (one module per resource). Declared in platform.toml as `[services.admin-backoffice]`.
 
 pub mod config;
 pub mod routes;

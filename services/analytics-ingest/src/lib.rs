@@ -1,7 +1,7 @@
 //! Batched, schema-checked event collection API to Kafka.
 //!
-//! Layout: `config` (settings from the environment), `startup` (`Application::build` and the
-//! router), `routes/` (one module per resource). Declared in platform.toml as `[services.analytics-ingest]`.
+//! Layout: `config` (settings from the environment), `startup` (the `Application`, a
+//! `kit::app::Service`, and the router), `routes/` (one module per resource). Declared in platform.toml as `[services.analytics-ingest]`.
 
 pub mod config;
 pub mod routes;

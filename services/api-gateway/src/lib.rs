@@ -1,7 +1,7 @@
 //! Single API entry: routes by prefix, verifies JWTs against auth's JWKS, rate limits.
 //!
-//! Layout: `config` (settings from the environment), `startup` (`Application::build` and the
-//! router), `routes/` (one module per resource). Declared in platform.toml as `[services.api-gateway]`.
+//! Layout: `config` (settings from the environment), `startup` (the `Application`, a
+//! `kit::app::Service`, and the router), `routes/` (one module per resource). Declared in platform.toml as `[services.api-gateway]`.
 
 pub mod config;
 pub mod routes;

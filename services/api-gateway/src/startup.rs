@@ -1,11 +1,10 @@
-//! Builds the application (stores, router, listener) and runs it until shutdown.
-
-use std::time::Duration;
+//! Builds the application (stores, router, server) and the state handlers share.
 
 use axum::Router;
 use kit::Shutdown;
+use kit::app::{Server, Service};
+use kit::config::{CommonConfig, ConfigError};
 use kit::health::{Check, Readiness};
-use tokio::net::TcpListener;
 use utoipa::OpenApi;
 
 use crate::config::Config;
@@ -18,47 +17,51 @@ pub struct AppState {
     pub redis: kit::redis::RedisStore,
 }
 
-/// The running service: bound, not yet serving.
+/// The service, bound and ready to serve.
 pub struct Application {
-    listener: TcpListener,
-    router: Router,
-    shutdown: Shutdown,
-    grace: Duration,
+    server: Server,
 }
 
-impl Application {
-    /// Connects to the stores (migrating the database), builds the router and binds the port
-    /// (0 picks a free one).
-    pub async fn build(config: Config, shutdown: Shutdown) -> anyhow::Result<Self> {
+impl Service for Application {
+    const NAME: &'static str = crate::NAME;
+    type Config = Config;
+
+    fn config_from_env() -> Result<Config, ConfigError> {
+        Config::from_env()
+    }
+
+    fn common(config: &Config) -> &CommonConfig {
+        &config.common
+    }
+
+    /// Connects to the stores (migrating the database), builds the router and binds the port.
+    async fn build(config: Config, shutdown: Shutdown) -> anyhow::Result<Self> {
         let common = &config.common;
         let redis = kit::redis::RedisStore::open(common).await?;
         let readiness = Readiness::new(&shutdown).with(Check::Redis(redis.clone()));
-        let listener = kit::http::bind(&common.host, common.port).await?;
-        let grace = common.shutdown_grace;
-        let timeout = common.request_timeout;
+        let common = common.clone();
         let state = AppState {
             config: std::sync::Arc::new(config),
             redis,
         };
-        let router = kit::http::ServiceRouter::new(crate::NAME, ApiDoc::openapi(), readiness)
-            .request_timeout(timeout)
-            .finish(router(state));
-        Ok(Self {
-            listener,
-            router,
+        let server = Server::bind(
+            &common,
+            crate::NAME,
+            ApiDoc::openapi(),
+            readiness,
+            router(state),
             shutdown,
-            grace,
-        })
+        )
+        .await?;
+        Ok(Self { server })
     }
 
-    /// The bound port.
-    pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    fn server(&self) -> &Server {
+        &self.server
     }
 
-    /// Serves until shutdown, then drains.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        kit::http::run(self.listener, self.router, self.shutdown, self.grace).await
+    fn into_server(self) -> Server {
+        self.server
     }
 }
 

@@ -1,8 +1,8 @@
 //! Append-only, tamper-evident log of every domain event.
 //!
-//! Layout: `config` (settings from the environment), `startup` (`Application::build` and the
-//! router), `routes/` (one module per resource), `storage` (migrations and
-//! queries). Declared in platform.toml as `[services.audit]`.
+//! Layout: `config` (settings from the environment), `startup` (the `Application`, a
+//! `kit::app::Service`, and the router), `routes/` (one module per resource), `storage`
+//! (migrations and queries). Declared in platform.toml as `[services.audit]`.
 
 pub mod config;
 pub mod routes;

@@ -1,20 +1,19 @@
 //! Builds the application (stores, router, listener) and runs it until shutdown.
 //!
 //! `build` connects to PostgreSQL (migrating it), Redis and Kafka, parses nothing twice (the
-//! config already holds the parsed signing key), prepares password hashing and binds the port.
-//! `run_until_stopped` starts the outbox relay on the shutdown tracker, then serves; on shutdown
-//! the server drains and the relay makes a last pass before the process exits.
-
-use std::time::Duration;
+//! config already holds the parsed signing key), prepares password hashing, starts the outbox
+//! relay on the shutdown tracker and binds the port. On shutdown the server drains and the relay
+//! makes a last pass before the process exits.
 
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::FromRef;
 use kit::Shutdown;
+use kit::app::{Server, Service};
+use kit::config::{CommonConfig, ConfigError};
 use kit::health::{Check, Readiness};
 use kit::jwt::KeySet;
 use kit::outbox::Relay;
-use tokio::net::TcpListener;
 use utoipa::OpenApi;
 
 use crate::config::Config;
@@ -40,23 +39,30 @@ impl FromRef<AppState> for KeySet {
     }
 }
 
-/// The running service: bound, not yet serving.
+/// The service, bound and ready to serve; the outbox relay runs on the shutdown tracker.
 pub struct Application {
-    listener: TcpListener,
-    router: Router,
-    relay: Relay,
-    shutdown: Shutdown,
-    grace: Duration,
+    server: Server,
 }
 
-impl Application {
-    /// Connects to the stores (migrating the database), builds the router and binds the port
-    /// (0 picks a free one).
-    pub async fn build(config: Config, shutdown: Shutdown) -> anyhow::Result<Self> {
-        let common = &config.common;
-        let db = kit::db::open(common, &crate::storage::MIGRATOR).await?;
-        let redis = kit::redis::RedisStore::open(common).await?;
-        let producer = kit::kafka::Producer::open(common)?;
+impl Service for Application {
+    const NAME: &'static str = crate::NAME;
+    type Config = Config;
+
+    fn config_from_env() -> Result<Config, ConfigError> {
+        Config::from_env()
+    }
+
+    fn common(config: &Config) -> &CommonConfig {
+        &config.common
+    }
+
+    /// Connects to the stores (migrating the database), starts the outbox relay, builds the
+    /// router and binds the port.
+    async fn build(config: Config, shutdown: Shutdown) -> anyhow::Result<Self> {
+        let common = config.common.clone();
+        let db = kit::db::open(&common, &crate::storage::MIGRATOR).await?;
+        let redis = kit::redis::RedisStore::open(&common).await?;
+        let producer = kit::kafka::Producer::open(&common)?;
         let readiness = Readiness::new(&shutdown)
             .with(Check::Postgres(db.clone()))
             .with(Check::Redis(redis.clone()))
@@ -66,10 +72,7 @@ impl Application {
             .await
             .context("password hashing setup panicked")??;
         let tokens = AccessTokens::new(&config).context("invalid signing keys")?;
-        let listener = kit::http::bind(&common.host, common.port).await?;
-        let grace = common.shutdown_grace;
-        let timeout = common.request_timeout;
-        let relay = Relay::new(db.clone(), producer);
+        shutdown.spawn(Relay::new(db.clone(), producer).run(shutdown.clone()));
         let state = AppState {
             signin_limiter: SigninLimiter::new(redis, config.signin_limits),
             config: std::sync::Arc::new(config),
@@ -77,27 +80,24 @@ impl Application {
             passwords,
             tokens,
         };
-        let router = kit::http::ServiceRouter::new(crate::NAME, ApiDoc::openapi(), readiness)
-            .request_timeout(timeout)
-            .finish(router(state));
-        Ok(Self {
-            listener,
-            router,
-            relay,
+        let server = Server::bind(
+            &common,
+            crate::NAME,
+            ApiDoc::openapi(),
+            readiness,
+            router(state),
             shutdown,
-            grace,
-        })
+        )
+        .await?;
+        Ok(Self { server })
     }
 
-    /// The bound port.
-    pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    fn server(&self) -> &Server {
+        &self.server
     }
 
-    /// Starts the outbox relay, serves until shutdown, then drains.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.shutdown.spawn(self.relay.run(self.shutdown.clone()));
-        kit::http::run(self.listener, self.router, self.shutdown, self.grace).await
+    fn into_server(self) -> Server {
+        self.server
     }
 }
 

@@ -1,7 +1,7 @@
 //! Carts per user or anonymous session, with TTL and merge on sign-in.
 //!
-//! Layout: `config` (settings from the environment), `startup` (`Application::build` and the
-//! router), `routes/` (one module per resource). Declared in platform.toml as `[services.cart]`.
+//! Layout: `config` (settings from the environment), `startup` (the `Application`, a
+//! `kit::app::Service`, and the router), `routes/` (one module per resource). Declared in platform.toml as `[services.cart]`.
 
 pub mod config;
 pub mod routes;

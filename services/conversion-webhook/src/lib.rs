@@ -1,8 +1,8 @@
 //! Partner conversion postbacks, HMAC-signed with a replay window.
 //!
-//! Layout: `config` (settings from the environment), `startup` (`Application::build` and the
-//! router), `routes/` (one module per resource), `storage` (migrations and
-//! queries). Declared in platform.toml as `[services.conversion-webhook]`.
+//! Layout: `config` (settings from the environment), `startup` (the `Application`, a
+//! `kit::app::Service`, and the router), `routes/` (one module per resource), `storage`
+//! (migrations and queries). Declared in platform.toml as `[services.conversion-webhook]`.
 
 pub mod config;
 pub mod routes;

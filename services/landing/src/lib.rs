@@ -1,8 +1,8 @@
 //! Campaign landing pages; captures UTM parameters.
 //!
-//! Layout: `config` (settings from the environment), `startup` (`Application::build` and the
-//! router), `routes/` (one module per resource), `storage` (migrations and
-//! queries). Declared in platform.toml as `[services.landing]`.
+//! Layout: `config` (settings from the environment), `startup` (the `Application`, a
+//! `kit::app::Service`, and the router), `routes/` (one module per resource), `storage`
+//! (migrations and queries). Declared in platform.toml as `[services.landing]`.
 
 pub mod config;
 pub mod routes;

@@ -1,8 +1,8 @@
 //! Catalog, categories, search, prices and stock with reservations.
 //!
-//! Layout: `config` (settings from the environment), `startup` (`Application::build` and the
-//! router), `routes/` (one module per resource), `storage` (migrations and
-//! queries). Declared in platform.toml as `[services.product]`.
+//! Layout: `config` (settings from the environment), `startup` (the `Application`, a
+//! `kit::app::Service`, and the router), `routes/` (one module per resource), `storage`
+//! (migrations and queries). Declared in platform.toml as `[services.product]`.
 
 pub mod config;
 pub mod routes;

@@ -1,7 +1,7 @@
 //! Server-rendered shop: browse, product page, cart, checkout, order history, sign-in.
 //!
-//! Layout: `config` (settings from the environment), `startup` (`Application::build` and the
-//! router), `routes/` (one module per resource). Declared in platform.toml as `[services.storefront]`.
+//! Layout: `config` (settings from the environment), `startup` (the `Application`, a
+//! `kit::app::Service`, and the router), `routes/` (one module per resource). Declared in platform.toml as `[services.storefront]`.
 
 pub mod config;
 pub mod routes;

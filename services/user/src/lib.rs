@@ -1,8 +1,8 @@
 //! Profiles and addresses.
 //!
-//! Layout: `config` (settings from the environment), `startup` (`Application::build` and the
-//! router), `routes/` (one module per resource), `storage` (migrations and
-//! queries). Declared in platform.toml as `[services.user]`.
+//! Layout: `config` (settings from the environment), `startup` (the `Application`, a
+//! `kit::app::Service`, and the router), `routes/` (one module per resource), `storage`
+//! (migrations and queries). Declared in platform.toml as `[services.user]`.
 
 pub mod config;
 pub mod routes;

@@ -3,6 +3,7 @@
 
 use admin_backoffice::{Application, Config, NAME};
 use kit::Shutdown;
+use kit::app::Service as _;
 
 /// A running instance of the service.
 pub struct TestApp {

@@ -3,6 +3,7 @@
 
 use analytics_ingest::{Application, Config, NAME};
 use kit::Shutdown;
+use kit::app::Service as _;
 
 /// A running instance of the service.
 pub struct TestApp {

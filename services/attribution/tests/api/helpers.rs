@@ -3,6 +3,7 @@
 
 use attribution::{Application, Config, NAME};
 use kit::Shutdown;
+use kit::app::Service as _;
 use kit::testing::TestDatabase;
 
 /// A running instance of the service.

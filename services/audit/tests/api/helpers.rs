@@ -3,6 +3,7 @@
 
 use audit::{Application, Config, NAME};
 use kit::Shutdown;
+use kit::app::Service as _;
 use kit::testing::TestDatabase;
 
 /// A running instance of the service.

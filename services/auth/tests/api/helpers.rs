@@ -13,6 +13,7 @@ use events::Event;
 use events::user::UserRegistered;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use kit::Shutdown;
+use kit::app::Service as _;
 use kit::config::Env;
 use kit::jwt::{Claims, Role};
 use kit::testing::TestDatabase;

@@ -2,6 +2,7 @@
 //! test broker, and returns a client for it.
 
 use kit::Shutdown;
+use kit::app::Service as _;
 use kit::testing::TestDatabase;
 use landing::{Application, Config, NAME};
 
