@@ -57,6 +57,16 @@ pub fn run(args: &Test) -> anyhow::Result<()> {
         cmd.arg("--").args(&args.rest);
     }
     cmd.current_dir(crate::root());
+    if nextest && full_run {
+        // nextest does not run doctests; run them first, so the suite's summary comes last.
+        let status = Command::new("cargo")
+            .args(["test", "--workspace", "--doc", "--quiet"])
+            .current_dir(crate::root())
+            .status()?;
+        if !status.success() {
+            bail!("doctests failed ({status})");
+        }
+    }
     eprintln!("running: {cmd:?}");
     let status = cmd.status()?;
     if !status.success() {
@@ -73,16 +83,6 @@ pub fn run(args: &Test) -> anyhow::Result<()> {
                 "{} snapshot files are not used by any test: delete them",
                 unreferenced.len()
             );
-        }
-    }
-    if nextest {
-        // nextest does not run doctests; run them so examples in docs cannot rot.
-        let status = Command::new("cargo")
-            .args(["test", "--workspace", "--doc"])
-            .current_dir(crate::root())
-            .status()?;
-        if !status.success() {
-            bail!("doctests failed ({status})");
         }
     }
     Ok(())
