@@ -11,6 +11,7 @@
 //! | `AUTH_SIGNIN_WINDOW` | `15m` | window of the sign-in rate limits |
 //! | `AUTH_SIGNIN_MAX_FAILURES` | `5` | failed sign-ins per account per window |
 //! | `AUTH_SIGNIN_MAX_PER_IP` | `20` | sign-in attempts per client IP per window |
+//! | `AUTH_SIGNUP_MAX_PER_IP` | `10` | sign-ups per client IP per window |
 //!
 //! The client IP used for per-IP limits follows the shared `TRUSTED_PROXY_HOPS` setting.
 //!
@@ -58,6 +59,8 @@ pub struct SigninLimits {
     pub max_failures_per_account: u64,
     /// Sign-in attempts per client IP, successful or not.
     pub max_attempts_per_ip: u64,
+    /// Sign-ups per client IP.
+    pub max_signups_per_ip: u64,
 }
 
 impl Config {
@@ -116,6 +119,7 @@ impl Config {
             window: env.duration("AUTH_SIGNIN_WINDOW", Duration::from_secs(15 * 60)),
             max_failures_per_account: env.or("AUTH_SIGNIN_MAX_FAILURES", 5, "a positive number"),
             max_attempts_per_ip: env.or("AUTH_SIGNIN_MAX_PER_IP", 20, "a positive number"),
+            max_signups_per_ip: env.or("AUTH_SIGNUP_MAX_PER_IP", 10, "a positive number"),
         };
         if signin_limits.window < Duration::from_secs(1) {
             env.invalid("AUTH_SIGNIN_WINDOW must be at least 1s");

@@ -1,6 +1,9 @@
-//! Sign-in rate limits: per client IP and per account, as fixed-window counters in Redis.
+//! Rate limits of sign-in (per client IP and per account) and sign-up (per client IP), as
+//! fixed-window counters in Redis.
 //!
-//! Keys (under the service's Redis prefix): `signin:ip:<ip>` counts every attempt from an IP;
+//! Keys (under the service's Redis prefix): `signup:ip:<ip>` counts sign-ups from an IP (each
+//! costs an Argon2id hash, so an unlimited stream would be a cheap CPU attack);
+//! `signin:ip:<ip>` counts every sign-in attempt from an IP;
 //! `signin:account:<sha256(email)>` counts attempts on an account since its last successful
 //! sign-in, so it limits failures. The account key is a hash, so Redis holds no e-mail addresses,
 //! and it is counted whether or not the account exists, so the limit reveals nothing about which
@@ -21,7 +24,17 @@ pub struct Limited {
     pub retry_after_secs: u64,
 }
 
-/// The sign-in counters. Cheap to clone.
+impl Limited {
+    /// Adds the `Retry-After` header to a 429 response.
+    pub fn annotate(&self, response: &mut axum::response::Response) {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(self.retry_after_secs),
+        );
+    }
+}
+
+/// The sign-in and sign-up counters. Cheap to clone.
 #[derive(Clone)]
 pub struct SigninLimiter {
     redis: RedisStore,
@@ -34,6 +47,13 @@ pub type Checked = Result<Result<(), Limited>, RedisError>;
 impl SigninLimiter {
     pub fn new(redis: RedisStore, limits: SigninLimits) -> Self {
         Self { redis, limits }
+    }
+
+    /// Counts a sign-up from `ip`.
+    #[tracing::instrument(skip_all)]
+    pub async fn signup_from(&self, ip: &str) -> Checked {
+        self.hit(&format!("signup:ip:{ip}"), self.limits.max_signups_per_ip)
+            .await
     }
 
     /// Counts an attempt from `ip`.

@@ -213,17 +213,24 @@ pub async fn rotate_refresh_token(
 
 /// Revokes every token of the family of the token hashed `token_hash`; returns how many were
 /// still live. Unknown tokens revoke nothing.
+///
+/// The token's row is locked first, so a rotation of it that is in flight finishes before the
+/// family is revoked, and the revoking statement (a new snapshot) sees the token that rotation
+/// issued: sign-out cannot leave a freshly rotated session alive.
 #[tracing::instrument(skip_all)]
 pub async fn revoke_family_of(pool: &PgPool, token_hash: &[u8]) -> Result<u64, sqlx::Error> {
-    let result = sqlx::query(
-        "UPDATE refresh_tokens SET revoked_at = now() \
-         WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1) \
-           AND revoked_at IS NULL",
-    )
-    .bind(token_hash)
-    .execute(pool)
-    .await?;
-    Ok(result.rows_affected())
+    let mut tx = pool.begin().await?;
+    let family: Option<Uuid> =
+        sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE")
+            .bind(token_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(family) = family else {
+        return Ok(0);
+    };
+    let revoked = revoke_family(&mut tx, family).await?;
+    tx.commit().await?;
+    Ok(revoked)
 }
 
 async fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> Result<u64, sqlx::Error> {

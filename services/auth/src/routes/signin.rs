@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kit::{ApiError, Problem, ValidJson};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -61,15 +61,13 @@ impl ApiError for SigninError {
 
 impl IntoResponse for SigninError {
     fn into_response(self) -> Response {
-        let retry_after = match &self {
-            Self::RateLimited(limited) => Some(limited.retry_after_secs),
+        let limited = match &self {
+            Self::RateLimited(limited) => Some(*limited),
             _ => None,
         };
         let mut response = self.into_problem_response();
-        if let Some(secs) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        if let Some(limited) = limited {
+            limited.annotate(&mut response);
         }
         response
     }

@@ -3,11 +3,15 @@
 //! The e-mail address is normalised and the password checked against the policy (every invalid
 //! field is reported at once, 422). The password is hashed with Argon2id before the transaction
 //! opens; the user row and the outbox row are then written in one transaction, so the event is
-//! published if and only if the account exists. A taken address is a 409.
+//! published if and only if the account exists. A taken address is a 409 (the address is not
+//! secret once it can be tried; e-mail verification, which would hide it, is future work).
+//! Sign-ups are rate limited per client IP (429 with `Retry-After`), since each costs a hash.
 
 use anyhow::Context as _;
-use axum::extract::State;
-use axum::http::StatusCode;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use events::user::UserRegistered;
 use kit::jwt::Role;
@@ -18,6 +22,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::{Email, NewPassword};
+use crate::rate_limit::Limited;
 use crate::startup::AppState;
 use crate::storage::{self, User};
 
@@ -57,6 +62,8 @@ pub enum SignupError {
     Validation(Vec<(&'static str, &'static str)>),
     #[error("the e-mail address is taken")]
     EmailTaken,
+    #[error("too many sign-ups")]
+    RateLimited(Limited),
     #[error("sign-up failed")]
     Unexpected(#[from] anyhow::Error),
 }
@@ -73,6 +80,9 @@ impl ApiError for SignupError {
             Self::EmailTaken => Problem::new(StatusCode::CONFLICT)
                 .kind("email-taken")
                 .detail("An account with this e-mail address already exists."),
+            Self::RateLimited(_) => Problem::new(StatusCode::TOO_MANY_REQUESTS)
+                .kind("too-many-attempts")
+                .detail("Too many sign-ups from this address; try again later."),
             Self::Unexpected(_) => Problem::internal(),
         }
     }
@@ -80,7 +90,15 @@ impl ApiError for SignupError {
 
 impl IntoResponse for SignupError {
     fn into_response(self) -> Response {
-        self.into_problem_response()
+        let limited = match &self {
+            Self::RateLimited(limited) => Some(*limited),
+            _ => None,
+        };
+        let mut response = self.into_problem_response();
+        if let Some(limited) = limited {
+            limited.annotate(&mut response);
+        }
+        response
     }
 }
 
@@ -96,13 +114,24 @@ impl IntoResponse for SignupError {
         (status = 409, description = "E-mail address taken", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid e-mail address or weak password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many sign-ups; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 #[tracing::instrument(name = "signup", skip_all, fields(user_id = tracing::field::Empty))]
 pub async fn signup(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ValidJson(body): ValidJson<SignupRequest>,
 ) -> Result<(StatusCode, ValidJson<UserResponse>), SignupError> {
+    let ip = kit::http::client_ip(&headers, peer, state.config.common.trusted_proxy_hops);
+    state
+        .signin_limiter
+        .signup_from(&ip)
+        .await
+        .context("cannot count sign-up")?
+        .map_err(SignupError::RateLimited)?;
     let email = Email::parse(&body.email);
     let password = NewPassword::parse(body.password, email.as_ref().ok());
     let (email, password) = match (email, password) {

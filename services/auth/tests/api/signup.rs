@@ -101,3 +101,21 @@ async fn malformed_bodies_are_problems() {
         .await;
     problem(missing_password, 422).await;
 }
+
+#[tokio::test]
+async fn sign_ups_are_limited_per_client_ip() {
+    let app = spawn_app().await;
+    for n in 0..10 {
+        let response = app.signup(&format!("user{n}@example.com"), PASSWORD).await;
+        assert_eq!(response.status(), 201);
+    }
+    let response = app.signup("one-more@example.com", PASSWORD).await;
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    let body = problem(response, 429).await;
+    assert_eq!(body["type"], "/problems/too-many-attempts");
+}
