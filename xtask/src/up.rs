@@ -151,13 +151,13 @@ impl Backing {
         let url = env_var("UP_DATABASE_URL")
             .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
         if reachable_pg(&url).await {
-            eprintln!("    using PostgreSQL at {}", redact(&url));
+            eprintln!("    using PostgreSQL at {}", kit::config::redact_url(&url));
             return Ok(url);
         }
         let Some(bin) = postgres_bin_dir() else {
             bail!(
                 "no PostgreSQL answers at {} and no server binaries were found: install the `postgresql` package (Debian: apt-get install postgresql) or set UP_DATABASE_URL",
-                redact(&url)
+                kit::config::redact_url(&url)
             );
         };
         let port = free_port()?;
@@ -231,13 +231,13 @@ impl Backing {
     async fn redis(&mut self) -> anyhow::Result<String> {
         let url = env_var("UP_REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into());
         if reachable_redis(&url).await {
-            eprintln!("    using Redis at {}", redact(&url));
+            eprintln!("    using Redis at {}", kit::config::redact_url(&url));
             return Ok(url);
         }
         let Some(server) = which("redis-server") else {
             bail!(
                 "no Redis answers at {} and `redis-server` was not found: install the `redis-server` package (Debian: apt-get install redis-server) or set UP_REDIS_URL",
-                redact(&url)
+                kit::config::redact_url(&url)
             );
         };
         let port = free_port()?;
@@ -382,20 +382,6 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-/// The URL without its password.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
 async fn reachable_pg(url: &str) -> bool {
     matches!(
         tokio::time::timeout(Duration::from_secs(3), PgConnection::connect(url)).await,
@@ -503,6 +489,8 @@ fn service_env(
     env.insert("PORT".into(), service.port.to_string());
     env.insert("LOG_FORMAT".into(), "pretty".into());
     env.insert("SHUTDOWN_GRACE".into(), "10s".into());
+    // No load balancer to leave locally: stop at once on Ctrl-C.
+    env.insert("SHUTDOWN_DRAIN_DELAY".into(), "0s".into());
     if service.postgres {
         env.insert(
             "DATABASE_URL".into(),
@@ -773,18 +761,6 @@ async fn stop_all(children: &mut [(String, Child)]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacts_passwords() {
-        assert_eq!(
-            redact("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
-        assert_eq!(
-            redact("postgres://postgres@h/db"),
-            "postgres://postgres@h/db"
-        );
-    }
 
     #[test]
     fn signing_keys_are_pem() {

@@ -79,6 +79,7 @@ pub struct Server {
     router: Router,
     shutdown: Shutdown,
     grace: Duration,
+    drain_delay: Duration,
 }
 
 impl Server {
@@ -104,6 +105,7 @@ impl Server {
             router,
             shutdown,
             grace: common.shutdown_grace,
+            drain_delay: common.drain_delay,
         })
     }
 
@@ -114,16 +116,26 @@ impl Server {
     /// Serves on the shutdown tracker until shutdown begins, then waits (at most the grace
     /// period) for in-flight requests and every other tracked task.
     pub async fn run(self) -> anyhow::Result<()> {
-        let address = self.listener.local_addr()?;
+        let Self {
+            listener,
+            router,
+            shutdown,
+            grace,
+            drain_delay,
+        } = self;
+        let address = listener.local_addr()?;
         tracing::info!(%address, "listening");
-        let shutdown = self.shutdown.clone();
-        let server = self.shutdown.spawn(async move {
-            let outcome = crate::http::serve(self.listener, self.router, shutdown.clone()).await;
-            // A server that stops on its own takes the process down with it.
-            shutdown.trigger();
-            outcome
+        let server = shutdown.spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                let outcome =
+                    crate::http::serve(listener, router, shutdown.clone(), drain_delay).await;
+                // A server that stops on its own takes the process down with it.
+                shutdown.trigger();
+                outcome
+            }
         });
-        let drained = self.shutdown.wait(self.grace).await;
+        let drained = shutdown.wait(grace + drain_delay).await;
         if server.is_finished() {
             server.await??;
         }

@@ -147,6 +147,20 @@ impl Env {
     }
 }
 
+/// `url` with the password of its user info replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// Parses `500ms`, `30s`, `5m`, `1h`, `14d`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
@@ -190,6 +204,9 @@ pub struct CommonConfig {
     pub log_format: LogFormat,
     /// Time allowed to drain in-flight work on shutdown; keep below the pod's grace period.
     pub shutdown_grace: Duration,
+    /// On shutdown, how long the server keeps accepting requests while `/readyz` already says
+    /// "draining", so load balancers and the mesh stop routing here before the listener closes.
+    pub drain_delay: Duration,
     /// Upper bound on any request's handling time.
     pub request_timeout: Duration,
     /// Proxies in front of the service that append to `X-Forwarded-For` (the mesh ingress
@@ -261,6 +278,7 @@ impl CommonConfig {
             kafka_brokers,
             log_format: env.or("LOG_FORMAT", LogFormat::Json, "json or pretty"),
             shutdown_grace: env.duration("SHUTDOWN_GRACE", Duration::from_secs(20)),
+            drain_delay: env.duration("SHUTDOWN_DRAIN_DELAY", Duration::from_secs(5)),
             request_timeout: env.duration("REQUEST_TIMEOUT", Duration::from_secs(10)),
             trusted_proxy_hops: env.or(
                 "TRUSTED_PROXY_HOPS",
@@ -323,6 +341,19 @@ mod tests {
             "postgres://u:hunter2@h/db"
         );
         assert_eq!(config.redis_prefix, "auth:");
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@h/db"),
+            "postgres://postgres@h/db"
+        );
+        assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
     }
 
     #[test]

@@ -200,18 +200,23 @@ pub async fn bind(host: &str, port: u16) -> std::io::Result<TcpListener> {
     TcpListener::bind((host, port)).await
 }
 
-/// Serves `router` until shutdown begins, then drains in-flight requests.
+/// Serves `router` until shutdown begins; keeps accepting for `drain_delay` (while readiness
+/// already fails), then stops accepting and finishes in-flight requests.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: Shutdown,
+    drain_delay: Duration,
 ) -> std::io::Result<()> {
     let token = shutdown.token();
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async move { token.cancelled().await })
+    .with_graceful_shutdown(async move {
+        token.cancelled().await;
+        tokio::time::sleep(drain_delay).await;
+    })
     .await
 }
 

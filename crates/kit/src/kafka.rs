@@ -117,26 +117,51 @@ impl Producer {
     }
 }
 
-/// The Kafka headers for an envelope.
+/// The Kafka headers for an envelope: `event-id`, `event-type`, `event-version` and, when the
+/// event carries trace context, `traceparent`.
 pub fn headers_for<T>(envelope: &Envelope<T>) -> OwnedHeaders {
-    let version = envelope.version.to_string();
+    headers(
+        &envelope.id.to_string(),
+        &envelope.event_type,
+        &envelope.version.to_string(),
+        envelope.trace.as_ref().map(|t| t.traceparent.as_str()),
+    )
+}
+
+/// [`headers_for`] of an envelope held as JSON (the outbox stores it so).
+pub fn headers_for_json(envelope: &serde_json::Value) -> OwnedHeaders {
+    let text = |pointer: &str| match envelope.pointer(pointer) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    let traceparent = text("/trace/traceparent");
+    headers(
+        &text("/id"),
+        &text("/type"),
+        &text("/version"),
+        (!traceparent.is_empty()).then_some(traceparent.as_str()),
+    )
+}
+
+fn headers(id: &str, event_type: &str, version: &str, traceparent: Option<&str>) -> OwnedHeaders {
     let mut headers = OwnedHeaders::new()
         .insert(Header {
             key: "event-id",
-            value: Some(envelope.id.to_string().as_bytes()),
+            value: Some(id.as_bytes()),
         })
         .insert(Header {
             key: "event-type",
-            value: Some(envelope.event_type.as_bytes()),
+            value: Some(event_type.as_bytes()),
         })
         .insert(Header {
             key: "event-version",
             value: Some(version.as_bytes()),
         });
-    if let Some(trace) = &envelope.trace {
+    if let Some(traceparent) = traceparent {
         headers = headers.insert(Header {
             key: "traceparent",
-            value: Some(trace.traceparent.as_bytes()),
+            value: Some(traceparent.as_bytes()),
         });
     }
     headers
@@ -202,7 +227,11 @@ where
         if !handle_with_retry(&message, &producer, &shutdown, &handler).await {
             break; // shutdown while retrying: the offset stays, the message is redelivered
         }
-        consumer.store_offset_from_message(&message)?;
+        if let Err(error) = consumer.store_offset_from_message(&message) {
+            // E.g. the partition was revoked by a rebalance: its new owner redelivers the
+            // message, and handling is idempotent.
+            tracing::warn!(%error, "cannot store offset");
+        }
     }
     consumer.commit_consumer_state(CommitMode::Sync).ok();
     tracing::info!(group = %config.group, "consumer stopped, offsets committed");
@@ -224,12 +253,16 @@ where
     let envelope: RawEnvelope = match message.payload().map(serde_json::from_slice) {
         Some(Ok(envelope)) => envelope,
         Some(Err(error)) => {
-            dead_letter(producer, message, &format!("not an envelope: {error}")).await;
-            return true;
+            return dead_letter(
+                producer,
+                message,
+                &format!("not an envelope: {error}"),
+                shutdown,
+            )
+            .await;
         }
         None => {
-            dead_letter(producer, message, "empty message").await;
-            return true;
+            return dead_letter(producer, message, "empty message", shutdown).await;
         }
     };
     let incoming = envelope
@@ -252,8 +285,7 @@ where
             Ok(()) => return true,
             Err(HandleError::Poison(error)) => {
                 span.in_scope(|| tracing::error!(error = %format!("{error:#}"), "poison message, sent to dead-letter topic"));
-                dead_letter(producer, message, &format!("{error:#}")).await;
-                return true;
+                return dead_letter(producer, message, &format!("{error:#}"), shutdown).await;
             }
             Err(HandleError::Retry(error)) => {
                 span.in_scope(|| tracing::warn!(error = %format!("{error:#}"), retry_in_ms = backoff.as_millis() as u64, "handler failed, retrying"));
@@ -272,7 +304,14 @@ pub fn dead_letter_topic(topic: &str) -> String {
     format!("{topic}.dlq")
 }
 
-async fn dead_letter(producer: &Producer, message: &BorrowedMessage<'_>, reason: &str) {
+/// Publishes `message` to its dead-letter topic, retrying until the broker takes it: its offset
+/// is stored only then, so a poison message is never dropped. False when shutdown interrupted.
+async fn dead_letter(
+    producer: &Producer,
+    message: &BorrowedMessage<'_>,
+    reason: &str,
+    shutdown: &Shutdown,
+) -> bool {
     let mut headers = OwnedHeaders::new();
     if let Some(original) = message.headers() {
         for header in original.iter() {
@@ -291,11 +330,27 @@ async fn dead_letter(producer: &Producer, message: &BorrowedMessage<'_>, reason:
         .map(|k| String::from_utf8_lossy(k).into_owned())
         .unwrap_or_default();
     let topic = dead_letter_topic(message.topic());
-    if let Err(error) = producer
-        .send_raw(&topic, &key, message.payload().unwrap_or_default(), headers)
-        .await
-    {
-        tracing::error!(%error, %topic, "cannot publish to dead-letter topic");
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        match producer
+            .send_raw(
+                &topic,
+                &key,
+                message.payload().unwrap_or_default(),
+                headers.clone(),
+            )
+            .await
+        {
+            Ok(()) => return true,
+            Err(error) => {
+                tracing::error!(%error, %topic, retry_in_ms = backoff.as_millis() as u64, "cannot publish to dead-letter topic, retrying");
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return false,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
     }
 }
 

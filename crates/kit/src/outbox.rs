@@ -3,23 +3,25 @@
 //!
 //! [`enqueue`] inserts the enveloped event into the service's `outbox` table using the caller's
 //! transaction, so either both the change and the event are committed or neither is. The
-//! [`Relay`] claims unpublished rows with `FOR UPDATE SKIP LOCKED` (several replicas can relay at
-//! once without double work), publishes each, and marks them published in the same transaction.
-//! A crash after publishing but before the commit publishes the row again on restart: delivery
-//! is at least once and consumers dedupe on the envelope id.
+//! [`Relay`] takes a transaction-scoped advisory lock, so one replica relays at a time and events
+//! of one key leave in the order they were written; it publishes the oldest unpublished rows and
+//! marks them published in the same transaction. A crash after publishing but before the commit
+//! publishes the rows again on restart: delivery is at least once and consumers dedupe on the
+//! envelope id.
 
 use std::time::Duration;
 
 use events::{Envelope, Event};
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::Row as _;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::kafka::{KafkaError, Producer, headers_for};
+use crate::kafka::{KafkaError, Producer, headers_for_json};
 use crate::shutdown::Shutdown;
 use crate::telemetry;
 
-/// The DDL of the outbox table, for a service's first migration.
-pub const OUTBOX_TABLE: &str = "outbox";
+/// Key of the advisory lock that lets one relay of a database work at a time.
+pub const RELAY_LOCK: i64 = 0x6f75_7462_6f78; // "outbox"
 
 /// Writes `payload` to the outbox within the caller's transaction; returns the event id.
 pub async fn enqueue<T: Event>(
@@ -70,12 +72,20 @@ impl Relay {
         }
     }
 
-    /// Publishes one batch; returns how many rows were published.
+    /// Publishes one batch; returns how many rows were published (0 when another replica holds
+    /// the relay lock).
     pub async fn relay_once(&self) -> Result<usize, RelayError> {
         let mut tx = self.pool.begin().await?;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(RELAY_LOCK)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !locked {
+            return Ok(0);
+        }
         let rows = sqlx::query(
             "SELECT id, topic, key, envelope FROM outbox WHERE published_at IS NULL \
-             ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED",
+             ORDER BY created_at, id LIMIT $1",
         )
         .bind(self.batch)
         .fetch_all(&mut *tx)
@@ -85,12 +95,11 @@ impl Relay {
             let id: Uuid = row.try_get("id")?;
             let topic: String = row.try_get("topic")?;
             let key: String = row.try_get("key")?;
+            // Published as stored: the relay never needs to understand the payload.
             let envelope: serde_json::Value = row.try_get("envelope")?;
-            let typed: Envelope<serde_json::Value> = serde_json::from_value(envelope.clone())
-                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
             let bytes = serde_json::to_vec(&envelope).map_err(KafkaError::Encode)?;
             self.producer
-                .send_raw(&topic, &key, &bytes, headers_for(&typed))
+                .send_raw(&topic, &key, &bytes, headers_for_json(&envelope))
                 .await?;
             published.push(id);
         }

@@ -49,9 +49,12 @@ impl TestDatabase {
     pub async fn create(migrator: &Migrator) -> Self {
         let admin = admin_database_url();
         let name = format!("test_{}", Uuid::new_v4().simple());
-        let mut conn = PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin}: {e} (is the server running? set TEST_DATABASE_URL)"));
+        let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+            panic!(
+                "cannot reach PostgreSQL at {}: {e} (is the server running? set TEST_DATABASE_URL)",
+                crate::config::redact_url(&admin)
+            )
+        });
         conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
             .await
             .expect("create test database");
@@ -193,6 +196,7 @@ pub fn common_config(
         kafka_brokers: kafka.then(broker),
         log_format: crate::config::LogFormat::Json,
         shutdown_grace: std::time::Duration::from_secs(5),
+        drain_delay: std::time::Duration::ZERO,
         request_timeout: std::time::Duration::from_secs(10),
         trusted_proxy_hops: 0,
         otlp_endpoint: None,

@@ -276,3 +276,35 @@ async fn outbox_relay_publishes_once() {
     .await;
     assert_eq!(seen.iter().filter(|e| e.id == event_id).count(), 1);
 }
+
+#[tokio::test]
+async fn one_relay_works_at_a_time() {
+    let db = TestDatabase::create(&MIGRATOR).await;
+    create_topic("user.v1", 3);
+    let producer = Producer::new(&broker(), "test").unwrap();
+    let mut tx = db.pool.begin().await.unwrap();
+    kit::outbox::enqueue(
+        &mut tx,
+        "test",
+        UserRegistered {
+            user_id: Uuid::new_v4(),
+            email: "lock@example.com".into(),
+            role: "customer".into(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    // Another replica's relay holds the lock: this one publishes nothing and does not wait.
+    let mut other = db.pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(kit::outbox::RELAY_LOCK)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let relay = kit::outbox::Relay::new(db.pool.clone(), producer);
+    assert_eq!(relay.relay_once().await.unwrap(), 0);
+    other.commit().await.unwrap();
+    assert_eq!(relay.relay_once().await.unwrap(), 1);
+}

@@ -53,7 +53,12 @@ async fn request_spans_are_exported_with_the_incoming_trace_id() {
     let app = kit::http::bind("127.0.0.1", 0).await.unwrap();
     let url = format!("http://{}/healthz", app.local_addr().unwrap());
     #[allow(clippy::disallowed_methods)] // the server under test
-    tokio::spawn(kit::http::serve(app, router, shutdown.clone()));
+    tokio::spawn(kit::http::serve(
+        app,
+        router,
+        shutdown.clone(),
+        std::time::Duration::ZERO,
+    ));
 
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let response = reqwest::Client::new()

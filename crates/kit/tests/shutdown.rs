@@ -1,0 +1,49 @@
+//! Graceful shutdown of the HTTP server: once shutdown begins, `/readyz` answers 503 "draining"
+//! while the listener still accepts for the drain delay, then the server stops and `run` returns.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use kit::Shutdown;
+use kit::app::Server;
+use kit::health::Readiness;
+
+#[tokio::test]
+async fn readiness_fails_while_draining_then_the_server_stops() {
+    let shutdown = Shutdown::new();
+    let mut common = kit::testing::common_config("drain-test", None, false, false);
+    common.drain_delay = Duration::from_millis(800);
+    let server = Server::bind(
+        &common,
+        "drain-test",
+        utoipa::openapi::OpenApiBuilder::new().build(),
+        Readiness::new(&shutdown),
+        Router::new(),
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    let url = format!("http://127.0.0.1:{}/readyz", server.port());
+    #[allow(clippy::disallowed_methods)] // the server under test
+    let running = tokio::spawn(server.run());
+    let client = reqwest::Client::new();
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
+
+    let started = Instant::now();
+    shutdown.trigger();
+    let response = client.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "draining");
+
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the server stops after the drain delay")
+        .unwrap()
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(800));
+    assert!(
+        client.get(&url).send().await.is_err(),
+        "the listener is closed"
+    );
+}
