@@ -1,9 +1,10 @@
 //! The one write path for generated files.
 //!
-//! Every generator returns a [`Files`] set (path → contents); [`Files::apply`] normalises it,
-//! and either writes what changed (render) or compares with the disk (check). Generated folders
-//! are owned whole: a file in them that the generator no longer produces is removed by render and
-//! reported by check. Nothing else in xtask writes generated files.
+//! Every generator returns a [`Files`] set (path → contents, normalised on the way in). Render
+//! calls [`Files::write`] (write what changed, remove strays), check calls [`Files::diff`], and
+//! the scaffold calls [`Files::create`] (new files only). Generated folders are owned whole: a file
+//! in them that the generator no longer produces is removed by render and reported by check.
+//! Nothing else in xtask writes generated files.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -131,6 +132,20 @@ impl Files {
             }
         }
         Ok(drift)
+    }
+}
+
+impl Files {
+    /// Writes files that must not exist yet (a new service's crate); fails before writing
+    /// anything when one does.
+    pub fn create(&self, root: &Path) -> anyhow::Result<()> {
+        if let Some(existing) = self.files.keys().find(|p| root.join(p).exists()) {
+            anyhow::bail!("{} already exists", existing.display());
+        }
+        for (path, contents) in &self.files {
+            write_file(&root.join(path), contents)?;
+        }
+        Ok(())
     }
 }
 

@@ -11,6 +11,7 @@ pub mod diagnostics;
 pub mod model;
 pub mod render;
 pub mod scaffold;
+pub mod settings;
 pub mod test;
 pub mod up;
 

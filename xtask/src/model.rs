@@ -56,6 +56,8 @@ struct RawTier {
 #[serde(deny_unknown_fields)]
 struct RawEnvironment {
     domain: Spanned<String>,
+    #[serde(default)]
+    gcp_project: Option<String>,
     target_revision: Spanned<String>,
     #[serde(default = "one")]
     replicas_scale: Spanned<f64>,
@@ -84,7 +86,7 @@ struct RawTopic {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawService {
-    description: String,
+    description: Spanned<String>,
     tier: Spanned<String>,
     port: Spanned<i64>,
     #[serde(default)]
@@ -200,6 +202,8 @@ pub struct Tier {
 pub struct Environment {
     pub name: String,
     pub domain: String,
+    /// The GCP project the environment runs in (`platform.gcp_project` unless overridden).
+    pub gcp_project: String,
     pub target_revision: String,
     pub replicas_scale: f64,
     pub ha: bool,
@@ -263,12 +267,33 @@ impl Service {
         !self.produces.is_empty() || !self.consumes.is_empty()
     }
 
+    /// Whether the service stops being able to serve without Kafka, so readiness checks the
+    /// broker: consumers do, and producers without a database (they publish within requests).
+    /// Producers with a database publish through the outbox and keep serving during an outage.
+    pub fn kafka_in_readiness(&self) -> bool {
+        !self.consumes.is_empty() || (!self.produces.is_empty() && !self.postgres)
+    }
+
+    /// Whether the service relays events from its transactional outbox.
+    pub fn outbox(&self) -> bool {
+        self.postgres && !self.produces.is_empty()
+    }
+
     /// Replicas in an environment: the declared minimum scaled, at least 1 (2 with `ha`).
     pub fn replicas(&self, env: &Environment) -> (u32, u32) {
         let floor = if env.ha { 2 } else { 1 };
         let scale = |n: u32| ((f64::from(n) * env.replicas_scale).ceil() as u32).max(floor);
         let min = scale(self.scaling.min);
         (min, scale(self.scaling.max).max(min))
+    }
+
+    /// The Google service account the service acts as in `env` (GKE Workload Identity). Account
+    /// ids need 6 to 30 characters, hence the prefix (and service names of at most 26).
+    pub fn gcp_service_account(&self, env: &Environment) -> String {
+        format!(
+            "svc-{}@{}.iam.gserviceaccount.com",
+            self.name, env.gcp_project
+        )
     }
 
     /// The Rust crate's identifier (`api-gateway` → `api_gateway`).
@@ -384,6 +409,9 @@ pub fn env_name(kebab: &str) -> String {
     kebab.to_uppercase().replace('-', "_")
 }
 
+/// Longest service name: its Google service account id (`svc-<name>`) may have 30 characters.
+pub const MAX_SERVICE_NAME: usize = 26;
+
 /// `[a-z][a-z0-9-]*[a-z0-9]`, at most `max` characters.
 pub fn is_kebab(name: &str, max: usize) -> bool {
     let bytes = name.as_bytes();
@@ -475,6 +503,9 @@ impl Validator {
                     Environment {
                         name,
                         domain: e.domain.into_inner(),
+                        gcp_project: e
+                            .gcp_project
+                            .unwrap_or_else(|| meta.gcp_project.get_ref().clone()),
                         target_revision: e.target_revision.into_inner(),
                         replicas_scale: e.replicas_scale.into_inner(),
                         ha: e.ha,
@@ -547,6 +578,14 @@ impl Validator {
                     format!("service name {name:?} is not a lowercase DNS label"),
                     "use lowercase letters, digits and dashes, e.g. [services.order-history]",
                 );
+            }
+            let description = s.description.get_ref();
+            if description.is_empty()
+                || description.chars().count() > 120
+                || description
+                    .contains(|c: char| c.is_control() || c == '"' || c == '\\' || c == '`')
+            {
+                self.error(s.description.span(), format!("the description of {name:?} must be one line of 1-120 characters without quotes, backslashes or backticks"), "it is pasted into Cargo.toml, Rust doc comments and manifests; write e.g. description = \"Carts per user\"");
             }
             let namespace = match tiers.get(s.tier.get_ref()) {
                 Some(t) => t.namespace.clone(),
@@ -707,7 +746,7 @@ impl Validator {
                 name.clone(),
                 Service {
                     name,
-                    description: s.description,
+                    description: s.description.into_inner(),
                     tier: s.tier.into_inner(),
                     namespace,
                     port: u16::try_from(port).unwrap_or(0),

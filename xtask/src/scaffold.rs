@@ -14,7 +14,7 @@ use clap::Args;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
 
 use crate::codegen::Files;
-use crate::model::{Platform, Service, env_name, is_kebab};
+use crate::model::{MAX_SERVICE_NAME, Platform, Service, env_name, is_kebab};
 
 /// Arguments of `cargo xtask new-service`.
 #[derive(Debug, Args)]
@@ -263,6 +263,18 @@ pub fn run(args: &NewService) -> anyhow::Result<()> {
         std::fs::write(root.join("platform.toml"), &platform_text)
             .context("cannot write platform.toml")?;
     }
+    // The templates are readable rather than rustfmt-exact; format the new crate like the rest.
+    let formatted = std::process::Command::new("cargo")
+        .args(["fmt", "-p", &args.name])
+        .current_dir(&root)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !formatted {
+        eprintln!(
+            "warning: `cargo fmt -p {}` failed; run it before committing",
+            args.name
+        );
+    }
     let platform = Platform::parse("platform.toml", &platform_text)?;
     let rendered = crate::render::render(&platform)?.write(&root)?;
     println!(
@@ -286,9 +298,9 @@ pub fn run(args: &NewService) -> anyhow::Result<()> {
 /// Validates the request and computes every file, writing nothing.
 pub fn plan(root: &Path, args: &NewService) -> anyhow::Result<(Files, String)> {
     let name = &args.name;
-    if !is_kebab(name, 30) {
+    if !is_kebab(name, MAX_SERVICE_NAME) {
         bail!(
-            "invalid service name {name:?}: use 2-30 lowercase letters, digits and dashes, starting with a letter (e.g. `loyalty`)"
+            "invalid service name {name:?}: use 2-{MAX_SERVICE_NAME} lowercase letters, digits and dashes, starting with a letter (e.g. `loyalty`)"
         );
     }
     let source =

@@ -21,7 +21,8 @@ use sqlx::{Connection as _, Executor as _, PgConnection};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::model::{Platform, Service, env_name};
+use crate::model::{Platform, Service};
+use crate::settings::{Setting, settings};
 
 /// Arguments of `cargo xtask up`.
 #[derive(Debug, Args)]
@@ -478,40 +479,32 @@ fn dev_secret(name: &str) -> anyhow::Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// The environment of one service process.
+/// The environment of one service process ([`settings`] says what each variable holds).
 fn service_env(
     platform: &Platform,
     service: &Service,
     stores: &Stores,
 ) -> anyhow::Result<BTreeMap<String, String>> {
     let mut env = BTreeMap::new();
-    env.insert("HOST".into(), "127.0.0.1".into());
-    env.insert("PORT".into(), service.port.to_string());
-    env.insert("LOG_FORMAT".into(), "pretty".into());
-    env.insert("SHUTDOWN_GRACE".into(), "10s".into());
-    // No load balancer to leave locally: stop at once on Ctrl-C.
-    env.insert("SHUTDOWN_DRAIN_DELAY".into(), "0s".into());
-    if service.postgres {
-        env.insert(
-            "DATABASE_URL".into(),
-            kit::db::replace_database(&stores.pg, &database_name(service)),
-        );
-    }
-    if service.redis {
-        env.insert("REDIS_URL".into(), stores.redis.clone());
-    }
-    if service.kafka() {
-        env.insert("KAFKA_BROKERS".into(), stores.kafka.clone());
-    }
-    for secret in &service.secrets {
-        env.insert(env_name(secret), dev_secret(secret)?);
-    }
-    for target in &service.calls {
-        let port = platform.services[target].port;
-        env.insert(
-            format!("{}_URL", env_name(target)),
-            format!("http://127.0.0.1:{port}"),
-        );
+    for (name, setting) in settings(platform, service) {
+        let value = match setting {
+            Setting::Host => "127.0.0.1".to_owned(),
+            Setting::Port => service.port.to_string(),
+            Setting::LogFormat => "pretty".to_owned(),
+            Setting::ShutdownGrace => "10s".to_owned(),
+            // No load balancer to leave locally: stop at once on Ctrl-C.
+            Setting::DrainDelay => "0s".to_owned(),
+            // Clients connect directly.
+            Setting::TrustedProxyHops => "0".to_owned(),
+            Setting::DatabaseUrl => kit::db::replace_database(&stores.pg, &database_name(service)),
+            Setting::RedisUrl => stores.redis.clone(),
+            Setting::KafkaBrokers => stores.kafka.clone(),
+            Setting::Secret(secret) => dev_secret(&secret)?,
+            Setting::ServiceUrl(target) => {
+                format!("http://127.0.0.1:{}", platform.services[&target].port)
+            }
+        };
+        env.insert(name, value);
     }
     Ok(env)
 }
@@ -575,7 +568,7 @@ async fn run_services(
     } else {
         BTreeMap::new()
     };
-    print_table(platform, services, &ready);
+    print_table(services, &ready);
     let all_ready = failed_to_start.is_none() && ready.values().all(|r| *r == Health::Ready);
 
     if !args.smoke && all_ready {
@@ -672,7 +665,7 @@ async fn wait_ready(
     }
 }
 
-fn print_table(platform: &Platform, services: &[&Service], health: &BTreeMap<String, Health>) {
+fn print_table(services: &[&Service], health: &BTreeMap<String, Health>) {
     let width = services
         .iter()
         .map(|s| s.name.len())
@@ -698,7 +691,6 @@ fn print_table(platform: &Platform, services: &[&Service], health: &BTreeMap<Str
             format!("http://127.0.0.1:{}", s.port)
         );
     }
-    let _ = platform;
 }
 
 async fn wait_for_stop(children: &mut [(String, Child)]) {
@@ -711,10 +703,16 @@ async fn wait_for_stop(children: &mut [(String, Child)]) {
             None => std::future::pending::<()>().await,
         }
     };
-    let any_exit = async {
-        loop {
-            for (name, child) in children.iter_mut() {
+    // Reports each service that exits once; when none is left, `up` stops.
+    let all_exited = async {
+        let mut reported = vec![false; children.len()];
+        while reported.iter().any(|r| !r) {
+            for ((name, child), reported) in children.iter_mut().zip(reported.iter_mut()) {
+                if *reported {
+                    continue;
+                }
                 if let Ok(Some(status)) = child.try_wait() {
+                    *reported = true;
                     eprintln!(
                         "==> {name} exited ({status}); the others keep running, Ctrl-C stops them"
                     );
@@ -726,7 +724,7 @@ async fn wait_for_stop(children: &mut [(String, Child)]) {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         () = terminated => {}
-        () = any_exit => {}
+        () = all_exited => eprintln!("==> every service has exited"),
     }
 }
 

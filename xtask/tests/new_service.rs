@@ -112,6 +112,6 @@ fn refuses_an_unknown_tier() {
 }
 
 #[test]
-fn refuses_consuming_a_topic_nobody_produces() {
+fn refuses_consuming_an_undeclared_topic() {
     assert!(refused("loyalty --tier core --consumes nothing.v1").contains("not declared"));
 }

@@ -18,7 +18,6 @@ use xtask::codegen::{Files, YAML_HEADER};
 use xtask::model::Platform;
 
 const INGRESS: &str = "cluster.local/ns/istio-ingress/sa/istio-ingressgateway";
-const PROMETHEUS: &str = "cluster.local/ns/monitoring/sa/kube-prometheus-stack-prometheus";
 
 fn fixtures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -152,6 +151,8 @@ fn authorization_policies_allow_exactly_the_declared_callers() {
             let dir = format!("policies/istio/{}", env.name);
             // (namespace, policy name) → principals, from every AuthorizationPolicy rendered.
             let mut policies: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+            // Services whose platform endpoints are denied to the ingress gateway.
+            let mut denied: BTreeSet<String> = BTreeSet::new();
             for (file, contents) in files.iter().filter(|(f, _)| f.starts_with(&dir)) {
                 for doc in documents(file, contents) {
                     if str_at(&doc, &["kind"]) != Some("AuthorizationPolicy") {
@@ -164,6 +165,25 @@ fn authorization_policies_allow_exactly_the_declared_callers() {
                         .expect("name")
                         .to_owned();
                     let principals = principals(&doc);
+                    if str_at(&doc, &["spec", "action"]) == Some("DENY") {
+                        let service = policy
+                            .strip_suffix("-internal-paths")
+                            .expect("DENY policies are <service>-internal-paths");
+                        assert_eq!(principals, [INGRESS], "{name}: {policy}");
+                        let paths = &doc["spec"]["rules"][0]["to"][0]["operation"]["paths"];
+                        for path in ["/metrics", "/readyz", "/healthz"] {
+                            assert!(
+                                paths
+                                    .as_sequence()
+                                    .unwrap()
+                                    .iter()
+                                    .any(|p| p.as_str() == Some(path)),
+                                "{name}: {policy} leaves {path} reachable"
+                            );
+                        }
+                        denied.insert(service.to_owned());
+                        continue;
+                    }
                     if policy == "default-deny" {
                         assert_eq!(
                             doc["spec"],
@@ -207,11 +227,8 @@ fn authorization_policies_allow_exactly_the_declared_callers() {
                     .map(|c| format!("cluster.local/ns/{}/sa/{}", c.namespace, c.name))
                     .collect();
                 callers.sort();
-                let got_callers: Vec<String> = got
-                    .iter()
-                    .filter(|p| *p != INGRESS && *p != PROMETHEUS)
-                    .cloned()
-                    .collect();
+                let got_callers: Vec<String> =
+                    got.iter().filter(|p| *p != INGRESS).cloned().collect();
                 assert_eq!(
                     got_callers, callers,
                     "{name}: callers of {} in {}",
@@ -224,10 +241,12 @@ fn authorization_policies_allow_exactly_the_declared_callers() {
                     s.name,
                     env.name
                 );
-                assert!(
-                    got.iter().any(|p| p == PROMETHEUS),
-                    "{name}: {} cannot be scraped",
-                    s.name
+                assert_eq!(
+                    denied.contains(&s.name),
+                    s.ingress_host.is_some(),
+                    "{name}: {} internal paths and the ingress gateway in {}",
+                    s.name,
+                    env.name
                 );
             }
             let got: BTreeSet<_> = policies.keys().cloned().collect();

@@ -43,6 +43,8 @@ impl Service for Application {
         let readiness = Readiness::new(&shutdown)
             .with(Check::Postgres(db.clone()))
             .with(Check::Kafka(producer.clone()));
+        // Publishes the events handlers write to the outbox, until shutdown.
+        shutdown.spawn(kit::outbox::Relay::new(db.clone(), producer.clone()).run(shutdown.clone()));
         let common = common.clone();
         let state = AppState {
             config: std::sync::Arc::new(config),

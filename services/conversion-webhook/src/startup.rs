@@ -40,9 +40,9 @@ impl Service for Application {
         let common = &config.common;
         let db = kit::db::open(common, &crate::storage::MIGRATOR).await?;
         let producer = kit::kafka::Producer::open(common)?;
-        let readiness = Readiness::new(&shutdown)
-            .with(Check::Postgres(db.clone()))
-            .with(Check::Kafka(producer.clone()));
+        let readiness = Readiness::new(&shutdown).with(Check::Postgres(db.clone()));
+        // Publishes the events handlers write to the outbox, until shutdown.
+        shutdown.spawn(kit::outbox::Relay::new(db.clone(), producer.clone()).run(shutdown.clone()));
         let common = common.clone();
         let state = AppState {
             config: std::sync::Arc::new(config),

@@ -46,6 +46,8 @@ impl Service for Application {
             .with(Check::Postgres(db.clone()))
             .with(Check::Redis(redis.clone()))
             .with(Check::Kafka(producer.clone()));
+        // Publishes the events handlers write to the outbox, until shutdown.
+        shutdown.spawn(kit::outbox::Relay::new(db.clone(), producer.clone()).run(shutdown.clone()));
         let common = common.clone();
         let state = AppState {
             config: std::sync::Arc::new(config),

@@ -15,9 +15,8 @@ use crate::model::{Environment, Platform, Service};
 
 /// The service account of the Istio ingress gateway (the `gateway` chart in `istio-ingress`).
 pub const INGRESS_PRINCIPAL: &str = "cluster.local/ns/istio-ingress/sa/istio-ingressgateway";
-/// The service account of Prometheus (kube-prometheus-stack in `monitoring`).
-pub const PROMETHEUS_PRINCIPAL: &str =
-    "cluster.local/ns/monitoring/sa/kube-prometheus-stack-prometheus";
+/// Paths of the kit's platform endpoints, never reachable from the ingress gateway.
+pub const INTERNAL_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics", "/openapi.json"];
 
 /// The mesh identity of a service's pods.
 pub fn principal(s: &Service) -> String {
@@ -59,7 +58,7 @@ pub(super) fn render(
             s,
             callers,
             ingress,
-            prometheus: PROMETHEUS_PRINCIPAL,
+            internal_paths: INTERNAL_PATHS,
         }
         .render()?;
         add_yaml(
@@ -113,7 +112,7 @@ struct ServicePolicyYaml<'a> {
     /// Principals of the services that call `s`, sorted.
     callers: Vec<String>,
     ingress: Option<&'a str>,
-    prometheus: &'a str,
+    internal_paths: &'a [&'a str],
 }
 
 #[derive(Template)]

@@ -9,11 +9,15 @@ use askama::Template;
 
 use super::{add_yaml, filters};
 use crate::codegen::Files;
-use crate::model::{Environment, Platform, Service, env_name};
+use crate::model::{Environment, Platform, Service};
+use crate::settings::{Setting, settings, trusted_proxy_hops};
 
-/// What services get as `SHUTDOWN_GRACE`, in seconds; the pod's grace period adds a margin.
+/// What services get as `SHUTDOWN_GRACE`, in seconds.
 const SHUTDOWN_GRACE_SECONDS: u32 = 20;
-const TERMINATION_MARGIN_SECONDS: u32 = 10;
+/// What services get as `SHUTDOWN_DRAIN_DELAY`: long enough for endpoints to be updated.
+const DRAIN_DELAY_SECONDS: u32 = 5;
+/// The pod's grace period exceeds drain delay plus shutdown grace by this much.
+const TERMINATION_MARGIN_SECONDS: u32 = 5;
 
 pub(super) fn render(
     platform: &Platform,
@@ -102,58 +106,47 @@ impl<'a> ServiceYaml<'a> {
         Self {
             s,
             labels,
-            gcp_service_account: format!(
-                "{}@{}.iam.gserviceaccount.com",
-                s.name, platform.gcp_project
-            ),
+            gcp_service_account: s.gcp_service_account(env),
             image: format!("{}/{}:{}", platform.registry, s.name, platform.image_tag),
             min_replicas,
             max_replicas,
             ha: env.ha,
             env_vars: env_vars(platform, s),
-            termination_grace_seconds: SHUTDOWN_GRACE_SECONDS + TERMINATION_MARGIN_SECONDS,
+            termination_grace_seconds: DRAIN_DELAY_SECONDS
+                + SHUTDOWN_GRACE_SECONDS
+                + TERMINATION_MARGIN_SECONDS,
         }
     }
 }
 
-/// The service's environment, in the order kit's configuration documents it.
+/// The service's environment in a cluster ([`settings`] says what each variable holds).
 fn env_vars(platform: &Platform, s: &Service) -> Vec<EnvVar> {
-    let value = |name: &str, value: String| EnvVar {
-        name: name.to_owned(),
-        source: EnvSource::Value(value),
-    };
-    let secret = |name: &str, secret: String, key: &str| EnvVar {
-        name: name.to_owned(),
-        source: EnvSource::Secret {
-            secret,
-            key: key.to_owned(),
-        },
-    };
     let stores = format!("{}-stores", s.name);
-    let mut vars = vec![
-        value("PORT", s.port.to_string()),
-        value("LOG_FORMAT", "json".into()),
-        value("SHUTDOWN_GRACE", format!("{SHUTDOWN_GRACE_SECONDS}s")),
-    ];
-    if s.postgres {
-        vars.push(secret("DATABASE_URL", stores.clone(), "DATABASE_URL"));
-    }
-    if s.redis {
-        vars.push(secret("REDIS_URL", stores, "REDIS_URL"));
-    }
-    if s.kafka() {
-        vars.push(value("KAFKA_BROKERS", platform.kafka_bootstrap()));
-    }
-    for name in &s.secrets {
-        vars.push(secret(&env_name(name), format!("{}-secrets", s.name), name));
-    }
-    // The only services this one may call, at their in-cluster addresses.
-    for target in &s.calls {
-        let namespace = &platform.services[target].namespace;
-        vars.push(value(
-            &format!("{}_URL", env_name(target)),
-            format!("http://{target}.{namespace}.svc.cluster.local"),
-        ));
-    }
-    vars
+    settings(platform, s)
+        .into_iter()
+        .map(|(name, setting)| {
+            let value = |v: String| EnvSource::Value(v);
+            let secret = |secret: String, key: &str| EnvSource::Secret {
+                secret,
+                key: key.to_owned(),
+            };
+            let source = match setting {
+                Setting::Host => value("0.0.0.0".into()),
+                Setting::Port => value(s.port.to_string()),
+                Setting::LogFormat => value("json".into()),
+                Setting::ShutdownGrace => value(format!("{SHUTDOWN_GRACE_SECONDS}s")),
+                Setting::DrainDelay => value(format!("{DRAIN_DELAY_SECONDS}s")),
+                Setting::TrustedProxyHops => value(trusted_proxy_hops(s).to_string()),
+                Setting::DatabaseUrl => secret(stores.clone(), "DATABASE_URL"),
+                Setting::RedisUrl => secret(stores.clone(), "REDIS_URL"),
+                Setting::KafkaBrokers => value(platform.kafka_bootstrap()),
+                Setting::Secret(key) => secret(format!("{}-secrets", s.name), &key),
+                Setting::ServiceUrl(target) => {
+                    let namespace = &platform.services[&target].namespace;
+                    value(format!("http://{target}.{namespace}.svc.cluster.local"))
+                }
+            };
+            EnvVar { name, source }
+        })
+        .collect()
 }

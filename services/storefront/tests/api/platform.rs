@@ -18,6 +18,7 @@ async fn readyz_checks_the_declared_stores() {
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
+    assert!(body["checks"].get("kafka").is_none());
 }
 
 #[tokio::test]
