@@ -175,3 +175,22 @@ fn each_service_declares_the_stores_platform_toml_gives_it() {
         );
     }
 }
+
+#[test]
+fn every_event_type_is_carried_by_its_declared_topic() {
+    let platform = Platform::load(&root().join("platform.toml")).unwrap();
+    for event in events::CATALOG {
+        let topic = platform.topics.get(event.topic).unwrap_or_else(|| {
+            panic!(
+                "event {} is published on {}, which platform.toml does not declare",
+                event.name, event.topic
+            )
+        });
+        assert!(
+            topic.events.iter().any(|e| e == event.name),
+            "topic {} in platform.toml does not list event {}: add it to its events",
+            event.topic,
+            event.name
+        );
+    }
+}

@@ -2,15 +2,38 @@
 //! payloads shared by producers and consumers.
 //!
 //! A payload type implements [`Event`], which names its wire `TYPE`, its schema `VERSION` and the
-//! `TOPIC` it is published on (topics are declared in `platform.toml`; the `cargo xtask check`
-//! tidy test keeps the two in agreement). Adding a field that consumers may ignore keeps the
-//! version; removing or changing the meaning of a field is a new version.
+//! `TOPIC` it is published on, and is listed in [`CATALOG`]. Topics and the event types they
+//! carry are declared in platform.toml; a tidy test in xtask checks every catalogued event against
+//! them. Adding a field that consumers may ignore keeps the version; removing or changing the
+//! meaning of a field is a new version.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
 pub mod user;
+
+/// One catalogued event type: wire name, version, topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventType {
+    pub name: &'static str,
+    pub version: u16,
+    pub topic: &'static str,
+}
+
+impl EventType {
+    /// The catalogue entry of `T`.
+    pub const fn of<T: Event>() -> Self {
+        Self {
+            name: T::TYPE,
+            version: T::VERSION,
+            topic: T::TOPIC,
+        }
+    }
+}
+
+/// Every event type defined here. Add each new payload type.
+pub const CATALOG: &[EventType] = &[EventType::of::<user::UserRegistered>()];
 
 /// A typed event payload.
 pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
