@@ -29,6 +29,9 @@ pub struct Problem {
     /// Field-level errors for validation problems.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Seconds the client should wait before retrying: sent as `Retry-After`, not in the body.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 /// One invalid field in a request.
@@ -48,6 +51,7 @@ impl Problem {
             status: status.as_u16(),
             detail: None,
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -76,6 +80,12 @@ impl Problem {
         self
     }
 
+    /// Asks the client to wait `seconds` before retrying (429, 503).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
     pub fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
@@ -90,10 +100,13 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status_code();
+        let retry_after = self.retry_after;
         let mut response = (status, Json(self)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }
@@ -183,6 +196,19 @@ mod tests {
         fn problem(&self) -> Problem {
             Problem::internal()
         }
+    }
+
+    #[test]
+    fn retry_after_is_a_header_not_a_field() {
+        let problem = Problem::new(StatusCode::TOO_MANY_REQUESTS).retry_after(42);
+        let response = problem.clone().into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "42");
+        assert!(
+            serde_json::to_value(&problem)
+                .unwrap()
+                .get("retry_after")
+                .is_none()
+        );
     }
 
     #[tokio::test]

@@ -24,16 +24,6 @@ pub struct Limited {
     pub retry_after_secs: u64,
 }
 
-impl Limited {
-    /// Adds the `Retry-After` header to a 429 response.
-    pub fn annotate(&self, response: &mut axum::response::Response) {
-        response.headers_mut().insert(
-            axum::http::header::RETRY_AFTER,
-            axum::http::HeaderValue::from(self.retry_after_secs),
-        );
-    }
-}
-
 /// The sign-in and sign-up counters. Cheap to clone.
 #[derive(Clone)]
 pub struct SigninLimiter {

@@ -51,7 +51,8 @@ impl ApiError for SigninError {
             Self::InvalidCredentials => Problem::new(StatusCode::UNAUTHORIZED)
                 .kind("invalid-credentials")
                 .detail("The e-mail address or the password is wrong."),
-            Self::RateLimited(_) => Problem::new(StatusCode::TOO_MANY_REQUESTS)
+            Self::RateLimited(limited) => Problem::new(StatusCode::TOO_MANY_REQUESTS)
+                .retry_after(limited.retry_after_secs)
                 .kind("too-many-attempts")
                 .detail("Too many sign-in attempts; try again later."),
             Self::Unexpected(_) => Problem::internal(),
@@ -61,15 +62,7 @@ impl ApiError for SigninError {
 
 impl IntoResponse for SigninError {
     fn into_response(self) -> Response {
-        let limited = match &self {
-            Self::RateLimited(limited) => Some(*limited),
-            _ => None,
-        };
-        let mut response = self.into_problem_response();
-        if let Some(limited) = limited {
-            limited.annotate(&mut response);
-        }
-        response
+        self.into_problem_response()
     }
 }
 

@@ -80,7 +80,8 @@ impl ApiError for SignupError {
             Self::EmailTaken => Problem::new(StatusCode::CONFLICT)
                 .kind("email-taken")
                 .detail("An account with this e-mail address already exists."),
-            Self::RateLimited(_) => Problem::new(StatusCode::TOO_MANY_REQUESTS)
+            Self::RateLimited(limited) => Problem::new(StatusCode::TOO_MANY_REQUESTS)
+                .retry_after(limited.retry_after_secs)
                 .kind("too-many-attempts")
                 .detail("Too many sign-ups from this address; try again later."),
             Self::Unexpected(_) => Problem::internal(),
@@ -90,15 +91,7 @@ impl ApiError for SignupError {
 
 impl IntoResponse for SignupError {
     fn into_response(self) -> Response {
-        let limited = match &self {
-            Self::RateLimited(limited) => Some(*limited),
-            _ => None,
-        };
-        let mut response = self.into_problem_response();
-        if let Some(limited) = limited {
-            limited.annotate(&mut response);
-        }
-        response
+        self.into_problem_response()
     }
 }
 
