@@ -19,8 +19,10 @@ use crate::codegen::{Files, YAML_HEADER};
 use crate::model::Platform;
 
 mod argocd;
+mod images;
 mod istio;
 mod k8s;
+mod terraform;
 
 /// Renders every generated file.
 pub fn render(platform: &Platform) -> anyhow::Result<Files> {
@@ -29,7 +31,9 @@ pub fn render(platform: &Platform) -> anyhow::Result<Files> {
         k8s::render(platform, env, &mut files)?;
         istio::render(platform, env, &mut files)?;
         argocd::render(platform, env, &mut files)?;
+        terraform::render(platform, env, &mut files)?;
     }
+    images::render(platform, &mut files)?;
     Ok(files)
 }
 
