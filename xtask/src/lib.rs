@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 pub mod codegen;
 pub mod diagnostics;
+pub mod guard;
 pub mod model;
 pub mod render;
 pub mod scaffold;
@@ -55,7 +56,7 @@ pub fn check_command() -> anyhow::Result<()> {
             "{} generated files are up to date with platform.toml",
             files.len()
         );
-        return Ok(());
+        return guard::check_repository(&root());
     }
     for d in &drift {
         eprint!("{}", d.report());

@@ -20,7 +20,8 @@ struct Cli {
 enum Command {
     /// Rewrite every generated file (manifests, policies, Argo CD apps) from platform.toml.
     Render,
-    /// Fail with a diff when any generated file is stale, missing or hand-edited.
+    /// Fail with a diff when any generated file is stale, missing or hand-edited; then run the
+    /// guard rules (policies/guard) over the rendered manifests.
     Check,
     /// Create a service: crate from templates/service, platform.toml entry, rendered manifests.
     NewService(scaffold::NewService),

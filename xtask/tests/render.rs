@@ -3,9 +3,12 @@
 //! - Snapshots: every file rendered from each fixture platform (`fixtures/*.toml`) is one
 //!   snapshot, under `snapshots/<fixture>/`, named after its path, so a review reads like a diff
 //!   of the repository. The real platform.toml's output is reviewed in pull requests instead.
-//! - Structure: every YAML document rendered from the fixtures and from the real platform.toml
-//!   parses, names its apiVersion, kind and metadata.name, and every AuthorizationPolicy allows
-//!   exactly the callers the model declares.
+//! - Structure: every Kubernetes manifest rendered from the fixtures and from the real
+//!   platform.toml parses and names its apiVersion, kind and metadata.name; every
+//!   AuthorizationPolicy and NetworkPolicy admits exactly the callers the model declares; every
+//!   declared secret and store URL has an ExternalSecret key; every topic has a KafkaTopic, and
+//!   every consumed topic a dead-letter topic; sync waves put CRDs and operators before what uses
+//!   them; the ingress gateway checks JWTs against the service that serves the JWKS.
 //! - Determinism: rendering twice gives identical files (freshness of the committed files is
 //!   tests/drift.rs).
 
@@ -18,6 +21,16 @@ use xtask::codegen::{Files, YAML_HEADER};
 use xtask::model::Platform;
 
 const INGRESS: &str = "cluster.local/ns/istio-ingress/sa/istio-ingressgateway";
+const JWKS_PATH: &str = "/.well-known/jwks.json";
+/// Folders of Kubernetes manifests (other renderers write other formats elsewhere).
+const MANIFEST_DIRS: [&str; 3] = ["gitops", "policies/istio", "argocd"];
+/// Cluster-scoped kinds we render.
+const CLUSTER_SCOPED: [&str; 2] = ["Namespace", "ClusterSecretStore"];
+
+/// Whether the ingress gateway connects to `s`: it routes to it, or fetches its JWKS.
+fn reached_by_ingress(s: &xtask::model::Service) -> bool {
+    s.ingress_host.is_some() || s.routes.iter().any(|r| r == JWKS_PATH)
+}
 
 fn fixtures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -89,7 +102,11 @@ fn str_at<'a>(doc: &'a Value, path: &[&str]) -> Option<&'a str> {
 #[test]
 fn every_document_is_a_named_kubernetes_object() {
     for (name, platform) in all_platforms() {
-        for (file, contents) in render(&platform).iter() {
+        let files = render(&platform);
+        let manifests = files
+            .iter()
+            .filter(|(f, _)| MANIFEST_DIRS.iter().any(|d| f.starts_with(d)));
+        for (file, contents) in manifests {
             let at = format!("{name} → {}", file.display());
             assert!(
                 contents.starts_with(YAML_HEADER),
@@ -107,7 +124,7 @@ fn every_document_is_a_named_kubernetes_object() {
                 );
                 let meta_name = str_at(doc, &["metadata", "name"]).unwrap_or_default();
                 assert!(!meta_name.is_empty(), "{object} has no metadata.name");
-                if kind != "Namespace" {
+                if !CLUSTER_SCOPED.contains(&kind) {
                     assert!(
                         str_at(doc, &["metadata", "namespace"]).is_some(),
                         "{object} {meta_name} has no namespace"
@@ -236,7 +253,7 @@ fn authorization_policies_allow_exactly_the_declared_callers() {
                 );
                 assert_eq!(
                     got.iter().any(|p| p == INGRESS),
-                    s.ingress_host.is_some(),
+                    reached_by_ingress(s),
                     "{name}: ingress principal on {} in {}",
                     s.name,
                     env.name
@@ -282,5 +299,342 @@ fn rendering_is_deterministic() {
             render(&platform),
             "{name} renders differently twice"
         );
+    }
+}
+
+/// Every document of kind `kind` in the files under `dir`.
+fn kind_in(files: &Files, dir: &str, kind: &str) -> Vec<Value> {
+    files
+        .iter()
+        .filter(|(f, _)| f.starts_with(dir))
+        .flat_map(|(f, c)| documents(f, c))
+        .filter(|doc| str_at(doc, &["kind"]) == Some(kind))
+        .collect()
+}
+
+#[test]
+fn network_policies_admit_exactly_the_declared_callers() {
+    for (name, platform) in all_platforms() {
+        let files = render(&platform);
+        for env in platform.environments.values() {
+            let dir = format!("gitops/{}", env.name);
+            let policies = kind_in(&files, &dir, "NetworkPolicy");
+            let mut defaults: BTreeSet<String> = BTreeSet::new();
+            let mut by_service: BTreeMap<String, Value> = BTreeMap::new();
+            for doc in policies {
+                let policy = str_at(&doc, &["metadata", "name"])
+                    .expect("name")
+                    .to_owned();
+                let namespace = str_at(&doc, &["metadata", "namespace"]).expect("namespace");
+                if policy == "default-deny" {
+                    assert_eq!(
+                        doc["spec"]["podSelector"],
+                        Value::Mapping(Default::default()),
+                        "{name}: {namespace} default-deny selects every pod"
+                    );
+                    assert!(doc["spec"].get("ingress").is_none(), "{name}: {namespace}");
+                    defaults.insert(namespace.to_owned());
+                } else {
+                    by_service.insert(format!("{namespace}/{policy}"), doc);
+                }
+            }
+            let tiers: BTreeSet<String> = platform
+                .tiers
+                .values()
+                .map(|t| t.namespace.clone())
+                .collect();
+            assert_eq!(
+                defaults, tiers,
+                "{name}: default-deny namespaces in {}",
+                env.name
+            );
+
+            for s in platform.services.values() {
+                let key = format!("{}/{}", s.namespace, s.name);
+                let doc = by_service.remove(&key).unwrap_or_else(|| {
+                    panic!("{name}: no NetworkPolicy for {key} in {}", env.name)
+                });
+                assert_eq!(
+                    str_at(&doc, &["spec", "podSelector", "matchLabels", "app"]),
+                    Some(s.name.as_str())
+                );
+                // (namespace, app) of every peer allowed on the service's port.
+                let mut peers: Vec<(String, String)> = Vec::new();
+                for rule in doc["spec"]["ingress"].as_sequence().into_iter().flatten() {
+                    let ports: Vec<u64> = rule["ports"]
+                        .as_sequence()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|p| p["port"].as_u64())
+                        .collect();
+                    let from = rule["from"].as_sequence().into_iter().flatten();
+                    if ports == [u64::from(s.port)] {
+                        for peer in from {
+                            let ns = &peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"];
+                            let pod = &peer["podSelector"]["matchLabels"];
+                            let app = pod.get("app").or_else(|| pod.get("istio"));
+                            peers.push((
+                                ns.as_str().expect("a namespace").to_owned(),
+                                app.and_then(Value::as_str).expect("a pod").to_owned(),
+                            ));
+                        }
+                    } else {
+                        assert_eq!(ports, [15020, 15090], "{name}: {key}: metrics ports");
+                        for peer in from {
+                            assert_eq!(
+                                str_at(
+                                    &peer["namespaceSelector"]["matchLabels"],
+                                    &["kubernetes.io/metadata.name"]
+                                ),
+                                Some("monitoring"),
+                                "{name}: {key}: only monitoring scrapes"
+                            );
+                            assert!(peer.get("podSelector").is_none());
+                        }
+                    }
+                }
+                let mut expected: Vec<(String, String)> = platform
+                    .callers(&s.name)
+                    .iter()
+                    .map(|c| (c.namespace.clone(), c.name.clone()))
+                    .collect();
+                if reached_by_ingress(s) {
+                    expected.push(("istio-ingress".into(), "ingressgateway".into()));
+                }
+                expected.sort();
+                peers.sort();
+                assert_eq!(peers, expected, "{name}: peers of {key} in {}", env.name);
+            }
+            assert!(
+                by_service.is_empty(),
+                "{name}: NetworkPolicies of no service: {:?}",
+                by_service.keys()
+            );
+        }
+    }
+}
+
+#[test]
+fn every_secret_and_store_url_has_an_external_secret_key() {
+    for (name, platform) in all_platforms() {
+        let files = render(&platform);
+        for env in platform.environments.values() {
+            let dir = format!("gitops/{}", env.name);
+            // (namespace, target Secret) → [(key, remote key)]
+            let mut got: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
+            for doc in kind_in(&files, &dir, "ExternalSecret") {
+                assert_eq!(
+                    str_at(&doc, &["spec", "secretStoreRef", "name"]),
+                    Some("gcp-secret-manager")
+                );
+                assert_eq!(
+                    str_at(&doc, &["spec", "secretStoreRef", "kind"]),
+                    Some("ClusterSecretStore")
+                );
+                let namespace = str_at(&doc, &["metadata", "namespace"]).expect("namespace");
+                let target = str_at(&doc, &["spec", "target", "name"]).expect("target");
+                let keys = doc["spec"]["data"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                    .map(|d| {
+                        (
+                            str_at(d, &["secretKey"]).expect("secretKey").to_owned(),
+                            str_at(d, &["remoteRef", "key"])
+                                .expect("remote key")
+                                .to_owned(),
+                        )
+                    })
+                    .collect();
+                got.insert((namespace.to_owned(), target.to_owned()), keys);
+            }
+            let mut expected = BTreeMap::new();
+            for s in platform.services.values() {
+                if !s.secrets.is_empty() {
+                    let keys = s
+                        .secrets
+                        .iter()
+                        .map(|k| (k.clone(), format!("{}-{k}", s.name)))
+                        .collect::<Vec<_>>();
+                    expected.insert((s.namespace.clone(), format!("{}-secrets", s.name)), keys);
+                }
+                let mut stores = Vec::new();
+                if s.postgres {
+                    stores.push((
+                        "DATABASE_URL".to_owned(),
+                        format!("{}-database-url", s.name),
+                    ));
+                }
+                if s.redis {
+                    stores.push(("REDIS_URL".to_owned(), format!("{}-redis-url", s.name)));
+                }
+                if !stores.is_empty() {
+                    expected.insert((s.namespace.clone(), format!("{}-stores", s.name)), stores);
+                }
+            }
+            assert_eq!(got, expected, "{name}: ExternalSecrets in {}", env.name);
+            let stores = kind_in(&files, &dir, "ClusterSecretStore");
+            assert_eq!(
+                stores.len(),
+                1,
+                "{name}: one ClusterSecretStore in {}",
+                env.name
+            );
+            assert_eq!(
+                str_at(&stores[0], &["spec", "provider", "gcpsm", "projectID"]),
+                Some(env.gcp_project.as_str())
+            );
+        }
+    }
+}
+
+#[test]
+fn every_topic_has_a_kafka_topic_and_every_consumed_topic_a_dead_letter_topic() {
+    for (name, platform) in all_platforms() {
+        let files = render(&platform);
+        for env in platform.environments.values() {
+            let dir = format!("gitops/{}", env.name);
+            let mut got: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+            for doc in kind_in(&files, &dir, "KafkaTopic") {
+                let topic = str_at(&doc, &["metadata", "name"])
+                    .expect("name")
+                    .to_owned();
+                assert_eq!(
+                    str_at(&doc, &["metadata", "labels", "strimzi.io/cluster"]),
+                    Some(format!("{}-kafka", platform.name).as_str())
+                );
+                let spec = &doc["spec"];
+                let retention = spec["config"]["retention.ms"]
+                    .as_u64()
+                    .expect("retention.ms");
+                let partitions = spec["partitions"].as_u64().expect("partitions");
+                let replicas = spec["replicas"].as_u64().expect("replicas");
+                assert!(
+                    got.insert(topic, (partitions, retention, replicas))
+                        .is_none()
+                );
+            }
+            let replicas = u64::from(env.kafka_replication);
+            let mut expected = BTreeMap::new();
+            for topic in platform.topics.values() {
+                let retention = topic.retention_ms;
+                expected.insert(
+                    topic.name.clone(),
+                    (u64::from(topic.partitions), retention, replicas),
+                );
+            }
+            for s in platform.services.values() {
+                for topic in &s.consumes {
+                    let retention = platform.topics[topic].retention_ms;
+                    expected.insert(format!("{topic}.dlq"), (1, retention, replicas));
+                }
+            }
+            assert_eq!(got, expected, "{name}: KafkaTopics in {}", env.name);
+        }
+    }
+}
+
+#[test]
+fn sync_waves_put_crds_and_operators_before_what_uses_them() {
+    for (name, platform) in all_platforms() {
+        let files = render(&platform);
+        for env in platform.environments.values() {
+            let dir = format!("argocd/{}/apps", env.name);
+            let mut waves: BTreeMap<String, i64> = BTreeMap::new();
+            for doc in kind_in(&files, &dir, "Application") {
+                let app = str_at(&doc, &["metadata", "name"]).expect("name");
+                let app = app
+                    .strip_prefix(&format!("{}-", env.name))
+                    .expect("env prefix");
+                let wave = str_at(
+                    &doc,
+                    &["metadata", "annotations", "argocd.argoproj.io/sync-wave"],
+                )
+                .and_then(|w| w.parse().ok())
+                .unwrap_or_else(|| panic!("{name}: {app} has no sync wave"));
+                waves.insert(app.to_owned(), wave);
+            }
+            let wave = |app: &str| {
+                *waves
+                    .get(app)
+                    .unwrap_or_else(|| panic!("{name}: no {app} Application in {}", env.name))
+            };
+            // (provider of CRDs or a webhook, what needs it)
+            let mut order = vec![
+                ("istio-base", "istiod"),
+                ("istio-base", "mesh-policies"),
+                ("istiod", "istio-ingressgateway"),
+                ("istio-cni", "istio-ingressgateway"),
+                ("external-secrets", "secret-store"),
+                ("strimzi", "kafka"),
+                ("namespaces", "mesh-policies"),
+            ];
+            for s in platform.services.values() {
+                for before in [
+                    "istiod",
+                    "istio-cni",
+                    "secret-store",
+                    "kube-prometheus-stack",
+                    "mesh-policies",
+                    "namespaces",
+                ] {
+                    order.push((before, s.name.as_str()));
+                }
+            }
+            for (before, after) in order {
+                assert!(
+                    wave(before) < wave(after),
+                    "{name}: {before} (wave {}) must sync before {after} (wave {}) in {}",
+                    wave(before),
+                    wave(after),
+                    env.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_ingress_gateway_checks_jwts_against_the_service_serving_the_jwks() {
+    for (name, platform) in all_platforms() {
+        let files = render(&platform);
+        let jwks = platform
+            .services
+            .values()
+            .find(|s| s.routes.iter().any(|r| r == JWKS_PATH));
+        for env in platform.environments.values() {
+            let dir = format!("policies/istio/{}", env.name);
+            let found = kind_in(&files, &dir, "RequestAuthentication");
+            let Some(issuer) = jwks else {
+                assert!(found.is_empty(), "{name}: no service serves the JWKS");
+                continue;
+            };
+            assert_eq!(
+                found.len(),
+                1,
+                "{name}: one RequestAuthentication in {}",
+                env.name
+            );
+            let rule = &found[0]["spec"]["jwtRules"][0];
+            assert_eq!(
+                str_at(rule, &["jwksUri"]),
+                Some(
+                    format!(
+                        "http://{}.{}.svc.cluster.local{JWKS_PATH}",
+                        issuer.name, issuer.namespace
+                    )
+                    .as_str()
+                )
+            );
+            assert_eq!(
+                str_at(rule, &["issuer"]),
+                Some(format!("{}-auth", platform.name).as_str())
+            );
+            assert_eq!(rule["forwardOriginalToken"].as_bool(), Some(true));
+            assert_eq!(
+                str_at(&found[0], &["spec", "selector", "matchLabels", "istio"]),
+                Some("ingressgateway")
+            );
+        }
     }
 }

@@ -2,13 +2,15 @@
 //!
 //! `root.yaml` is the one Application applied by hand; it syncs `apps/`, which holds the
 //! AppProjects (`projects.yaml`: one per tier, restricted to the tier's namespace, plus
-//! `<env>-platform`), the platform Applications (`namespaces.yaml`, `mesh-policies.yaml`) and one
-//! Application per service. Sync waves order them: projects and namespaces (-2), mesh policies
-//! (-1), workloads (0).
+//! `<env>-platform` and `<env>-components` for third-party charts), the platform Applications
+//! (`namespaces.yaml`, `mesh-policies.yaml`, `secret-store.yaml`, `kafka.yaml`, and the charts of
+//! [`super::components`]) and one Application per service. Sync waves order them: CRDs and
+//! operators (-3), projects, namespaces, istiod and the operators' custom resources (-2), mesh
+//! policies and the ingress gateway (-1), workloads (0).
 
 use askama::Template;
 
-use super::{add_yaml, filters};
+use super::{add_yaml, components, filters};
 use crate::codegen::Files;
 use crate::model::{Environment, Platform, Service, Tier};
 
@@ -36,11 +38,15 @@ pub(super) fn render(
     platform_namespaces.extend(["istio-ingress", "istio-system"]);
     platform_namespaces.sort_unstable();
     platform_namespaces.dedup();
+    let charts = components::charts(platform, env);
+    let component_namespaces = components::namespaces(&charts);
     let projects = ProjectsYaml {
         platform,
         env,
         tiers: platform.tiers.values().collect(),
         platform_namespaces,
+        component_namespaces,
+        chart_repos: components::repos(&charts),
     };
     add_yaml(
         files,
@@ -52,13 +58,17 @@ pub(super) fn render(
     let namespaces = ApplicationYaml {
         platform,
         env,
-        comment: vec!["The tier namespaces, before anything is deployed into them.".into()],
+        comment: vec![
+            "The tier namespaces, with their default-deny NetworkPolicies, before anything is"
+                .into(),
+            "deployed into them.".into(),
+        ],
         name: format!("{}-namespaces", env.name),
         service: None,
         project: platform_project.clone(),
         wave: -2,
         path: format!("gitops/{}", env.name),
-        directory: Directory::Include("namespaces.yaml".into()),
+        directory: Directory::Include("{namespaces.yaml,network-policies.yaml}".into()),
         // Namespaces are cluster-scoped; every resource names its namespace, this is a default.
         namespace: "istio-system".into(),
     };
@@ -88,6 +98,41 @@ pub(super) fn render(
         format!("{apps_path}/mesh-policies.yaml"),
         &mesh.render()?,
     );
+
+    let components_project = format!("{}-components", env.name);
+    for (name, wave, comment, namespace) in [
+        (
+            "secret-store",
+            -2,
+            "The ClusterSecretStore every service's ExternalSecrets read from.",
+            "external-secrets",
+        ),
+        (
+            "kafka",
+            -2,
+            "The Kafka cluster and its topics (Strimzi custom resources).",
+            components::KAFKA_NAMESPACE,
+        ),
+    ] {
+        let folder = if name == "kafka" {
+            "kafka"
+        } else {
+            "external-secrets"
+        };
+        let app = ApplicationYaml {
+            platform,
+            env,
+            comment: vec![comment.into()],
+            name: format!("{}-{name}", env.name),
+            service: None,
+            project: components_project.clone(),
+            wave,
+            path: format!("gitops/{}/platform/{folder}", env.name),
+            directory: Directory::Recurse,
+            namespace: namespace.into(),
+        };
+        add_yaml(files, format!("{apps_path}/{name}.yaml"), &app.render()?);
+    }
 
     for s in platform.services.values() {
         let app = ApplicationYaml {
@@ -130,6 +175,9 @@ struct ProjectsYaml<'a> {
     env: &'a Environment,
     tiers: Vec<&'a Tier>,
     platform_namespaces: Vec<&'a str>,
+    /// Where third-party components may be installed.
+    component_namespaces: Vec<&'a str>,
+    chart_repos: Vec<&'a str>,
 }
 
 #[derive(Template)]

@@ -4,8 +4,9 @@
 //! `<namespace>/default-deny.yaml` (an AuthorizationPolicy with an empty spec), and every service
 //! `<namespace>/<service>.yaml`, an ALLOW policy for exactly the service accounts of its callers
 //! (`calls` in platform.toml), the ingress gateway when it has a public host, and Prometheus on
-//! `GET /metrics`. `ingress.yaml` is the environment's Gateway and one VirtualService per public
-//! host.
+//! `GET /metrics`. `ingress.yaml` is the environment's Gateway, one VirtualService per public
+//! host and, when a service routes `/.well-known/jwks.json`, a RequestAuthentication that checks
+//! JWTs at the gateway against those keys (its ALLOW policy then admits the gateway on that path).
 
 use askama::Template;
 
@@ -17,6 +18,21 @@ use crate::model::{Environment, Platform, Service};
 pub const INGRESS_PRINCIPAL: &str = "cluster.local/ns/istio-ingress/sa/istio-ingressgateway";
 /// Paths of the kit's platform endpoints, never reachable from the ingress gateway.
 pub const INTERNAL_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics", "/openapi.json"];
+
+/// The path of the JWT signing keys; the service that routes it is the token issuer.
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+/// The `iss` of the platform's tokens (the kit's `jwt::DEFAULT_ISSUER` for `shop`).
+pub fn issuer(platform: &Platform) -> String {
+    format!("{}-auth", platform.name)
+}
+
+/// The service that serves [`JWKS_PATH`] (lists it in `routes`), if any.
+pub fn jwks_service(platform: &Platform) -> Option<&Service> {
+    platform
+        .services
+        .values()
+        .find(|s| s.routes.iter().any(|r| r == JWKS_PATH))
+}
 
 /// The mesh identity of a service's pods.
 pub fn principal(s: &Service) -> String {
@@ -53,11 +69,16 @@ pub(super) fn render(
             .collect();
         callers.sort();
         let ingress = platform.ingress_host(s, env).map(|_| INGRESS_PRINCIPAL);
+        let jwks = jwks_service(platform)
+            .filter(|j| j.name == s.name)
+            .map(|_| JWKS_PATH);
         let body = ServicePolicyYaml {
             platform: name,
             s,
             callers,
             ingress,
+            jwks,
+            ingress_principal: INGRESS_PRINCIPAL,
             internal_paths: INTERNAL_PATHS,
         }
         .render()?;
@@ -84,6 +105,14 @@ pub(super) fn render(
             gateway: format!("{name}-ingress"),
             credential: format!("{name}-ingress-tls"),
             routes,
+            jwks: jwks_service(platform).map(|j| Jwks {
+                service: j,
+                issuer: issuer(platform),
+                uri: format!(
+                    "http://{}.{}.svc.cluster.local{JWKS_PATH}",
+                    j.name, j.namespace
+                ),
+            }),
         }
         .render()?;
         add_yaml(files, format!("{dir}/ingress.yaml"), &body);
@@ -112,6 +141,9 @@ struct ServicePolicyYaml<'a> {
     /// Principals of the services that call `s`, sorted.
     callers: Vec<String>,
     ingress: Option<&'a str>,
+    /// The JWKS path, when `s` serves it: the ingress gateway fetches it.
+    jwks: Option<&'a str>,
+    ingress_principal: &'a str,
     internal_paths: &'a [&'a str],
 }
 
@@ -124,6 +156,14 @@ struct IngressYaml<'a> {
     /// The TLS Secret in `istio-ingress` holding the certificate for every host.
     credential: String,
     routes: Vec<Route<'a>>,
+    jwks: Option<Jwks<'a>>,
+}
+
+/// Where the ingress gateway gets the keys that sign the platform's JWTs.
+struct Jwks<'a> {
+    service: &'a Service,
+    issuer: String,
+    uri: String,
 }
 
 struct Route<'a> {

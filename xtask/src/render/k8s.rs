@@ -3,13 +3,16 @@
 //! `gitops/<env>/namespaces.yaml` holds one Namespace per tier (sidecar injection on, pod
 //! security `restricted`); `gitops/<env>/<namespace>/<service>.yaml` holds everything one service
 //! runs as: ServiceAccount, Deployment, Service, HorizontalPodAutoscaler and, when more than one
-//! replica must stay up, a PodDisruptionBudget.
+//! replica must stay up, a PodDisruptionBudget; its ExternalSecrets (`<service>-secrets`,
+//! `<service>-stores`), NetworkPolicy (ingress from its callers only), PodMonitor and, with an
+//! `slo`, a PrometheusRule and a Grafana dashboard. `gitops/<env>/network-policies.yaml` denies
+//! ingress in every tier namespace by default.
 
 use askama::Template;
 
 use super::{add_yaml, filters};
 use crate::codegen::Files;
-use crate::model::{Environment, Platform, Service};
+use crate::model::{Environment, Platform, Service, Slo};
 use crate::settings::{Setting, settings, trusted_proxy_hops};
 
 /// What services get as `SHUTDOWN_GRACE`, in seconds.
@@ -41,6 +44,18 @@ pub(super) fn render(
     .render()?;
     add_yaml(files, format!("{dir}/namespaces.yaml"), &body);
 
+    let namespaces: Vec<&str> = platform
+        .tiers
+        .values()
+        .map(|t| t.namespace.as_str())
+        .collect();
+    let body = NetworkPoliciesYaml {
+        platform: &platform.name,
+        namespaces,
+    }
+    .render()?;
+    add_yaml(files, format!("{dir}/network-policies.yaml"), &body);
+
     for s in platform.services.values() {
         let body = ServiceYaml::new(platform, env, s).render()?;
         add_yaml(
@@ -57,6 +72,13 @@ pub(super) fn render(
 struct NamespacesYaml<'a> {
     platform: &'a str,
     namespaces: Vec<Ns<'a>>,
+}
+
+#[derive(Template)]
+#[template(path = "k8s/network-policies.yaml", escape = "none")]
+struct NetworkPoliciesYaml<'a> {
+    platform: &'a str,
+    namespaces: Vec<&'a str>,
 }
 
 struct Ns<'a> {
@@ -77,7 +99,64 @@ struct ServiceYaml<'a> {
     ha: bool,
     env_vars: Vec<EnvVar>,
     termination_grace_seconds: u32,
+    /// The ClusterSecretStore every ExternalSecret reads from.
+    secret_store: &'static str,
+    /// `<service>-secrets`: (key, Secret Manager secret id), one per declared secret.
+    secret_keys: Vec<(String, String)>,
+    /// `<service>-stores`: (key, Secret Manager secret id) of DATABASE_URL and REDIS_URL.
+    store_keys: Vec<(String, String)>,
+    /// (namespace, name) of the services that list this one in `calls`, sorted.
+    callers: Vec<(String, String)>,
+    /// Whether the ingress gateway connects to the service (routes to it, or fetches its JWKS).
+    ingress: bool,
+    slo: Option<SloYaml>,
+    /// The PromQL label matchers of the service's metrics.
+    selector: String,
 }
+
+/// What the PrometheusRule and dashboard of a service with an `slo` need.
+struct SloYaml {
+    /// In percent, as written in platform.toml.
+    availability: String,
+    p99_seconds: String,
+    /// The rate windows the recording rules compute.
+    windows: &'static [&'static str],
+    alerts: &'static [BurnAlert],
+    /// The Grafana dashboard, JSON.
+    dashboard: String,
+}
+
+/// One multi-window burn-rate alert: fires when both windows burn faster than `factor`.
+struct BurnAlert {
+    name: &'static str,
+    latency_name: &'static str,
+    factor: &'static str,
+    long: &'static str,
+    short: &'static str,
+    severity: &'static str,
+}
+
+/// The Google SRE workbook's multi-window, multi-burn-rate alerts (30-day budget): 14.4x pages
+/// (2% of the budget in an hour), 6x opens a ticket (5% in six hours).
+const BURN_ALERTS: &[BurnAlert] = &[
+    BurnAlert {
+        name: "ErrorBudgetFastBurn",
+        latency_name: "LatencyFastBurn",
+        factor: "14.4",
+        long: "1h",
+        short: "5m",
+        severity: "page",
+    },
+    BurnAlert {
+        name: "ErrorBudgetSlowBurn",
+        latency_name: "LatencySlowBurn",
+        factor: "6",
+        long: "6h",
+        short: "30m",
+        severity: "ticket",
+    },
+];
+const BURN_WINDOWS: &[&str] = &["5m", "30m", "1h", "6h"];
 
 struct EnvVar {
     name: String,
@@ -115,8 +194,135 @@ impl<'a> ServiceYaml<'a> {
             termination_grace_seconds: DRAIN_DELAY_SECONDS
                 + SHUTDOWN_GRACE_SECONDS
                 + TERMINATION_MARGIN_SECONDS,
+            secret_store: SECRET_STORE,
+            secret_keys: s
+                .secrets
+                .iter()
+                .map(|secret| (secret.clone(), secret_id(s, secret)))
+                .collect(),
+            store_keys: store_keys(s),
+            callers: {
+                let mut callers: Vec<(String, String)> = platform
+                    .callers(&s.name)
+                    .into_iter()
+                    .map(|c| (c.namespace.clone(), c.name.clone()))
+                    .collect();
+                callers.sort();
+                callers
+            },
+            ingress: platform.ingress_host(s, env).is_some()
+                || super::istio::jwks_service(platform).is_some_and(|j| j.name == s.name),
+            slo: s.slo.map(|slo| SloYaml {
+                availability: slo.availability.to_string(),
+                p99_seconds: (f64::from(slo.p99_ms) / 1000.0).to_string(),
+                windows: BURN_WINDOWS,
+                alerts: BURN_ALERTS,
+                dashboard: dashboard(s, slo),
+            }),
+            selector: format!("namespace=\"{}\",app=\"{}\"", s.namespace, s.name),
         }
     }
+}
+
+/// The ClusterSecretStore (Google Secret Manager) every ExternalSecret reads from.
+pub const SECRET_STORE: &str = "gcp-secret-manager";
+
+/// The Secret Manager secret id of a secret declared in platform.toml: `<service>-<secret>`.
+pub fn secret_id(s: &Service, secret: &str) -> String {
+    format!("{}-{secret}", s.name)
+}
+
+/// The keys of `<service>-stores` with their Secret Manager secret ids.
+fn store_keys(s: &Service) -> Vec<(String, String)> {
+    let mut keys = Vec::new();
+    if s.postgres {
+        keys.push(("DATABASE_URL".to_owned(), secret_id(s, "database-url")));
+    }
+    if s.redis {
+        keys.push(("REDIS_URL".to_owned(), secret_id(s, "redis-url")));
+    }
+    keys
+}
+
+/// A Grafana dashboard of the service's request rate, 5xx ratio and p99 latency, the last two
+/// with the objective drawn beside them, as JSON.
+fn dashboard(s: &Service, slo: Slo) -> String {
+    let selector = format!("namespace=\"{}\",app=\"{}\"", s.namespace, s.name);
+    let target = |ref_id: &str, legend: &str, expr: String| serde_json::json!({ "refId": ref_id, "legendFormat": legend, "expr": expr });
+    let panel = |id: u32, title: &str, unit: &str, targets: Vec<serde_json::Value>| {
+        serde_json::json!({
+            "id": id,
+            "type": "timeseries",
+            "title": title,
+            "datasource": { "type": "prometheus", "uid": "prometheus" },
+            "gridPos": { "h": 8, "w": 8, "x": (id - 1) * 8, "y": 0 },
+            "fieldConfig": { "defaults": { "unit": unit }, "overrides": [] },
+            "targets": targets,
+        })
+    };
+    let requests = |extra: &str| format!("rate(http_requests_total{{{selector}{extra}}}[5m])");
+    let rate = panel(
+        1,
+        "Request rate",
+        "reqps",
+        vec![target(
+            "A",
+            "{{route}}",
+            format!("sum by (route) ({})", requests("")),
+        )],
+    );
+    let errors = panel(
+        2,
+        "5xx ratio",
+        "percentunit",
+        vec![
+            target(
+                "A",
+                "5xx",
+                format!(
+                    "sum({}) / sum({})",
+                    requests(",status=~\"5..\""),
+                    requests("")
+                ),
+            ),
+            target(
+                "B",
+                "error budget",
+                format!("vector(1 - {} / 100)", slo.availability),
+            ),
+        ],
+    );
+    let latency = panel(
+        3,
+        "p99 latency",
+        "s",
+        vec![
+            target(
+                "A",
+                "p99",
+                format!(
+                    "histogram_quantile(0.99, sum by (le) \
+                     (rate(http_request_duration_seconds_bucket{{{selector}}}[5m])))"
+                ),
+            ),
+            target(
+                "B",
+                "objective",
+                format!("vector({})", f64::from(slo.p99_ms) / 1000.0),
+            ),
+        ],
+    );
+    let dashboard = serde_json::json!({
+        "uid": format!("{}-{}", s.namespace, s.name),
+        "title": format!("{} ({})", s.name, s.namespace),
+        "tags": [s.tier, "slo"],
+        "timezone": "utc",
+        "schemaVersion": 39,
+        "refresh": "1m",
+        "time": { "from": "now-6h", "to": "now" },
+        "panels": [rate, errors, latency],
+    });
+    serde_json::to_string_pretty(&dashboard).expect("a JSON value serializes")
 }
 
 /// The service's environment in a cluster ([`settings`] says what each variable holds).

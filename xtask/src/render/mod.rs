@@ -6,7 +6,11 @@
 //! - [`k8s`]: `gitops/<env>/namespaces.yaml` and `gitops/<env>/<namespace>/<service>.yaml`;
 //! - [`istio`]: `policies/istio/<env>/` (mesh mTLS, default deny and one ALLOW policy per
 //!   service from `calls`, the ingress gateway);
-//! - [`argocd`]: `argocd/<env>/root.yaml` (app of apps) and `argocd/<env>/apps/`.
+//! - [`argocd`]: `argocd/<env>/root.yaml` (app of apps) and `argocd/<env>/apps/`;
+//! - [`components`]: third-party charts as Applications in `argocd/<env>/apps/`, and the custom
+//!   resources they serve under `gitops/<env>/platform/` (secret store, Kafka cluster, topics);
+//! - [`terraform`]: `terraform/envs/<env>/platform.auto.tfvars.json`;
+//! - [`images`]: `cloudbuild.yaml` (once, not per environment).
 //!
 //! Templates write YAML text; every value that comes from the model goes through the `q` filter
 //! ([`yaml_scalar`]), which quotes it exactly when YAML would otherwise read it as something
@@ -19,6 +23,7 @@ use crate::codegen::{Files, YAML_HEADER};
 use crate::model::Platform;
 
 mod argocd;
+mod components;
 mod images;
 mod istio;
 mod k8s;
@@ -31,6 +36,7 @@ pub fn render(platform: &Platform) -> anyhow::Result<Files> {
         k8s::render(platform, env, &mut files)?;
         istio::render(platform, env, &mut files)?;
         argocd::render(platform, env, &mut files)?;
+        components::render(platform, env, &mut files)?;
         terraform::render(platform, env, &mut files)?;
     }
     images::render(platform, &mut files)?;

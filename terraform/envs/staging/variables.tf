@@ -1,0 +1,93 @@
+# Every variable here is set by platform.auto.tfvars.json, rendered by `cargo xtask render` from
+# platform.toml: change platform.toml, never the JSON.
+
+variable "generated_by" {
+  type        = string
+  description = "Provenance note of the rendered tfvars file (JSON cannot carry a comment)."
+}
+
+variable "platform_name" {
+  type        = string
+  description = "The platform's name (`platform.name`); prefixes resource names."
+
+  validation {
+    condition     = can(regex("^[a-z][-a-z0-9]{1,14}$", var.platform_name))
+    error_message = "platform_name must be 2-15 lowercase letters, digits or dashes."
+  }
+}
+
+variable "environment" {
+  type        = string
+  description = "The environment this root provisions (`[environments.<name>]`)."
+
+  validation {
+    condition     = var.environment == "staging"
+    error_message = "This root provisions staging; render its tfvars from [environments.staging]."
+  }
+}
+
+variable "project_id" {
+  type        = string
+  description = "GCP project of the environment."
+}
+
+variable "region" {
+  type        = string
+  description = "GCP region of the environment."
+}
+
+variable "ha" {
+  type        = bool
+  description = "High availability (`environments.<env>.ha`): REGIONAL Cloud SQL and STANDARD_HA Memorystore."
+}
+
+variable "github_repository" {
+  type        = string
+  description = "The GitHub repository (`owner/name`, from `platform.repo_url`) whose workflows may act as CI; null when it is not on GitHub."
+  default     = null
+}
+
+variable "artifact_registry" {
+  type = object({
+    project       = string
+    location      = string
+    repository_id = string
+  })
+  description = "The Artifact Registry Docker repository of `platform.registry`; created by the root whose project holds it. Null when the registry is elsewhere."
+  default     = null
+}
+
+variable "environment_projects" {
+  type        = map(string)
+  description = "Every environment of the platform and its GCP project; the root holding the registry lets each environment's nodes pull from it."
+}
+
+variable "external_secrets" {
+  type = object({
+    namespace                  = string
+    kubernetes_service_account = string
+    service_account_id         = string
+  })
+  description = "The External Secrets Operator's Kubernetes service account and the Google service account it acts as; it reads every service secret to copy it into the service's namespace."
+}
+
+variable "services" {
+  type = map(object({
+    namespace              = string
+    service_account_id     = string
+    postgres               = bool
+    redis                  = bool
+    database               = optional(string)
+    database_url_secret_id = optional(string)
+    redis_url_secret_id    = optional(string)
+    secrets                = map(string)
+  }))
+  description = "Every service of platform.toml, by name: namespace, Google service account id, data stores (with the secret ids of their URLs) and its secrets (name => Secret Manager secret id)."
+
+  validation {
+    condition = alltrue([for s in values(var.services) :
+      (s.postgres == (s.database != null) && s.postgres == (s.database_url_secret_id != null) && s.redis == (s.redis_url_secret_id != null))
+    ])
+    error_message = "A service has database and database_url_secret_id exactly when postgres is true, and redis_url_secret_id exactly when redis is true."
+  }
+}

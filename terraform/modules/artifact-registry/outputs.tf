@@ -1,0 +1,9 @@
+output "repository_id" {
+  description = "ID of the repository."
+  value       = google_artifact_registry_repository.docker.id
+}
+
+output "registry_url" {
+  description = "Registry path images are pushed to (`<location>-docker.pkg.dev/<project>/<repository>`)."
+  value       = "${var.location}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.docker.repository_id}"
+}

@@ -1,0 +1,4 @@
+output "service_account_emails" {
+  description = "Email of each workload's Google service account, by workload."
+  value       = { for service, sa in google_service_account.service : service => sa.email }
+}

@@ -1,0 +1,735 @@
+//! Guard rules: security and operability invariants over the rendered manifests.
+//!
+//! `cargo xtask check` runs them after the drift check (and `xtask/tests/guard.rs` runs them in
+//! `cargo test`), over every YAML document under `gitops/`, `policies/` and `argocd/` and the
+//! Terraform inputs `terraform/envs/<env>/platform.auto.tfvars.json`. Rules are data: each is
+//! a [`Rule`] with an id, a one-line description and one function; [`RULES`] lists them all,
+//! and `policies/guard/README.md` lists the same table ([`rules_markdown`], checked by a test).
+//!
+//! A finding reads `file: Kind ns/name: rule-id: message`. The environment of a file is the
+//! folder after its top-level one (`gitops/<env>/...`, `policies/istio/<env>/...`,
+//! `terraform/envs/<env>/...`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Deserialize as _;
+use serde_yaml::Value;
+
+/// Folders whose YAML documents the rules read.
+pub const MANIFEST_DIRS: &[&str] = &["gitops", "policies", "argocd"];
+
+/// The Terraform inputs of an environment, rendered from platform.toml.
+pub fn tfvars_path(env: &str) -> PathBuf {
+    Path::new("terraform/envs")
+        .join(env)
+        .join("platform.auto.tfvars.json")
+}
+
+/// Kinds whose pod template the workload rules inspect.
+const WORKLOAD_KINDS: &[&str] = &["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"];
+
+/// Workloads that run until stopped, and so must answer liveness and readiness probes.
+const LONG_RUNNING_KINDS: &[&str] = &["Deployment", "StatefulSet", "DaemonSet"];
+
+/// One guard rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub id: &'static str,
+    /// One line: what must hold.
+    pub description: &'static str,
+    check: fn(&Sources, &mut Report),
+}
+
+/// Every rule, in the order they run and are listed.
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "run-as-non-root",
+        description: "Every container of a workload runs with runAsNonRoot: true (container or pod securityContext) and never as UID 0.",
+        check: run_as_non_root,
+    },
+    Rule {
+        id: "read-only-root-filesystem",
+        description: "Every container of a workload sets securityContext.readOnlyRootFilesystem: true.",
+        check: read_only_root_filesystem,
+    },
+    Rule {
+        id: "no-privilege-escalation",
+        description: "Every container of a workload sets securityContext.allowPrivilegeEscalation: false.",
+        check: no_privilege_escalation,
+    },
+    Rule {
+        id: "drop-all-capabilities",
+        description: "Every container of a workload drops ALL capabilities and adds none.",
+        check: drop_all_capabilities,
+    },
+    Rule {
+        id: "resources",
+        description: "Every container of a workload requests and limits both cpu and memory.",
+        check: resources,
+    },
+    Rule {
+        id: "probes",
+        description: "Every container of a Deployment, StatefulSet or DaemonSet has a liveness and a readiness probe (Jobs and CronJobs run to completion and are exempt).",
+        check: probes,
+    },
+    Rule {
+        id: "image-tag",
+        description: "Every container image is pinned by a tag other than `latest`, or by digest.",
+        check: image_tag,
+    },
+    Rule {
+        id: "pdb-for-replicated-deployments",
+        description: "Every Deployment with more than one replica is selected by a PodDisruptionBudget in its namespace.",
+        check: pdb_for_replicated_deployments,
+    },
+    Rule {
+        id: "namespace-default-deny-authz",
+        description: "Every namespace with workloads has a default-deny Istio AuthorizationPolicy (policies/istio/<env>/<ns>/default-deny.yaml).",
+        check: namespace_default_deny_authz,
+    },
+    Rule {
+        id: "namespace-default-deny-network",
+        description: "Every namespace with workloads has a default-deny NetworkPolicy (podSelector {}, Ingress without rules).",
+        check: namespace_default_deny_network,
+    },
+    Rule {
+        id: "no-secrets",
+        description: "No `kind: Secret` object is committed: secret values live in Secret Manager and arrive through ExternalSecrets.",
+        check: no_secrets,
+    },
+    Rule {
+        id: "external-secret-keys-in-terraform",
+        description: "Every ExternalSecret remote key is a Secret Manager secret in terraform/envs/<env>/platform.auto.tfvars.json.",
+        check: external_secret_keys_in_terraform,
+    },
+];
+
+/// The markdown table of [`RULES`], as `policies/guard/README.md` lists it.
+pub fn rules_markdown() -> String {
+    let mut out = String::from("| id | rule |\n|---|---|\n");
+    for rule in RULES {
+        out.push_str(&format!("| `{}` | {} |\n", rule.id, rule.description));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+/// One YAML document of a file.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub file: PathBuf,
+    pub value: Value,
+}
+
+impl Document {
+    fn str_at(&self, path: &[&str]) -> Option<&str> {
+        get(&self.value, path).and_then(Value::as_str)
+    }
+
+    pub fn kind(&self) -> &str {
+        self.str_at(&["kind"]).unwrap_or("")
+    }
+
+    pub fn name(&self) -> &str {
+        self.str_at(&["metadata", "name"]).unwrap_or("")
+    }
+
+    pub fn namespace(&self) -> &str {
+        self.str_at(&["metadata", "namespace"]).unwrap_or("")
+    }
+
+    /// The environment, from the file's path.
+    pub fn env(&self) -> &str {
+        env_of(&self.file).unwrap_or("")
+    }
+
+    /// `Kind ns/name` (or `Kind name` for cluster-scoped objects).
+    fn object(&self) -> String {
+        if self.namespace().is_empty() {
+            format!("{} {}", self.kind(), self.name())
+        } else {
+            format!("{} {}/{}", self.kind(), self.namespace(), self.name())
+        }
+    }
+}
+
+fn env_of(path: &Path) -> Option<&str> {
+    let parts: Vec<&str> = path.iter().filter_map(|p| p.to_str()).collect();
+    match parts.as_slice() {
+        ["policies", _, env, ..] | ["terraform", "envs", env, ..] => Some(env),
+        [_, env, _, ..] => Some(env),
+        _ => None,
+    }
+}
+
+/// What the rules read: YAML documents and each environment's Terraform inputs.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    pub documents: Vec<Document>,
+    /// Parsed `platform.auto.tfvars.json` per environment that has one.
+    pub tfvars: BTreeMap<String, serde_json::Value>,
+}
+
+impl Sources {
+    /// Builds the inputs from (path, text) pairs: `.yaml`/`.yml` files are split into
+    /// documents, `terraform/envs/<env>/platform.auto.tfvars.json` files are parsed as JSON,
+    /// anything else is ignored.
+    pub fn from_files<P: AsRef<Path>, S: AsRef<str>>(
+        files: impl IntoIterator<Item = (P, S)>,
+    ) -> anyhow::Result<Self> {
+        let mut sources = Self::default();
+        for (path, text) in files {
+            let (path, text) = (path.as_ref(), text.as_ref());
+            let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+            if is_yaml {
+                for doc in serde_yaml::Deserializer::from_str(text) {
+                    let value = Value::deserialize(doc)
+                        .with_context(|| format!("{}: not valid YAML", path.display()))?;
+                    if !value.is_null() {
+                        sources.documents.push(Document {
+                            file: path.to_path_buf(),
+                            value,
+                        });
+                    }
+                }
+            } else if path
+                .file_name()
+                .is_some_and(|n| n == "platform.auto.tfvars.json")
+            {
+                let env = env_of(path).unwrap_or_default().to_owned();
+                let value = serde_json::from_str(text)
+                    .with_context(|| format!("{}: not valid JSON", path.display()))?;
+                sources.tfvars.insert(env, value);
+            }
+        }
+        Ok(sources)
+    }
+
+    /// Reads the repository under `root`: YAML under [`MANIFEST_DIRS`] and every environment's
+    /// Terraform inputs.
+    pub fn load(root: &Path) -> anyhow::Result<Self> {
+        let mut files = Vec::new();
+        for dir in MANIFEST_DIRS {
+            collect(root, &root.join(dir), &mut files)?;
+        }
+        if let Ok(envs) = std::fs::read_dir(root.join("terraform/envs")) {
+            for env in envs.flatten() {
+                let path = tfvars_path(&env.file_name().to_string_lossy());
+                if root.join(&path).is_file() {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        let texts = files
+            .into_iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(root.join(&p))
+                    .with_context(|| format!("cannot read {}", p.display()))?;
+                Ok((p, text))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Self::from_files(texts)
+    }
+
+    fn workloads(&self) -> impl Iterator<Item = &Document> {
+        self.documents
+            .iter()
+            .filter(|d| WORKLOAD_KINDS.contains(&d.kind()))
+    }
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(root, &path, out)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path.strip_prefix(root)?.to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Findings
+
+/// One broken rule on one object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Finding {
+    pub file: PathBuf,
+    /// `Kind ns/name`.
+    pub object: String,
+    pub rule: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}: {}: {}",
+            self.file.display(),
+            self.object,
+            self.rule,
+            self.message
+        )
+    }
+}
+
+/// What a run of the rules found.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    /// Rules that had nothing to check yet, with the reason (not failures).
+    pub pending: Vec<String>,
+    rule: &'static str,
+}
+
+impl Report {
+    fn fail(&mut self, doc: &Document, message: impl Into<String>) {
+        self.findings.push(Finding {
+            file: doc.file.clone(),
+            object: doc.object(),
+            rule: self.rule,
+            message: message.into(),
+        });
+    }
+
+    fn pending(&mut self, message: impl Into<String>) {
+        self.pending
+            .push(format!("{}: {}", self.rule, message.into()));
+    }
+
+    /// Findings of one rule.
+    pub fn of(&self, rule: &str) -> Vec<&Finding> {
+        self.findings.iter().filter(|f| f.rule == rule).collect()
+    }
+}
+
+/// Runs every rule over `sources`; findings sorted by file, object and rule.
+pub fn run(sources: &Sources) -> Report {
+    let mut report = Report::default();
+    for rule in RULES {
+        report.rule = rule.id;
+        (rule.check)(sources, &mut report);
+    }
+    report.findings.sort();
+    report.findings.dedup();
+    report
+}
+
+/// `cargo xtask check`'s guard step: runs every rule over the repository under `root`.
+pub fn check_repository(root: &Path) -> anyhow::Result<()> {
+    let sources = Sources::load(root)?;
+    let report = run(&sources);
+    for pending in &report.pending {
+        println!("guard: pending {pending}");
+    }
+    if report.findings.is_empty() {
+        println!(
+            "guard: {} rules hold over {} documents",
+            RULES.len(),
+            sources.documents.len()
+        );
+        return Ok(());
+    }
+    for finding in &report.findings {
+        eprintln!("{finding}");
+    }
+    anyhow::bail!(
+        "{} guard findings (rules: policies/guard/README.md): fix platform.toml or the templates, then re-render",
+        report.findings.len()
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML helpers
+
+fn get<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, key| v.get(*key))
+}
+
+fn seq(value: Option<&Value>) -> &[Value] {
+    value
+        .and_then(Value::as_sequence)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// The pod spec of a workload (CronJobs nest it one template deeper).
+fn pod_spec(doc: &Document) -> Option<&Value> {
+    let path: &[&str] = if doc.kind() == "CronJob" {
+        &["spec", "jobTemplate", "spec", "template", "spec"]
+    } else {
+        &["spec", "template", "spec"]
+    };
+    get(&doc.value, path)
+}
+
+fn pod_labels(doc: &Document) -> Option<&serde_yaml::Mapping> {
+    get(&doc.value, &["spec", "template", "metadata", "labels"]).and_then(Value::as_mapping)
+}
+
+/// Every container of a pod spec (init containers included) with its name.
+fn containers(pod: &Value) -> impl Iterator<Item = (&str, &Value)> {
+    seq(pod.get("initContainers"))
+        .iter()
+        .chain(seq(pod.get("containers")))
+        .map(|c| (c.get("name").and_then(Value::as_str).unwrap_or("?"), c))
+}
+
+/// Calls `check` with (container, pod spec) for every container of every workload, and
+/// reports the problem it returns, if any, under the container's name.
+fn each_container(
+    sources: &Sources,
+    report: &mut Report,
+    check: impl Fn(&Value, &Value) -> Option<String>,
+) {
+    for doc in sources.workloads() {
+        let Some(pod) = pod_spec(doc) else {
+            report.fail(doc, "has no pod template");
+            continue;
+        };
+        for (name, container) in containers(pod) {
+            if let Some(problem) = check(container, pod) {
+                report.fail(doc, format!("container {name}: {problem}"));
+            }
+        }
+    }
+}
+
+fn security<'a>(container: &'a Value, field: &str) -> Option<&'a Value> {
+    get(container, &["securityContext", field])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules
+
+fn run_as_non_root(sources: &Sources, report: &mut Report) {
+    each_container(sources, report, |c, pod| {
+        let effective =
+            |field: &str| security(c, field).or_else(|| get(pod, &["securityContext", field]));
+        if effective("runAsUser").and_then(Value::as_u64) == Some(0) {
+            return Some("runs as UID 0".into());
+        }
+        (effective("runAsNonRoot").and_then(Value::as_bool) != Some(true)).then(|| {
+            "runAsNonRoot is not true (set it in the pod or container securityContext)".into()
+        })
+    });
+}
+
+fn read_only_root_filesystem(sources: &Sources, report: &mut Report) {
+    each_container(sources, report, |c, _| {
+        (security(c, "readOnlyRootFilesystem").and_then(Value::as_bool) != Some(true))
+            .then(|| "securityContext.readOnlyRootFilesystem is not true".into())
+    });
+}
+
+fn no_privilege_escalation(sources: &Sources, report: &mut Report) {
+    each_container(sources, report, |c, _| {
+        (security(c, "allowPrivilegeEscalation").and_then(Value::as_bool) != Some(false))
+            .then(|| "securityContext.allowPrivilegeEscalation is not false".into())
+    });
+}
+
+fn drop_all_capabilities(sources: &Sources, report: &mut Report) {
+    each_container(sources, report, |c, _| {
+        let caps = security(c, "capabilities");
+        let drops_all = seq(caps.and_then(|c| c.get("drop")))
+            .iter()
+            .any(|d| d.as_str() == Some("ALL"));
+        let added: Vec<&str> = seq(caps.and_then(|c| c.get("add")))
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        if !drops_all {
+            Some("securityContext.capabilities.drop does not list ALL".into())
+        } else if !added.is_empty() {
+            Some(format!("adds capabilities {}", added.join(", ")))
+        } else {
+            None
+        }
+    });
+}
+
+fn resources(sources: &Sources, report: &mut Report) {
+    each_container(sources, report, |c, _| {
+        let missing: Vec<String> = ["requests", "limits"]
+            .iter()
+            .flat_map(|kind| ["cpu", "memory"].map(|r| (kind, r)))
+            .filter(|(kind, r)| get(c, &["resources", kind, r]).is_none())
+            .map(|(kind, r)| format!("{kind}.{r}"))
+            .collect();
+        (!missing.is_empty()).then(|| format!("resources lack {}", missing.join(", ")))
+    });
+}
+
+fn probes(sources: &Sources, report: &mut Report) {
+    for doc in sources
+        .workloads()
+        .filter(|d| LONG_RUNNING_KINDS.contains(&d.kind()))
+    {
+        let Some(pod) = pod_spec(doc) else { continue };
+        for container in seq(pod.get("containers")) {
+            let name = container.get("name").and_then(Value::as_str).unwrap_or("?");
+            for probe in ["livenessProbe", "readinessProbe"] {
+                if container.get(probe).is_none() {
+                    report.fail(doc, format!("container {name}: no {probe}"));
+                }
+            }
+        }
+    }
+}
+
+/// Why an image reference is not pinned, if it is not.
+pub fn unpinned_image(image: &str) -> Option<&'static str> {
+    if image.contains("@sha256:") {
+        return None;
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    match last.split_once(':') {
+        None => Some("has no tag"),
+        Some((_, "")) => Some("has an empty tag"),
+        Some((_, "latest")) => Some("uses the `latest` tag"),
+        Some(_) => None,
+    }
+}
+
+fn image_tag(sources: &Sources, report: &mut Report) {
+    each_container(sources, report, |c, _| {
+        let Some(image) = c.get("image").and_then(Value::as_str) else {
+            return Some("has no image".into());
+        };
+        unpinned_image(image)
+            .map(|why| format!("image {image} {why}: pin a tag (the git SHA) or a digest"))
+    });
+}
+
+fn pdb_for_replicated_deployments(sources: &Sources, report: &mut Report) {
+    let pdbs: Vec<&Document> = sources
+        .documents
+        .iter()
+        .filter(|d| d.kind() == "PodDisruptionBudget")
+        .collect();
+    for doc in sources.workloads().filter(|d| d.kind() == "Deployment") {
+        let replicas = get(&doc.value, &["spec", "replicas"])
+            .and_then(Value::as_u64)
+            .unwrap_or(1);
+        if replicas <= 1 {
+            continue;
+        }
+        let labels = pod_labels(doc);
+        let covered = pdbs.iter().any(|pdb| {
+            pdb.env() == doc.env()
+                && pdb.namespace() == doc.namespace()
+                && get(&pdb.value, &["spec", "selector", "matchLabels"])
+                    .and_then(Value::as_mapping)
+                    .is_some_and(|want| {
+                        !want.is_empty()
+                            && want
+                                .iter()
+                                .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+                    })
+        });
+        if !covered {
+            report.fail(
+                doc,
+                format!("{replicas} replicas but no PodDisruptionBudget selects its pods"),
+            );
+        }
+    }
+}
+
+/// The first workload of each (environment, namespace), in file order.
+fn workload_namespaces(sources: &Sources) -> BTreeMap<(String, String), &Document> {
+    let mut out = BTreeMap::new();
+    for doc in sources.workloads() {
+        out.entry((doc.env().to_owned(), doc.namespace().to_owned()))
+            .or_insert(doc);
+    }
+    out
+}
+
+fn is_empty_or_absent(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => true,
+        Some(Value::Mapping(m)) => m.is_empty(),
+        Some(Value::Sequence(s)) => s.is_empty(),
+        Some(_) => false,
+    }
+}
+
+/// An ALLOW AuthorizationPolicy over the whole namespace without rules: it matches no request,
+/// so everything not allowed by another policy is denied.
+fn is_default_deny_authz(doc: &Document) -> bool {
+    let spec = doc.value.get("spec");
+    let action = spec
+        .and_then(|s| s.get("action"))
+        .and_then(Value::as_str)
+        .unwrap_or("ALLOW");
+    doc.kind() == "AuthorizationPolicy"
+        && action == "ALLOW"
+        && is_empty_or_absent(spec.and_then(|s| s.get("selector")))
+        && is_empty_or_absent(spec.and_then(|s| s.get("targetRef")))
+        && is_empty_or_absent(spec.and_then(|s| s.get("targetRefs")))
+        && is_empty_or_absent(spec.and_then(|s| s.get("rules")))
+}
+
+fn namespace_default_deny_authz(sources: &Sources, report: &mut Report) {
+    for ((env, ns), workload) in workload_namespaces(sources) {
+        let file = Path::new("policies/istio")
+            .join(&env)
+            .join(&ns)
+            .join("default-deny.yaml");
+        let found = sources
+            .documents
+            .iter()
+            .any(|d| d.file == file && d.namespace() == ns && is_default_deny_authz(d));
+        if !found {
+            report.fail(
+                workload,
+                format!(
+                    "namespace {ns} has workloads but {} holds no default-deny AuthorizationPolicy (ALLOW, no selector, no rules)",
+                    file.display()
+                ),
+            );
+        }
+    }
+}
+
+/// A NetworkPolicy over every pod of its namespace that denies ingress (and egress, when it
+/// names Egress) unless another policy allows it.
+fn is_default_deny_network(doc: &Document) -> bool {
+    let spec = doc.value.get("spec");
+    let types: Vec<&str> = seq(spec.and_then(|s| s.get("policyTypes")))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    doc.kind() == "NetworkPolicy"
+        && spec
+            .and_then(|s| s.get("podSelector"))
+            .is_some_and(|p| is_empty_or_absent(Some(p)))
+        && types.contains(&"Ingress")
+        && is_empty_or_absent(spec.and_then(|s| s.get("ingress")))
+        && (!types.contains(&"Egress") || is_empty_or_absent(spec.and_then(|s| s.get("egress"))))
+}
+
+fn namespace_default_deny_network(sources: &Sources, report: &mut Report) {
+    for ((env, ns), workload) in workload_namespaces(sources) {
+        let found = sources
+            .documents
+            .iter()
+            .any(|d| d.env() == env && d.namespace() == ns && is_default_deny_network(d));
+        if !found {
+            report.fail(
+                workload,
+                format!(
+                    "namespace {ns} has workloads but no default-deny NetworkPolicy (podSelector {{}}, policyTypes [Ingress], no ingress rules)"
+                ),
+            );
+        }
+    }
+}
+
+fn no_secrets(sources: &Sources, report: &mut Report) {
+    for doc in sources.documents.iter().filter(|d| d.kind() == "Secret") {
+        report.fail(
+            doc,
+            "a Secret is committed to git: store the value in Secret Manager and render an ExternalSecret",
+        );
+    }
+}
+
+/// The remote keys an ExternalSecret reads (`data[].remoteRef.key`, `dataFrom[].extract.key`).
+fn remote_keys(doc: &Document) -> Vec<&str> {
+    let spec = doc.value.get("spec");
+    let data = seq(spec.and_then(|s| s.get("data")))
+        .iter()
+        .filter_map(|d| get(d, &["remoteRef", "key"]));
+    let from = seq(spec.and_then(|s| s.get("dataFrom")))
+        .iter()
+        .filter_map(|d| get(d, &["extract", "key"]));
+    data.chain(from).filter_map(Value::as_str).collect()
+}
+
+/// The Secret Manager secret ids a `platform.auto.tfvars.json` declares: for every entry of
+/// `services`, the values of its `secrets` map and every `*_secret_id` string (the store URLs
+/// Terraform writes); and a top-level `secrets` variable, as a map keyed by id or a list of ids.
+pub fn terraform_secret_ids(tfvars: &serde_json::Value) -> BTreeSet<String> {
+    use serde_json::Value as Json;
+    let mut ids = BTreeSet::new();
+    let services = tfvars.get("services").and_then(Json::as_object);
+    for service in services.into_iter().flat_map(|s| s.values()) {
+        let Some(fields) = service.as_object() else {
+            continue;
+        };
+        for (key, value) in fields {
+            match value {
+                Json::String(id) if key.ends_with("_secret_id") => {
+                    ids.insert(id.clone());
+                }
+                Json::Object(secrets) if key == "secrets" => {
+                    ids.extend(secrets.values().filter_map(Json::as_str).map(str::to_owned));
+                }
+                _ => {}
+            }
+        }
+    }
+    match tfvars.get("secrets") {
+        Some(Json::Array(items)) => {
+            ids.extend(items.iter().filter_map(Json::as_str).map(str::to_owned));
+        }
+        Some(Json::Object(map)) => ids.extend(map.keys().cloned()),
+        _ => {}
+    }
+    ids
+}
+
+fn external_secret_keys_in_terraform(sources: &Sources, report: &mut Report) {
+    for doc in sources
+        .documents
+        .iter()
+        .filter(|d| d.kind() == "ExternalSecret")
+    {
+        let env = doc.env();
+        let Some(tfvars) = sources.tfvars.get(env) else {
+            report.fail(
+                doc,
+                format!(
+                    "{} is missing, so its remote keys cannot be checked against Terraform's secrets",
+                    tfvars_path(env).display()
+                ),
+            );
+            continue;
+        };
+        let known = terraform_secret_ids(tfvars);
+        for key in remote_keys(doc) {
+            if !known.contains(key) {
+                report.fail(
+                    doc,
+                    format!(
+                        "remote key {key} is not a secret in {}: Terraform does not create it",
+                        tfvars_path(env).display()
+                    ),
+                );
+            }
+        }
+    }
+    if !sources
+        .documents
+        .iter()
+        .any(|d| d.kind() == "ExternalSecret")
+    {
+        report.pending("no ExternalSecret is rendered yet");
+    }
+}

@@ -1,0 +1,402 @@
+//! Tests of the guard rules (`xtask::guard`): every rule fires on a small bad repository and
+//! stays quiet on a good one, the repository itself holds every rule, and
+//! `policies/guard/README.md` lists exactly the rules the code has.
+//!
+//! The good repository is one namespace with a replicated Deployment, its
+//! PodDisruptionBudget, a CronJob, the namespace's default-deny AuthorizationPolicy and
+//! NetworkPolicy, an ExternalSecret and the Terraform inputs that declare its key. Each bad case
+//! changes one line of it (or adds one file), so exactly one rule should fire.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use xtask::guard::{self, RULES, Sources};
+
+const DEPLOYMENT: &str = "gitops/prod/web/web.yaml";
+const AUTHZ: &str = "policies/istio/prod/web/default-deny.yaml";
+const NETPOL: &str = "gitops/prod/network-policies.yaml";
+const TFVARS: &str = "terraform/envs/prod/platform.auto.tfvars.json";
+
+const WEB: &str = r#"---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      securityContext:
+        runAsUser: 65532
+      containers:
+        - name: web
+          image: registry.example.com/shop/web:0123abc
+          livenessProbe:
+            httpGet: { path: /healthz, port: 8080 }
+          readinessProbe:
+            httpGet: { path: /readyz, port: 8080 }
+          resources:
+            requests: { cpu: 100m, memory: 128Mi }
+            limits: { cpu: 500m, memory: 256Mi }
+          securityContext:
+            runAsNonRoot: true
+            readOnlyRootFilesystem: true
+            allowPrivilegeEscalation: false
+            capabilities:
+              drop:
+                - ALL
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: web
+  namespace: web
+spec:
+  maxUnavailable: 1
+  selector:
+    matchLabels:
+      app: web
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: nightly
+  namespace: web
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          securityContext:
+            runAsNonRoot: true
+          containers:
+            - name: nightly
+              image: registry.example.com/shop/web@sha256:0000000000000000000000000000000000000000000000000000000000000000
+              resources:
+                requests: { cpu: 50m, memory: 64Mi }
+                limits: { cpu: 200m, memory: 128Mi }
+              securityContext:
+                readOnlyRootFilesystem: true
+                allowPrivilegeEscalation: false
+                capabilities: { drop: [ALL] }
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata:
+  name: web-secrets
+  namespace: web
+spec:
+  secretStoreRef: { kind: ClusterSecretStore, name: gcp-secret-manager }
+  target: { name: web-secrets }
+  data:
+    - secretKey: session-key
+      remoteRef:
+        key: web-session-key
+    - secretKey: DATABASE_URL
+      remoteRef:
+        key: web-database-url
+"#;
+
+const DEFAULT_DENY_AUTHZ: &str = r"---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: default-deny
+  namespace: web
+spec: {}
+";
+
+const DEFAULT_DENY_NETPOL: &str = r"---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: default-deny
+  namespace: web
+spec:
+  podSelector: {}
+  policyTypes:
+    - Ingress
+";
+
+const TERRAFORM_INPUTS: &str = r#"{"services": {"web": {"secrets": {"session-key": "web-session-key"}, "database_url_secret_id": "web-database-url", "redis_url_secret_id": null}}}"#;
+
+type Repo = BTreeMap<&'static str, String>;
+
+fn good() -> Repo {
+    BTreeMap::from([
+        (DEPLOYMENT, WEB.to_owned()),
+        (AUTHZ, DEFAULT_DENY_AUTHZ.to_owned()),
+        (NETPOL, DEFAULT_DENY_NETPOL.to_owned()),
+        (TFVARS, TERRAFORM_INPUTS.to_owned()),
+    ])
+}
+
+fn run(repo: &Repo) -> guard::Report {
+    guard::run(&Sources::from_files(repo.iter().map(|(p, t)| (*p, t))).expect("valid inputs"))
+}
+
+/// The good repository with `from` replaced by `to` (once, and it must occur) in `file`.
+fn edit(file: &'static str, from: &str, to: &str) -> Repo {
+    let mut repo = good();
+    let text = repo.get_mut(file).expect("a file of the good repository");
+    assert!(text.contains(from), "{file} does not contain {from:?}");
+    *text = text.replacen(from, to, 1);
+    repo
+}
+
+/// One bad repository per case: (rule that must fire, what is wrong, the repository).
+fn bad_cases() -> Vec<(&'static str, &'static str, Repo)> {
+    let mut with_secret = good();
+    with_secret.insert(
+        "gitops/prod/web/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: leaked\n  namespace: web\nstringData:\n  password: hunter2\n".into(),
+    );
+    let mut without_tfvars = good();
+    without_tfvars.remove(TFVARS);
+    let mut without_netpol = good();
+    without_netpol.insert(
+        NETPOL,
+        DEFAULT_DENY_NETPOL.replace("namespace: web", "namespace: other"),
+    );
+    let mut without_any_netpol = good();
+    without_any_netpol.remove(NETPOL);
+    let mut without_authz = good();
+    without_authz.remove(AUTHZ);
+    vec![
+        (
+            "run-as-non-root",
+            "runAsNonRoot false",
+            edit(DEPLOYMENT, "runAsNonRoot: true", "runAsNonRoot: false"),
+        ),
+        (
+            "run-as-non-root",
+            "UID 0",
+            edit(DEPLOYMENT, "runAsUser: 65532", "runAsUser: 0"),
+        ),
+        (
+            "read-only-root-filesystem",
+            "writable root filesystem",
+            edit(
+                DEPLOYMENT,
+                "readOnlyRootFilesystem: true",
+                "readOnlyRootFilesystem: false",
+            ),
+        ),
+        (
+            "no-privilege-escalation",
+            "privilege escalation allowed",
+            edit(
+                DEPLOYMENT,
+                "allowPrivilegeEscalation: false",
+                "allowPrivilegeEscalation: true",
+            ),
+        ),
+        (
+            "drop-all-capabilities",
+            "drops only NET_RAW",
+            edit(DEPLOYMENT, "- ALL", "- NET_RAW"),
+        ),
+        (
+            "drop-all-capabilities",
+            "adds NET_ADMIN",
+            edit(DEPLOYMENT, "- ALL", "- ALL\n              add: [NET_ADMIN]"),
+        ),
+        (
+            "resources",
+            "no memory limit",
+            edit(
+                DEPLOYMENT,
+                "limits: { cpu: 500m, memory: 256Mi }",
+                "limits: { cpu: 500m }",
+            ),
+        ),
+        (
+            "probes",
+            "no readiness probe",
+            edit(DEPLOYMENT, "readinessProbe:", "startupProbe:"),
+        ),
+        (
+            "image-tag",
+            "latest",
+            edit(DEPLOYMENT, "web:0123abc", "web:latest"),
+        ),
+        (
+            "image-tag",
+            "untagged",
+            edit(DEPLOYMENT, "web:0123abc", "web"),
+        ),
+        (
+            "pdb-for-replicated-deployments",
+            "PDB selects other pods",
+            edit(
+                DEPLOYMENT,
+                "      app: web\n---\napiVersion: batch",
+                "      app: api\n---\napiVersion: batch",
+            ),
+        ),
+        (
+            "namespace-default-deny-authz",
+            "policy allows everything",
+            edit(AUTHZ, "spec: {}", "spec:\n  rules:\n    - {}"),
+        ),
+        ("namespace-default-deny-authz", "no policy", without_authz),
+        (
+            "namespace-default-deny-network",
+            "policy allows all ingress",
+            edit(
+                NETPOL,
+                "    - Ingress",
+                "    - Ingress\n  ingress:\n    - {}",
+            ),
+        ),
+        (
+            "namespace-default-deny-network",
+            "policy in another namespace",
+            without_netpol,
+        ),
+        (
+            "namespace-default-deny-network",
+            "no NetworkPolicy at all",
+            without_any_netpol,
+        ),
+        ("no-secrets", "a committed Secret", with_secret),
+        (
+            "external-secret-keys-in-terraform",
+            "key Terraform does not create",
+            edit(TFVARS, "web-session-key", "web-other-key"),
+        ),
+        (
+            "external-secret-keys-in-terraform",
+            "no Terraform inputs",
+            without_tfvars,
+        ),
+    ]
+}
+
+#[test]
+fn the_good_repository_holds_every_rule() {
+    let report = run(&good());
+    let findings: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
+    assert!(findings.is_empty(), "{findings:#?}");
+    assert!(report.pending.is_empty(), "{:#?}", report.pending);
+}
+
+#[test]
+fn each_rule_fires_on_its_bad_manifest_and_only_it() {
+    for (rule, what, repo) in bad_cases() {
+        let report = run(&repo);
+        let findings: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
+        assert!(
+            !report.of(rule).is_empty(),
+            "{rule} stayed quiet on {what}: {findings:#?}"
+        );
+        assert!(
+            report.findings.iter().all(|f| f.rule == rule),
+            "{what} should break {rule} only: {findings:#?}"
+        );
+    }
+}
+
+#[test]
+fn every_rule_has_a_bad_case() {
+    let cases = bad_cases();
+    for rule in RULES {
+        assert!(
+            cases.iter().any(|(id, ..)| *id == rule.id),
+            "rule {} has no bad case in xtask/tests/guard.rs",
+            rule.id
+        );
+    }
+    let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), RULES.len(), "rule ids are unique");
+}
+
+#[test]
+fn findings_name_file_object_rule_and_problem() {
+    let report = run(&edit(DEPLOYMENT, "web:0123abc", "web:latest"));
+    let lines: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            "gitops/prod/web/web.yaml: Deployment web/web: image-tag: container web: image registry.example.com/shop/web:latest uses the `latest` tag: pin a tag (the git SHA) or a digest"
+        ]
+    );
+}
+
+#[test]
+fn the_terraform_rule_is_pending_until_external_secrets_exist() {
+    let mut repo = good();
+    repo.insert(
+        DEPLOYMENT,
+        WEB.split("---\napiVersion: external-secrets.io")
+            .next()
+            .unwrap()
+            .to_owned(),
+    );
+    let report = run(&repo);
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    let pending = report.pending.join("\n");
+    assert!(
+        pending.contains("external-secret-keys-in-terraform"),
+        "{pending}"
+    );
+}
+
+#[test]
+fn image_references_are_pinned_by_tag_or_digest() {
+    for pinned in [
+        "registry.example.com/shop/web:0123abc",
+        "localhost:5000/web:1.2.3",
+        "web@sha256:00",
+        "web:latest@sha256:00",
+    ] {
+        assert_eq!(guard::unpinned_image(pinned), None, "{pinned}");
+    }
+    for unpinned in [
+        "web",
+        "localhost:5000/web",
+        "web:latest",
+        "registry.example.com/web:",
+    ] {
+        assert!(guard::unpinned_image(unpinned).is_some(), "{unpinned}");
+    }
+}
+
+#[test]
+fn the_repository_holds_every_rule() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let report = guard::run(&Sources::load(root).expect("the repository's manifests parse"));
+    let findings: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
+    assert!(
+        findings.is_empty(),
+        "{}\nfix platform.toml or the templates, then `cargo xtask render`",
+        findings.join("\n")
+    );
+}
+
+#[test]
+fn the_readme_lists_the_rules_of_the_code() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let readme = std::fs::read_to_string(root.join("policies/guard/README.md")).unwrap();
+    let listed = readme
+        .split("<!-- rules:start -->\n")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- rules:end -->").next())
+        .expect("policies/guard/README.md has <!-- rules:start --> and <!-- rules:end --> markers");
+    let want = guard::rules_markdown();
+    assert_eq!(
+        listed, want,
+        "policies/guard/README.md does not list the rules of xtask/src/guard.rs; put this between its markers:\n{want}"
+    );
+}
