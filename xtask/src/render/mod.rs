@@ -9,8 +9,8 @@
 //! - [`argocd`]: `argocd/<env>/root.yaml` (app of apps) and `argocd/<env>/apps/`;
 //! - [`components`]: third-party charts as Applications in `argocd/<env>/apps/`, and the custom
 //!   resources they serve under `gitops/<env>/platform/` (secret store, Kafka cluster, topics);
-//! - [`terraform`]: `terraform/envs/<env>/platform.auto.tfvars.json`;
-//! - [`images`]: `cloudbuild.yaml` (once, not per environment).
+//! - [`terraform`] writes `terraform/envs/<env>/platform.auto.tfvars.json`;
+//! - [`images`] writes `cloudbuild.yaml` (once, not per environment).
 //!
 //! Templates write YAML text; every value that comes from the model goes through the `q` filter
 //! ([`yaml_scalar`]), which quotes it exactly when YAML would otherwise read it as something
