@@ -29,7 +29,14 @@ pub fn tfvars_path(env: &str) -> PathBuf {
 }
 
 /// Kinds whose pod template the workload rules inspect.
-const WORKLOAD_KINDS: &[&str] = &["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"];
+const WORKLOAD_KINDS: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+];
 
 /// Workloads that run until stopped, and so must answer liveness and readiness probes.
 const LONG_RUNNING_KINDS: &[&str] = &["Deployment", "StatefulSet", "DaemonSet"];
@@ -176,8 +183,8 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// Builds the inputs from (path, text) pairs: `.yaml`/`.yml` files are split into
-    /// documents, `terraform/envs/<env>/platform.auto.tfvars.json` files are parsed as JSON,
+    /// Builds the inputs from (path, text) pairs: `.yaml`/`.yml`/`.json` manifests are split
+    /// into documents, `terraform/envs/<env>/platform.auto.tfvars.json` files are parsed as JSON,
     /// anything else is ignored.
     pub fn from_files<P: AsRef<Path>, S: AsRef<str>>(
         files: impl IntoIterator<Item = (P, S)>,
@@ -185,8 +192,15 @@ impl Sources {
         let mut sources = Self::default();
         for (path, text) in files {
             let (path, text) = (path.as_ref(), text.as_ref());
-            let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-            if is_yaml {
+            // Argo CD applies `.json` manifests too, and JSON is YAML.
+            let is_tfvars = path
+                .file_name()
+                .is_some_and(|n| n == "platform.auto.tfvars.json");
+            let is_manifest = !is_tfvars
+                && path
+                    .extension()
+                    .is_some_and(|e| e == "yaml" || e == "yml" || e == "json");
+            if is_manifest {
                 for doc in serde_yaml::Deserializer::from_str(text) {
                     let value = Value::deserialize(doc)
                         .with_context(|| format!("{}: not valid YAML", path.display()))?;
@@ -197,10 +211,7 @@ impl Sources {
                         });
                     }
                 }
-            } else if path
-                .file_name()
-                .is_some_and(|n| n == "platform.auto.tfvars.json")
-            {
+            } else if is_tfvars {
                 let env = env_of(path).unwrap_or_default().to_owned();
                 let value = serde_json::from_str(text)
                     .with_context(|| format!("{}: not valid JSON", path.display()))?;
@@ -254,7 +265,10 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()
         let path = entry?.path();
         if path.is_dir() {
             collect(root, &path, out)?;
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+        } else if path
+            .extension()
+            .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+        {
             out.push(path.strip_prefix(root)?.to_path_buf());
         }
     }
@@ -368,10 +382,10 @@ fn seq(value: Option<&Value>) -> &[Value] {
 
 /// The pod spec of a workload (CronJobs nest it one template deeper).
 fn pod_spec(doc: &Document) -> Option<&Value> {
-    let path: &[&str] = if doc.kind() == "CronJob" {
-        &["spec", "jobTemplate", "spec", "template", "spec"]
-    } else {
-        &["spec", "template", "spec"]
+    let path: &[&str] = match doc.kind() {
+        "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
+        "Pod" => &["spec"],
+        _ => &["spec", "template", "spec"],
     };
     get(&doc.value, path)
 }

@@ -400,3 +400,25 @@ fn the_readme_lists_the_rules_of_the_code() {
         "policies/guard/README.md does not list the rules of xtask/src/guard.rs; put this between its markers:\n{want}"
     );
 }
+
+#[test]
+fn bare_pods_in_json_manifests_are_checked_too() {
+    let mut repo = good();
+    repo.insert(
+        "gitops/prod/web/debug.json",
+        r#"{"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "debug", "namespace": "web"},
+            "spec": {"containers": [{"name": "sh", "image": "busybox:1.36",
+                "securityContext": {"runAsUser": 0}}]}}"#
+            .to_owned(),
+    );
+    let report = run(&repo);
+    let rules: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.object.starts_with("Pod "))
+        .map(|f| f.rule)
+        .collect();
+    assert!(rules.contains(&"run-as-non-root"), "{rules:?}");
+    assert!(rules.contains(&"read-only-root-filesystem"), "{rules:?}");
+}

@@ -37,6 +37,9 @@ pub struct Chart {
     pub version: &'static str,
     pub wave: i32,
     pub server_side_apply: bool,
+    /// The chart's admission webhooks are patched at run time (CA bundle, failure policy) by
+    /// their controller: Argo CD must ignore those fields or self-heal fights it.
+    pub patched_webhooks: bool,
     pub comment: String,
     values: Value,
 }
@@ -58,6 +61,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
         version: ISTIO_VERSION,
         wave,
         server_side_apply: false,
+        patched_webhooks: false,
         comment: comment.to_owned(),
         values,
     };
@@ -85,24 +89,27 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
              istio-init container, which `restricted` pod security would refuse.",
             json!({ "global": { "platform": "gke" } }),
         ),
-        istio(
-            "istiod",
-            "istiod",
-            "istio-system",
-            "istiod",
-            -2,
-            "The Istio control plane, with the CNI plugin (the tier namespaces enforce `restricted`\n\
-             pod security) and metrics merging (the app's /metrics served on :15020). Envoy, not\n\
-             istiod, fetches JWKS: istiod has no mesh identity, and auth accepts only mTLS.",
-            json!({
-                "global": { "platform": "gke" },
-                "pilot": {
-                    "cni": { "enabled": true },
-                    "env": { "PILOT_JWT_ENABLE_REMOTE_JWKS": "envoy" },
-                },
-                "meshConfig": { "enablePrometheusMerge": true },
-            }),
-        ),
+        Chart {
+            patched_webhooks: true,
+            ..istio(
+                "istiod",
+                "istiod",
+                "istio-system",
+                "istiod",
+                -2,
+                "The Istio control plane, with the CNI plugin (the tier namespaces enforce `restricted`\n\
+                 pod security) and metrics merging (the app's /metrics served on :15020). Envoy, not\n\
+                 istiod, fetches JWKS: istiod has no mesh identity, and auth accepts only mTLS.",
+                json!({
+                    "global": { "platform": "gke" },
+                    "pilot": {
+                        "cni": { "enabled": true },
+                        "env": { "PILOT_JWT_ENABLE_REMOTE_JWKS": "envoy" },
+                    },
+                    "meshConfig": { "enablePrometheusMerge": true },
+                }),
+            )
+        },
         istio(
             "istio-ingressgateway",
             "istio-ingressgateway",
@@ -126,6 +133,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             version: "0.20.4",
             wave: -3,
             server_side_apply: true,
+            patched_webhooks: false,
             comment: "The External Secrets Operator; it reads Secret Manager as a Google service\n\
                       account through Workload Identity."
                 .to_owned(),
@@ -146,6 +154,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             version: "0.48.0",
             wave: -3,
             server_side_apply: true,
+            patched_webhooks: false,
             comment: "The Strimzi operator, watching the kafka namespace.".to_owned(),
             values: json!({}),
         },
@@ -158,12 +167,19 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             version: "79.5.0",
             wave: -3,
             server_side_apply: true,
+            patched_webhooks: false,
             comment:
                 "Prometheus Operator, Prometheus, Alertmanager and Grafana. Prometheus selects\n\
                       every PodMonitor, ServiceMonitor and PrometheusRule in the cluster; Grafana\n\
                       loads every ConfigMap labelled grafana_dashboard: \"1\"."
                     .to_owned(),
             values: json!({
+                // GKE manages the control plane and Dataplane V2 has no kube-proxy: scraping
+                // them would only raise alerts that can never clear.
+                "kubeControllerManager": { "enabled": false },
+                "kubeScheduler": { "enabled": false },
+                "kubeEtcd": { "enabled": false },
+                "kubeProxy": { "enabled": false },
                 "prometheus": {
                     "prometheusSpec": {
                         "podMonitorSelectorNilUsesHelmValues": false,
@@ -207,6 +223,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             version: "6.46.0",
             wave: -1,
             server_side_apply: false,
+            patched_webhooks: false,
             comment: "Loki, single binary (logs of every pod).".to_owned(),
             values: json!({
                 "deploymentMode": "SingleBinary",
@@ -239,6 +256,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             version: "1.24.0",
             wave: -1,
             server_side_apply: false,
+            patched_webhooks: false,
             comment: "Tempo, single binary: traces over OTLP.".to_owned(),
             values: json!({
                 "tempo": { "receivers": { "otlp": { "protocols": {
@@ -256,6 +274,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             version: "2.3.0",
             wave: -3,
             server_side_apply: true,
+            patched_webhooks: false,
             comment: "The Kubeflow Spark operator; Spark jobs run in its namespace.".to_owned(),
             values: json!({ "spark": { "jobNamespaces": ["spark-operator"] } }),
         },
@@ -268,12 +287,17 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             version: "1.18.0",
             wave: -1,
             server_side_apply: false,
+            patched_webhooks: false,
             comment: format!(
                 "Airflow: schedules the pipelines/ jobs; DAGs from this repository ({}).",
                 platform.repo_url
             ),
             values: json!({
                 "executor": "KubernetesExecutor",
+                // Argo CD runs Helm hooks only after the sync, while the scheduler waits for
+                // the migrations: as plain Jobs they run within the sync (the chart's advice).
+                "migrateDatabaseJob": { "useHelmHooks": false, "applyCustomEnv": false },
+                "createUserJob": { "useHelmHooks": false, "applyCustomEnv": false },
                 "dags": { "gitSync": {
                     "enabled": true,
                     "repo": platform.repo_url,
@@ -291,6 +315,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             version: "2.22.0",
             wave: -1,
             server_side_apply: false,
+            patched_webhooks: false,
             comment: "Metabase: dashboards over the analytics database.".to_owned(),
             values: json!({}),
         },
