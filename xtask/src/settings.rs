@@ -22,6 +22,8 @@ pub enum Setting {
     DrainDelay,
     /// Proxies in front that append to `X-Forwarded-For`.
     TrustedProxyHops,
+    /// Where traces go (OTLP/HTTP); empty means no export.
+    OtlpEndpoint,
     /// The service's own database.
     DatabaseUrl,
     RedisUrl,
@@ -41,6 +43,10 @@ pub fn settings(platform: &Platform, service: &Service) -> Vec<(String, Setting)
         ("SHUTDOWN_GRACE".to_owned(), Setting::ShutdownGrace),
         ("SHUTDOWN_DRAIN_DELAY".to_owned(), Setting::DrainDelay),
         ("TRUSTED_PROXY_HOPS".to_owned(), Setting::TrustedProxyHops),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(),
+            Setting::OtlpEndpoint,
+        ),
     ];
     if service.postgres {
         vars.push(("DATABASE_URL".to_owned(), Setting::DatabaseUrl));

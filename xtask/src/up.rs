@@ -496,6 +496,8 @@ fn service_env(
             Setting::DrainDelay => "0s".to_owned(),
             // Clients connect directly.
             Setting::TrustedProxyHops => "0".to_owned(),
+            // No collector locally; export only when the developer points it at one.
+            Setting::OtlpEndpoint => env_var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_default(),
             Setting::DatabaseUrl => kit::db::replace_database(&stores.pg, &database_name(service)),
             Setting::RedisUrl => stores.redis.clone(),
             Setting::KafkaBrokers => stores.kafka.clone(),

@@ -343,6 +343,10 @@ fn env_vars(platform: &Platform, s: &Service) -> Vec<EnvVar> {
                 Setting::ShutdownGrace => value(format!("{SHUTDOWN_GRACE_SECONDS}s")),
                 Setting::DrainDelay => value(format!("{DRAIN_DELAY_SECONDS}s")),
                 Setting::TrustedProxyHops => value(trusted_proxy_hops(s).to_string()),
+                Setting::OtlpEndpoint => value(format!(
+                    "http://tempo.{}.svc.cluster.local:4318",
+                    super::components::MONITORING_NAMESPACE
+                )),
                 Setting::DatabaseUrl => secret(stores.clone(), "DATABASE_URL"),
                 Setting::RedisUrl => secret(stores.clone(), "REDIS_URL"),
                 Setting::KafkaBrokers => value(platform.kafka_bootstrap()),
