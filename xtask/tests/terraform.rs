@@ -685,6 +685,87 @@ fn readme_tables_match_variables_and_outputs() {
     );
 }
 
+/// The workflows use the CI account of least privilege: jobs outside a GitHub environment (pull
+/// requests, the prod plan) only the read-only plan account, and plan without taking the lock;
+/// the apply account of `<env>` only in jobs running in the environment `<env>` (the only
+/// subject it admits); the images jobs only the images account, without a credentials file
+/// where the workspace is a build context.
+#[test]
+fn workflows_use_the_ci_account_of_least_privilege() {
+    let mut problems = Vec::new();
+    for file in ["terraform.yml", "images.yml"] {
+        let path = repo_root().join(".github/workflows").join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let workflow: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        let jobs = workflow["jobs"].as_mapping().unwrap();
+        for (name, job) in jobs {
+            let name = name.as_str().unwrap();
+            let environment = job["environment"].as_str();
+            let steps = job["steps"].as_sequence().cloned().unwrap_or_default();
+            let checks_out = steps.iter().any(|step| {
+                step["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("actions/checkout@"))
+            });
+            for step in &steps {
+                let run = step["run"].as_str().unwrap_or_default();
+                if environment.is_none() && run.contains(" plan ") && !run.contains("-lock=false") {
+                    problems.push(format!(
+                        "{file}/{name}: plans outside an environment without -lock=false"
+                    ));
+                }
+                if !step["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("google-github-actions/auth@"))
+                {
+                    continue;
+                }
+                let account = step["with"]["service_account"].as_str().unwrap_or_default();
+                // A matrix account stands for every account the matrix lists.
+                let accounts: Vec<&str> = if account == "${{ matrix.service_account }}" {
+                    job["strategy"]["matrix"]["include"]
+                        .as_sequence()
+                        .into_iter()
+                        .flatten()
+                        .map(|entry| entry["service_account"].as_str().unwrap_or_default())
+                        .collect()
+                } else {
+                    vec![account]
+                };
+                for account in accounts {
+                    let ok = match (file, environment) {
+                        ("images.yml", _) => account == "${{ vars.GCP_IMAGES_SA }}",
+                        (_, None) => account.starts_with("${{ vars.GCP_PLAN_SA_"),
+                        (_, Some(env)) => {
+                            account
+                                == format!("${{{{ vars.GCP_APPLY_SA_{} }}}}", env.to_uppercase())
+                        }
+                    };
+                    if !ok {
+                        problems.push(format!(
+                            "{file}/{name}: environment {environment:?} authenticates as {account:?}"
+                        ));
+                    }
+                }
+                if file == "images.yml"
+                    && checks_out
+                    && step["with"]["create_credentials_file"].as_bool() != Some(false)
+                {
+                    problems.push(format!(
+                        "{file}/{name}: checks out a build context and lets auth write a credentials file into it"
+                    ));
+                }
+            }
+        }
+        if text.contains("GCP_TERRAFORM_SA") {
+            problems.push(format!(
+                "{file}: names the former single CI account GCP_TERRAFORM_SA_*"
+            ));
+        }
+    }
+    assert_none(problems);
+}
+
 /// Every `<id>@<project>.iam.gserviceaccount.com` in rendered manifests is created by Terraform:
 /// a service's `svc-<name>` or the External Secrets Operator's account, in the environment's
 /// project.

@@ -31,6 +31,7 @@ locals {
 
   apis = toset([
     "artifactregistry.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
     "compute.googleapis.com",
     "container.googleapis.com",
     "iam.googleapis.com",
@@ -39,22 +40,28 @@ locals {
     "secretmanager.googleapis.com",
     "servicenetworking.googleapis.com",
     "sqladmin.googleapis.com",
+    "storage.googleapis.com",
     "sts.googleapis.com",
   ])
 
   postgres_services = { for name, s in var.services : name => s if s.postgres }
   redis_services    = { for name, s in var.services : name => s if s.redis }
 
+  # Whether platform.registry lives in this environment's project (this root then creates it).
+  holds_registry = try(var.artifact_registry.project, null) == var.project_id
+
   # Every declared secret: Secret Manager secret id => owning service.
   declared_secrets = merge([
     for name, s in var.services : { for secret, id in s.secrets : id => { service = name } }
   ]...)
 
-  # Roles the CI service account needs to plan and apply this root (no basic roles).
-  ci_roles = [
+  # Roles the CI apply service account needs to apply this root (no basic roles). Only jobs in
+  # the GitHub environment of this root can use it; pull-request plans use the read-only one.
+  ci_apply_roles = [
     "roles/artifactregistry.admin",
     "roles/cloudsql.admin",
     "roles/compute.networkAdmin",
+    "roles/compute.securityAdmin",
     "roles/container.admin",
     "roles/iam.serviceAccountAdmin",
     "roles/iam.serviceAccountUser",
@@ -111,6 +118,8 @@ module "gke" {
       spot         = local.sizes.spot
     }
   }
+
+  depends_on = [google_project_service.apis]
 }
 
 module "cloudsql" {
@@ -133,6 +142,8 @@ module "cloudsql" {
       url_secret_id = s.database_url_secret_id
     }
   }
+
+  depends_on = [google_project_service.apis]
 }
 
 module "memorystore" {
@@ -146,6 +157,8 @@ module "memorystore" {
   memory_size_gb     = local.sizes.redis_gb
   url_secret_ids     = { for name, s in local.redis_services : name => s.redis_url_secret_id }
   labels             = local.labels
+
+  depends_on = [google_project_service.apis]
 }
 
 module "secrets" {
@@ -193,47 +206,73 @@ module "identity" {
       secret_ids                 = flatten([for identity in values(local.service_identities) : identity.secret_ids])
     }
   })
+
+  depends_on = [google_project_service.apis]
 }
 
 module "github_oidc" {
   source = "../../modules/github-oidc"
   count  = var.github_repository == null ? 0 : 1
 
-  project_id    = var.project_id
-  repository    = var.github_repository
-  project_roles = local.ci_roles
+  project_id             = var.project_id
+  repository             = var.github_repository
+  environment            = var.environment
+  apply_roles            = local.ci_apply_roles
+  images_service_account = local.holds_registry
 
   depends_on = [google_project_service.apis]
 }
 
-# CI reads and writes this environment's state.
+# State: the plan account reads it (plans run with -lock=false); the apply account reads, writes
+# and locks it, and administers this bucket only so it can refresh and apply these grants.
 resource "google_storage_bucket_iam_member" "ci_state" {
-  count = var.github_repository == null ? 0 : 1
+  for_each = var.github_repository == null ? {} : {
+    plan  = "roles/storage.objectViewer"
+    apply = "roles/storage.admin"
+  }
 
   bucket = local.state_bucket
-  role   = "roles/storage.objectAdmin"
-  member = module.github_oidc[0].service_account_member
+  role   = each.value
+  member = module.github_oidc[0].service_account_members[each.key]
+}
+
+# Refreshing a secret version reads its payload (secretmanager.versions.access), which viewer
+# lacks. The plan account may read the secrets Terraform itself generates (database and Redis
+# URLs) and nothing else: their values are in the state it already reads. Secrets people fill in
+# (module.secrets) hold no Terraform-managed version and stay unreadable to it.
+resource "google_secret_manager_secret_iam_member" "ci_plan_generated" {
+  for_each = var.github_repository == null ? {} : merge(
+    { for name, s in local.postgres_services : "postgres/${name}" => module.cloudsql.database_url_secret_ids[name] },
+    { for name, s in local.redis_services : "redis/${name}" => module.memorystore.redis_url_secret_ids[name] },
+  )
+
+  project   = var.project_id
+  secret_id = each.value
+  role      = "roles/secretmanager.secretAccessor"
+  member    = module.github_oidc[0].service_account_members["plan"]
 }
 
 # The image registry, when platform.registry lives in this environment's project.
 module "artifact_registry" {
   source = "../../modules/artifact-registry"
-  count  = try(var.artifact_registry.project, null) == var.project_id ? 1 : 0
+  count  = local.holds_registry ? 1 : 0
 
   project_id    = var.project_id
   location      = try(var.artifact_registry.location, "")
   repository_id = try(var.artifact_registry.repository_id, "")
   # This environment's nodes, and those of the others (`<platform>-<env>-nodes`, the gke module's
   # naming): apply the other environments first so their node service accounts exist.
-  reader_members = concat(
-    ["serviceAccount:${module.gke.node_service_account_email}"],
-    [
+  reader_members = merge(
+    { "nodes-${var.environment}" = "serviceAccount:${module.gke.node_service_account_email}" },
+    {
       for env, project in var.environment_projects :
-      "serviceAccount:${var.platform_name}-${env}-nodes@${project}.iam.gserviceaccount.com" if env != var.environment
-    ],
+      "nodes-${env}" => "serviceAccount:${var.platform_name}-${env}-nodes@${project}.iam.gserviceaccount.com" if env != var.environment
+    },
   )
-  writer_members = module.github_oidc[*].service_account_member
-  labels         = local.labels
+  writer_members = var.github_repository == null ? {} : {
+    ci-images = module.github_oidc[0].service_account_members["images"]
+  }
+  labels = local.labels
 
   depends_on = [google_project_service.apis]
 }

@@ -28,7 +28,17 @@ output "ci_workload_identity_provider" {
   value       = one(module.github_oidc[*].workload_identity_provider)
 }
 
-output "ci_service_account_email" {
-  description = "CI service account for GitHub Actions (null when the repository is not on GitHub)."
-  value       = one(module.github_oidc[*].service_account_email)
+output "ci_plan_service_account_email" {
+  description = "Read-only CI service account (pull-request plans; GitHub variable GCP_PLAN_SA_<ENV>). Null when the repository is not on GitHub."
+  value       = try(module.github_oidc[0].service_account_emails["plan"], null)
+}
+
+output "ci_apply_service_account_email" {
+  description = "CI service account that applies this root, only from jobs in the GitHub environment of the same name (GCP_APPLY_SA_<ENV>). Null when the repository is not on GitHub."
+  value       = try(module.github_oidc[0].service_account_emails["apply"], null)
+}
+
+output "ci_images_service_account_email" {
+  description = "CI service account that pushes images, only from refs/heads/main (GCP_IMAGES_SA). Null unless this root holds the registry and the repository is on GitHub."
+  value       = try(module.github_oidc[0].service_account_emails["images"], null)
 }

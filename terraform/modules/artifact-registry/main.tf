@@ -24,8 +24,35 @@ resource "google_artifact_registry_repository" "docker" {
   }
 }
 
+# BuildKit's layer cache (`<repository_id>-cache`): its tag is re-pointed on every build, which
+# the immutable release repository refuses. Holds no release image; stale caches are deleted.
+resource "google_artifact_registry_repository" "cache" {
+  #checkov:skip=CKV_GCP_84:Build cache only, encrypted with Google-managed keys like the release repository.
+  count = var.cache_repository ? 1 : 0
+
+  project       = var.project_id
+  location      = var.location
+  repository_id = "${var.repository_id}-cache"
+  description   = "BuildKit layer cache of ${var.repository_id} (mutable tags; not for deployment)"
+  format        = "DOCKER"
+  labels        = var.labels
+
+  docker_config {
+    immutable_tags = false
+  }
+
+  cleanup_policies {
+    id     = "delete-stale"
+    action = "DELETE"
+    condition {
+      tag_state  = "ANY"
+      older_than = "2592000s" # 30 days
+    }
+  }
+}
+
 resource "google_artifact_registry_repository_iam_member" "readers" {
-  for_each = toset(var.reader_members)
+  for_each = var.reader_members
 
   project    = var.project_id
   location   = google_artifact_registry_repository.docker.location
@@ -35,11 +62,21 @@ resource "google_artifact_registry_repository_iam_member" "readers" {
 }
 
 resource "google_artifact_registry_repository_iam_member" "writers" {
-  for_each = toset(var.writer_members)
+  for_each = var.writer_members
 
   project    = var.project_id
   location   = google_artifact_registry_repository.docker.location
   repository = google_artifact_registry_repository.docker.name
+  role       = "roles/artifactregistry.writer"
+  member     = each.value
+}
+
+resource "google_artifact_registry_repository_iam_member" "cache_writers" {
+  for_each = var.cache_repository ? var.writer_members : {}
+
+  project    = var.project_id
+  location   = google_artifact_registry_repository.cache[0].location
+  repository = google_artifact_registry_repository.cache[0].name
   role       = "roles/artifactregistry.writer"
   member     = each.value
 }

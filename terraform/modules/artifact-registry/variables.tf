@@ -30,16 +30,22 @@ variable "immutable_tags" {
   default     = true
 }
 
+variable "cache_repository" {
+  type        = bool
+  description = "Whether to create `<repository_id>-cache`, a mutable-tag repository for BuildKit's registry cache (writers get writer on it too)."
+  default     = true
+}
+
 variable "reader_members" {
-  type        = list(string)
-  description = "IAM members that may pull (e.g. node service accounts), as `serviceAccount:<email>`."
-  default     = []
+  type        = map(string)
+  description = "IAM members that may pull (e.g. node service accounts), as `serviceAccount:<email>`, under static keys (the members may be unknown until apply; the keys must not be)."
+  default     = {}
 }
 
 variable "writer_members" {
-  type        = list(string)
-  description = "IAM members that may push (the CI service account), as `serviceAccount:<email>`."
-  default     = []
+  type        = map(string)
+  description = "IAM members that may push (the CI images service account), as `serviceAccount:<email>`, under static keys (the members may be unknown until apply; the keys must not be)."
+  default     = {}
 }
 
 variable "labels" {

@@ -3,12 +3,12 @@ output "workload_identity_provider" {
   value       = google_iam_workload_identity_pool_provider.github.name
 }
 
-output "service_account_email" {
-  description = "CI service account for google-github-actions/auth `service_account`."
-  value       = google_service_account.ci.email
+output "service_account_emails" {
+  description = "CI service accounts by purpose (`plan`, `apply`, and `images` when created), for google-github-actions/auth `service_account`."
+  value       = { for purpose, sa in google_service_account.ci : purpose => sa.email }
 }
 
-output "service_account_member" {
-  description = "IAM member string of the CI service account (`serviceAccount:<email>`)."
-  value       = google_service_account.ci.member
+output "service_account_members" {
+  description = "IAM member strings of the CI service accounts by purpose (`serviceAccount:<email>`)."
+  value       = { for purpose, sa in google_service_account.ci : purpose => sa.member }
 }

@@ -1,6 +1,6 @@
 variable "project_id" {
   type        = string
-  description = "GCP project of the pool and the CI service account."
+  description = "GCP project of the pool and the CI service accounts."
 }
 
 variable "repository" {
@@ -10,6 +10,16 @@ variable "repository" {
   validation {
     condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.repository))
     error_message = "repository must be `owner/name`."
+  }
+}
+
+variable "environment" {
+  type        = string
+  description = "The GitHub environment whose jobs alone may use the apply service account (token subject `repo:<repository>:environment:<environment>`)."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+$", var.environment))
+    error_message = "environment must be a GitHub environment name (letters, digits, `_`, `.`, `-`)."
   }
 }
 
@@ -24,23 +34,40 @@ variable "pool_id" {
   }
 }
 
-variable "service_account_id" {
+variable "service_account_prefix" {
   type        = string
-  description = "Account id of the CI service account."
+  description = "Prefix of the CI service account ids (`<prefix>-plan`, `<prefix>-apply`, `<prefix>-images`)."
   default     = "ci-github"
 
   validation {
-    condition     = can(regex("^[a-z][-a-z0-9]{4,28}[a-z0-9]$", var.service_account_id))
-    error_message = "service_account_id must be 6-30 lowercase letters, digits or dashes, starting with a letter."
+    condition     = can(regex("^[a-z][-a-z0-9]{4,21}$", var.service_account_prefix))
+    error_message = "service_account_prefix must be 5-22 lowercase letters, digits or dashes, starting with a letter."
   }
 }
 
-variable "project_roles" {
+variable "plan_roles" {
   type        = list(string)
-  description = "Project roles CI needs (plan and apply of this environment's root). Basic roles are refused."
+  description = "Project roles of the plan service account: read-only roles only."
+  default     = ["roles/viewer", "roles/iam.securityReviewer"]
 
   validation {
-    condition     = alltrue([for r in var.project_roles : !contains(["roles/owner", "roles/editor"], r)])
+    condition     = alltrue([for r in var.plan_roles : !contains(["roles/owner", "roles/editor"], r) && !endswith(r, "Admin") && !endswith(r, ".admin")])
+    error_message = "The plan service account gets read-only roles, never owner, editor or an admin role."
+  }
+}
+
+variable "apply_roles" {
+  type        = list(string)
+  description = "Project roles of the apply service account (apply of this environment's root). Basic roles are refused."
+
+  validation {
+    condition     = alltrue([for r in var.apply_roles : !contains(["roles/owner", "roles/editor"], r)])
     error_message = "Grant CI predefined roles, never roles/owner or roles/editor."
   }
+}
+
+variable "images_service_account" {
+  type        = bool
+  description = "Whether to create the images service account (true in the project holding the image registry)."
+  default     = false
 }
