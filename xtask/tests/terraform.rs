@@ -7,6 +7,8 @@
 //! - every variable has a type and a description, every output a description;
 //! - every module call passes only variables the module declares and every variable without a
 //!   default; every `module.X.Y` names a call `X` whose module declares output `Y`;
+//! - every `moved` block moves to an address the configuration declares (through the module
+//!   calls it names) from one it no longer declares;
 //! - the rendered `platform.auto.tfvars.json` sets only variables the root declares, and every
 //!   root variable without a default; each environment root's GCS backend is its project's
 //!   `<project>-tfstate` bucket (what terraform/bootstrap creates);
@@ -61,8 +63,13 @@ struct Config {
     /// Number of `terraform {}` blocks, and whether one sets `required_version`.
     terraform_blocks: usize,
     required_version: bool,
-    /// `(module, Some(output))` for `module.X.Y`, `(module, None)` for a bare `module.X`.
+    /// `(module, Some(output))` for `module.X.Y`, `(module, None)` for a bare `module.X`
+    /// (outside `moved` blocks, whose addresses [`check_moved`] resolves).
     references: Vec<(String, Option<String>)>,
+    /// `<type>.<name>` of every `resource` block.
+    resources: BTreeSet<String>,
+    /// `(from, to)` of every `moved` block, as written.
+    moved: Vec<(String, String)>,
     problems: Vec<String>,
 }
 
@@ -164,6 +171,20 @@ impl Config {
                     );
                 }
                 "provider" => self.providers.push(format!("{file}: provider \"{label}\"")),
+                "resource" => {
+                    let labels: Vec<&str> = block.labels().iter().map(|l| l.as_str()).collect();
+                    self.resources.insert(labels.join("."));
+                }
+                "moved" => {
+                    let address = |key| attribute(block, key).map(expression_text);
+                    match (address("from"), address("to")) {
+                        (Some(from), Some(to)) => self.moved.push((from, to)),
+                        _ => self.problems.push(format!(
+                            "{}/{file}: a moved block without from or to",
+                            self.dir
+                        )),
+                    }
+                }
                 "terraform" => {
                     self.terraform_blocks += 1;
                     self.required_version |= attribute(block, "required_version").is_some();
@@ -259,12 +280,22 @@ fn versions_problems(file: &str, block: &Block) -> Vec<String> {
 }
 
 /// Every `module.X` and `module.X.Y` (also `module.X[0].Y`, `module.X[*].Y`) in HCL text,
-/// skipping comment lines.
+/// skipping comment lines and top-level `moved { ... }` blocks (their addresses name module
+/// calls of the past or of child modules; [`check_moved`] checks them).
 fn module_references(text: &str) -> Vec<(String, Option<String>)> {
     let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     let mut references = Vec::new();
+    let mut in_moved = false;
     for line in text.lines() {
         let trimmed = line.trim_start();
+        if in_moved {
+            in_moved = line.trim_end() != "}";
+            continue;
+        }
+        if line.starts_with("moved") && line.trim_end().ends_with('{') {
+            in_moved = true;
+            continue;
+        }
         if trimmed.starts_with('#') || trimmed.starts_with("//") {
             continue;
         }
@@ -405,6 +436,76 @@ fn check_calls(caller: &Config, modules: &BTreeMap<String, &Config>) -> Vec<Stri
             problems.push(format!(
                 "{}: module.{name}.{output} is referenced but {} has no output {output:?}",
                 caller.dir, module.dir
+            ));
+        }
+    }
+    problems
+}
+
+/// The directory a module call's `source` names, from the caller's directory (both relative to
+/// the repository root).
+fn source_dir(caller_dir: &str, source: &str) -> String {
+    let mut parts: Vec<&str> = caller_dir.split('/').collect();
+    for part in source.split('/') {
+        match part {
+            "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    parts.join("/")
+}
+
+/// Whether `address` (`module.a[0].module.b.type.name`, `module.a`, `type.name`) is declared in
+/// `config`, following module calls through `modules` (keyed by directory); `Err` says which
+/// part is not.
+fn resolve_address(
+    config: &Config,
+    address: &str,
+    modules: &BTreeMap<String, &Config>,
+) -> Result<(), String> {
+    let parts: Vec<&str> = address
+        .split('.')
+        .map(|p| p.split('[').next().unwrap_or(p))
+        .collect();
+    let mut current = config;
+    let mut rest = parts.as_slice();
+    while let ["module", name, tail @ ..] = rest {
+        let Some(call) = current.calls.get(*name) else {
+            return Err(format!("{} has no module {name:?}", current.dir));
+        };
+        let dir = source_dir(&current.dir, &call.source);
+        let Some(module) = modules.get(&dir) else {
+            return Err(format!("{} is not a module of this repository", dir));
+        };
+        current = module;
+        rest = tail;
+    }
+    match rest {
+        [] => Ok(()),
+        [kind, name] if current.resources.contains(&format!("{kind}.{name}")) => Ok(()),
+        [kind, name] => Err(format!("{} has no resource {kind}.{name}", current.dir)),
+        _ => Err(format!("{address:?} is not a resource or module address")),
+    }
+}
+
+/// `moved` blocks: each `to` is declared (through the calls it names) and no `from` still is.
+/// `modules` is keyed by directory.
+fn check_moved(config: &Config, modules: &BTreeMap<String, &Config>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (from, to) in &config.moved {
+        if let Err(why) = resolve_address(config, to, modules) {
+            problems.push(format!(
+                "{}: moved to {to}, which is not declared: {why}",
+                config.dir
+            ));
+        }
+        if resolve_address(config, from, modules).is_ok() {
+            problems.push(format!(
+                "{}: moved from {from}, which is still declared",
+                config.dir
             ));
         }
     }
@@ -563,6 +664,11 @@ impl Repository {
     fn all(&self) -> impl Iterator<Item = &Config> {
         self.modules.iter().chain(&self.roots)
     }
+
+    /// Modules by directory (relative to the repository root).
+    fn modules_by_dir(&self) -> BTreeMap<String, &Config> {
+        self.modules.iter().map(|m| (m.dir.clone(), m)).collect()
+    }
 }
 
 /// The relative path from directory `from` to `to` (both relative to the same root).
@@ -621,6 +727,54 @@ fn module_calls_and_references_agree_with_the_modules() {
     }
     for module in &repo.modules {
         problems.extend(check_calls(module, &repo.modules_seen_from(&module.dir)));
+    }
+    for config in repo.all() {
+        problems.extend(check_moved(config, &repo.modules_by_dir()));
+    }
+    assert_none(problems);
+}
+
+/// The environment roots differ only in settings: each calls terraform/modules/platform once
+/// and declares no resources of its own, so what one environment gets the others get too.
+#[test]
+fn environment_roots_compose_the_platform_module() {
+    let repo = repository();
+    let platform = repo
+        .modules
+        .iter()
+        .find(|m| m.dir == "terraform/modules/platform")
+        .expect("terraform/modules/platform exists");
+    let mut problems = Vec::new();
+    for root in repo
+        .roots
+        .iter()
+        .filter(|r| r.dir.starts_with("terraform/envs/"))
+    {
+        let sources: Vec<String> = root
+            .calls
+            .values()
+            .map(|c| source_dir(&root.dir, &c.source))
+            .collect();
+        if sources != [platform.dir.clone()] {
+            problems.push(format!(
+                "{}: calls {sources:?}; want exactly one call of {}",
+                root.dir, platform.dir
+            ));
+        }
+        if !root.resources.is_empty() {
+            problems.push(format!(
+                "{}: declares resources {:?}; put them in {}",
+                root.dir, root.resources, platform.dir
+            ));
+        }
+        for output in platform.outputs.keys() {
+            if !root.outputs.contains_key(output) {
+                problems.push(format!(
+                    "{}: does not forward output {output:?} of {}",
+                    root.dir, platform.dir
+                ));
+            }
+        }
     }
     assert_none(problems);
 }
@@ -1128,4 +1282,64 @@ fn module_references_are_found_in_expressions_and_templates_but_not_comments() {
         ("s".into(), Some("o".into())),
     ];
     assert_eq!(refs, want);
+}
+
+#[test]
+fn a_moved_block_to_an_undeclared_address_or_from_a_declared_one_is_reported() {
+    let module = good_module();
+    let mut module_with_resource = good_module();
+    module_with_resource
+        .resources
+        .insert("google_thing.x".into());
+    let root = config(
+        "terraform/envs/test",
+        &[(
+            "main.tf",
+            r#"
+module "thing" {
+  source = "../../modules/thing"
+  name   = "a"
+}
+resource "google_thing" "y" {
+}
+moved {
+  from = google_thing.x
+  to   = module.thing.google_thing.x
+}
+moved {
+  from = module.old
+  to   = module.thing
+}
+moved {
+  from = google_thing.y
+  to   = module.thing.google_thing.z
+}
+moved {
+  from = module.gone
+  to   = module.missing.google_thing.x
+}
+"#,
+        )],
+    );
+    assert!(
+        root.references.iter().all(|(name, _)| name == "thing"),
+        "{:?}",
+        root.references
+    );
+    let modules = BTreeMap::from([("terraform/modules/thing".to_owned(), &module_with_resource)]);
+    let problems = check_moved(&root, &modules).join("\n");
+    for expected in [
+        "moved to module.thing.google_thing.z, which is not declared: terraform/modules/thing has no resource google_thing.z",
+        "moved from google_thing.y, which is still declared",
+        "moved to module.missing.google_thing.x, which is not declared: terraform/envs/test has no module \"missing\"",
+    ] {
+        assert!(problems.contains(expected), "{expected:?} in\n{problems}");
+    }
+    assert_eq!(problems.lines().count(), 3, "{problems}");
+    let without = BTreeMap::from([("terraform/modules/thing".to_owned(), &module)]);
+    assert!(
+        check_moved(&root, &without)
+            .join("\n")
+            .contains("moved to module.thing.google_thing.x, which is not declared")
+    );
 }

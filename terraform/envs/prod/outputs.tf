@@ -1,44 +1,44 @@
 output "cluster_name" {
   description = "Name of the GKE cluster."
-  value       = module.gke.cluster_name
+  value       = module.platform.cluster_name
 }
 
 output "workload_pool" {
   description = "Workload Identity pool of the cluster."
-  value       = module.gke.workload_pool
+  value       = module.platform.workload_pool
 }
 
 output "service_account_emails" {
   description = "Google service account of each service (must match the rendered Kubernetes annotations)."
-  value       = module.identity.service_account_emails
+  value       = module.platform.service_account_emails
 }
 
 output "cloudsql_connection_name" {
   description = "Connection name of the Cloud SQL instance."
-  value       = module.cloudsql.connection_name
+  value       = module.platform.cloudsql_connection_name
 }
 
 output "node_service_account_email" {
   description = "Email of the GKE nodes' service account; grant it artifactregistry.reader where the registry lives."
-  value       = module.gke.node_service_account_email
+  value       = module.platform.node_service_account_email
 }
 
 output "ci_workload_identity_provider" {
   description = "Workload Identity provider for GitHub Actions (null when the repository is not on GitHub)."
-  value       = one(module.github_oidc[*].workload_identity_provider)
+  value       = module.platform.ci_workload_identity_provider
 }
 
 output "ci_plan_service_account_email" {
   description = "Read-only CI service account (pull-request plans; GitHub variable GCP_PLAN_SA_<ENV>). Null when the repository is not on GitHub."
-  value       = try(module.github_oidc[0].service_account_emails["plan"], null)
+  value       = module.platform.ci_plan_service_account_email
 }
 
 output "ci_apply_service_account_email" {
   description = "CI service account that applies this root, only from jobs in the GitHub environment of the same name (GCP_APPLY_SA_<ENV>). Null when the repository is not on GitHub."
-  value       = try(module.github_oidc[0].service_account_emails["apply"], null)
+  value       = module.platform.ci_apply_service_account_email
 }
 
 output "ci_images_service_account_email" {
   description = "CI service account that pushes images, only from refs/heads/main (GCP_IMAGES_SA). Null unless this root holds the registry and the repository is on GitHub."
-  value       = try(module.github_oidc[0].service_account_emails["images"], null)
+  value       = module.platform.ci_images_service_account_email
 }

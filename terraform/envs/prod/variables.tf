@@ -39,11 +39,6 @@ variable "region" {
 variable "ha" {
   type        = bool
   description = "High availability (`environments.<env>.ha`): REGIONAL Cloud SQL and STANDARD_HA Memorystore."
-
-  validation {
-    condition     = var.ha
-    error_message = "prod must be highly available: set ha = true under [environments.prod] in platform.toml."
-  }
 }
 
 variable "github_repository" {

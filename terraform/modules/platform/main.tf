@@ -1,0 +1,260 @@
+# The composition of one environment: APIs, network, GKE, Cloud SQL, Memorystore, secrets,
+# per-service identities, CI identities and, where platform.registry lives in this project, the
+# image registry. Each root under terraform/envs/ calls it once with its own sizes, release channel
+# and deletion protection; per-service identities, secrets and databases come from the root's
+# platform.auto.tfvars.json.
+
+locals {
+  name = "${var.platform_name}-${var.environment}"
+
+  # Each root's backend.tf names the same bucket (a backend cannot read variables; a test
+  # compares them).
+  state_bucket = "${var.project_id}-tfstate"
+
+  apis = toset([
+    "artifactregistry.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "compute.googleapis.com",
+    "container.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com",
+    "redis.googleapis.com",
+    "secretmanager.googleapis.com",
+    "servicenetworking.googleapis.com",
+    "sqladmin.googleapis.com",
+    "storage.googleapis.com",
+    "sts.googleapis.com",
+  ])
+
+  postgres_services = { for name, s in var.services : name => s if s.postgres }
+  redis_services    = { for name, s in var.services : name => s if s.redis }
+
+  # Whether platform.registry lives in this environment's project (this root then creates it).
+  holds_registry = try(var.artifact_registry.project, null) == var.project_id
+
+  # Every declared secret: Secret Manager secret id => owning service.
+  declared_secrets = merge([
+    for name, s in var.services : { for secret, id in s.secrets : id => { service = name } }
+  ]...)
+
+  # Roles the CI apply service account needs to apply this root (no basic roles). Only jobs in
+  # the GitHub environment of this root can use it; pull-request plans use the read-only one.
+  ci_apply_roles = [
+    "roles/artifactregistry.admin",
+    "roles/cloudsql.admin",
+    "roles/compute.networkAdmin",
+    "roles/compute.securityAdmin",
+    "roles/container.admin",
+    "roles/iam.serviceAccountAdmin",
+    "roles/iam.serviceAccountUser",
+    "roles/iam.workloadIdentityPoolAdmin",
+    "roles/redis.admin",
+    "roles/resourcemanager.projectIamAdmin",
+    "roles/secretmanager.admin",
+    "roles/serviceusage.serviceUsageAdmin",
+    "roles/servicenetworking.networksAdmin",
+  ]
+}
+
+resource "google_project_service" "apis" {
+  for_each = local.apis
+
+  project            = var.project_id
+  service            = each.value
+  disable_on_destroy = false
+}
+
+module "network" {
+  source = "../network"
+
+  project_id    = var.project_id
+  region        = var.region
+  name          = local.name
+  nodes_cidr    = var.sizes.nodes_cidr
+  pods_cidr     = var.sizes.pods_cidr
+  services_cidr = var.sizes.services_cidr
+
+  depends_on = [google_project_service.apis]
+}
+
+module "gke" {
+  source = "../gke"
+
+  project_id          = var.project_id
+  region              = var.region
+  name                = local.name
+  network_id          = module.network.network_id
+  subnetwork_id       = module.network.subnetwork_id
+  pods_range_name     = module.network.pods_range_name
+  services_range_name = module.network.services_range_name
+  master_cidr         = var.sizes.master_cidr
+  release_channel     = var.release_channel
+  deletion_protection = var.deletion_protection
+  labels              = var.labels
+
+  node_pools = {
+    general = {
+      machine_type = var.sizes.machine_type
+      min_nodes    = var.sizes.min_nodes
+      max_nodes    = var.sizes.max_nodes
+      spot         = var.sizes.spot
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+module "cloudsql" {
+  source = "../cloudsql"
+
+  project_id          = var.project_id
+  region              = var.region
+  name                = "${local.name}-postgres"
+  private_network_id  = module.network.private_network_id
+  tier                = var.sizes.sql_tier
+  disk_size_gb        = var.sizes.sql_disk_gb
+  high_availability   = var.ha
+  deletion_protection = var.deletion_protection
+  labels              = var.labels
+
+  databases = {
+    for name, s in local.postgres_services : name => {
+      database      = s.database
+      user          = s.database
+      url_secret_id = s.database_url_secret_id
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+module "memorystore" {
+  source = "../memorystore"
+
+  project_id         = var.project_id
+  region             = var.region
+  name               = "${local.name}-redis"
+  private_network_id = module.network.private_network_id
+  tier               = var.ha ? "STANDARD_HA" : "BASIC"
+  memory_size_gb     = var.sizes.redis_gb
+  url_secret_ids     = { for name, s in local.redis_services : name => s.redis_url_secret_id }
+  labels             = var.labels
+
+  depends_on = [google_project_service.apis]
+}
+
+module "secrets" {
+  source = "../secrets"
+
+  project_id = var.project_id
+  secrets    = local.declared_secrets
+  labels     = var.labels
+
+  depends_on = [google_project_service.apis]
+}
+
+locals {
+  service_identities = {
+    for name, s in var.services : name => {
+      namespace                  = s.namespace
+      kubernetes_service_account = name
+      service_account_id         = s.service_account_id
+      postgres                   = s.postgres
+      # Read from the modules' outputs so access is granted after each secret exists.
+      secret_ids = concat(
+        [for id in values(s.secrets) : module.secrets.secret_ids[id]],
+        s.postgres ? [module.cloudsql.database_url_secret_ids[name]] : [],
+        s.redis ? [module.memorystore.redis_url_secret_ids[name]] : [],
+      )
+    }
+  }
+}
+
+# Per-service Google identities, plus the External Secrets Operator's, which copies each service's
+# secrets into its namespace (each grant is on one secret, never on the project).
+module "identity" {
+  source = "../identity"
+
+  project_id    = var.project_id
+  environment   = var.environment
+  workload_pool = module.gke.workload_pool
+
+  services = merge(local.service_identities, {
+    (var.external_secrets.service_account_id) = {
+      namespace                  = var.external_secrets.namespace
+      kubernetes_service_account = var.external_secrets.kubernetes_service_account
+      service_account_id         = var.external_secrets.service_account_id
+      postgres                   = false
+      secret_ids                 = flatten([for identity in values(local.service_identities) : identity.secret_ids])
+    }
+  })
+
+  depends_on = [google_project_service.apis]
+}
+
+module "github_oidc" {
+  source = "../github-oidc"
+  count  = var.github_repository == null ? 0 : 1
+
+  project_id             = var.project_id
+  repository             = var.github_repository
+  environment            = var.environment
+  apply_roles            = local.ci_apply_roles
+  images_service_account = local.holds_registry
+
+  depends_on = [google_project_service.apis]
+}
+
+# State: the plan account reads it (plans run with -lock=false); the apply account reads, writes
+# and locks it, and administers this bucket only so it can refresh and apply these grants.
+resource "google_storage_bucket_iam_member" "ci_state" {
+  for_each = var.github_repository == null ? {} : {
+    plan  = "roles/storage.objectViewer"
+    apply = "roles/storage.admin"
+  }
+
+  bucket = local.state_bucket
+  role   = each.value
+  member = module.github_oidc[0].service_account_members[each.key]
+}
+
+# Refreshing a secret version reads its payload (secretmanager.versions.access), which viewer
+# lacks. The plan account may read the secrets Terraform itself generates (database and Redis
+# URLs) and nothing else: their values are in the state it already reads. Secrets people fill in
+# (module.secrets) hold no Terraform-managed version and stay unreadable to it.
+resource "google_secret_manager_secret_iam_member" "ci_plan_generated" {
+  for_each = var.github_repository == null ? {} : merge(
+    { for name, s in local.postgres_services : "postgres/${name}" => module.cloudsql.database_url_secret_ids[name] },
+    { for name, s in local.redis_services : "redis/${name}" => module.memorystore.redis_url_secret_ids[name] },
+  )
+
+  project   = var.project_id
+  secret_id = each.value
+  role      = "roles/secretmanager.secretAccessor"
+  member    = module.github_oidc[0].service_account_members["plan"]
+}
+
+# The image registry, when platform.registry lives in this environment's project.
+module "artifact_registry" {
+  source = "../artifact-registry"
+  count  = local.holds_registry ? 1 : 0
+
+  project_id    = var.project_id
+  location      = try(var.artifact_registry.location, "")
+  repository_id = try(var.artifact_registry.repository_id, "")
+  # This environment's nodes, and those of the others (`<platform>-<env>-nodes`, the gke module's
+  # naming): apply the other environments first so their node service accounts exist.
+  reader_members = merge(
+    { "nodes-${var.environment}" = "serviceAccount:${module.gke.node_service_account_email}" },
+    {
+      for env, project in var.environment_projects :
+      "nodes-${env}" => "serviceAccount:${var.platform_name}-${env}-nodes@${project}.iam.gserviceaccount.com" if env != var.environment
+    },
+  )
+  writer_members = var.github_repository == null ? {} : {
+    ci-images = module.github_oidc[0].service_account_members["images"]
+  }
+  labels = var.labels
+
+  depends_on = [google_project_service.apis]
+}
