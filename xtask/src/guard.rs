@@ -112,6 +112,16 @@ pub const RULES: &[Rule] = &[
         description: "Every ExternalSecret remote key is a Secret Manager secret in terraform/envs/<env>/platform.auto.tfvars.json.",
         check: external_secret_keys_in_terraform,
     },
+    Rule {
+        id: "external-secret-own-store",
+        description: "No ClusterSecretStore exists; every ExternalSecret reads through a SecretStore of its own namespace that authenticates as one workload's ServiceAccount (Workload Identity), and reads only that workload's secrets (per platform.auto.tfvars.json).",
+        check: external_secret_own_store,
+    },
+    Rule {
+        id: "workload-secrets-own-identity",
+        description: "Every Secret a workload's pods read (env, envFrom, volumes) is written by an ExternalSecret whose SecretStore authenticates as the pods' own ServiceAccount: no workload reads a Secret fetched with another's identity.",
+        check: workload_secrets_own_identity,
+    },
 ];
 
 /// The markdown table of [`RULES`], as `policies/guard/README.md` lists it.
@@ -676,29 +686,63 @@ fn remote_keys(doc: &Document) -> Vec<&str> {
     data.chain(from).filter_map(Value::as_str).collect()
 }
 
-/// The Secret Manager secret ids a `platform.auto.tfvars.json` declares: for every entry of
-/// `services`, the values of its `secrets` map and every `*_secret_id` string (the store URLs
-/// Terraform writes); and a top-level `secrets` variable, as a map keyed by id or a list of ids.
-pub fn terraform_secret_ids(tfvars: &serde_json::Value) -> BTreeSet<String> {
+/// The Secret Manager secret ids one workload of a `platform.auto.tfvars.json` owns: the values
+/// of its `secrets` map and every `*_secret_id` string (the store URLs Terraform writes).
+fn workload_secret_ids(workload: &serde_json::Value) -> BTreeSet<String> {
     use serde_json::Value as Json;
     let mut ids = BTreeSet::new();
-    let services = tfvars.get("services").and_then(Json::as_object);
-    for service in services.into_iter().flat_map(|s| s.values()) {
-        let Some(fields) = service.as_object() else {
-            continue;
-        };
-        for (key, value) in fields {
-            match value {
-                Json::String(id) if key.ends_with("_secret_id") => {
-                    ids.insert(id.clone());
-                }
-                Json::Object(secrets) if key == "secrets" => {
-                    ids.extend(secrets.values().filter_map(Json::as_str).map(str::to_owned));
-                }
-                _ => {}
+    for (key, value) in workload.as_object().into_iter().flatten() {
+        match value {
+            Json::String(id) if key.ends_with("_secret_id") => {
+                ids.insert(id.clone());
+            }
+            Json::Object(secrets) if key == "secrets" => {
+                ids.extend(secrets.values().filter_map(Json::as_str).map(str::to_owned));
+            }
+            _ => {}
+        }
+    }
+    ids
+}
+
+/// The workloads of a `platform.auto.tfvars.json` with a Google identity, as
+/// (namespace, Kubernetes service account) → the secret ids it owns: each entry of `services`
+/// (its service account is named after it) and of `components`
+/// (`kubernetes_service_account`).
+fn terraform_workloads(tfvars: &serde_json::Value) -> BTreeMap<(String, String), BTreeSet<String>> {
+    use serde_json::Value as Json;
+    let mut workloads = BTreeMap::new();
+    for (group, account_key) in [
+        ("services", None),
+        ("components", Some("kubernetes_service_account")),
+    ] {
+        let entries = tfvars.get(group).and_then(Json::as_object);
+        for (name, workload) in entries.into_iter().flatten() {
+            let namespace = workload.get("namespace").and_then(Json::as_str);
+            let account = match account_key {
+                Some(key) => workload.get(key).and_then(Json::as_str),
+                None => Some(name.as_str()),
+            };
+            if let (Some(namespace), Some(account)) = (namespace, account) {
+                workloads.insert(
+                    (namespace.to_owned(), account.to_owned()),
+                    workload_secret_ids(workload),
+                );
             }
         }
     }
+    workloads
+}
+
+/// The Secret Manager secret ids a `platform.auto.tfvars.json` declares: those every workload
+/// of `services` and `components` owns (see [`terraform_workloads`]); and a top-level `secrets`
+/// variable, as a map keyed by id or a list of ids.
+pub fn terraform_secret_ids(tfvars: &serde_json::Value) -> BTreeSet<String> {
+    use serde_json::Value as Json;
+    let mut ids: BTreeSet<String> = terraform_workloads(tfvars)
+        .into_values()
+        .flatten()
+        .collect();
     match tfvars.get("secrets") {
         Some(Json::Array(items)) => {
             ids.extend(items.iter().filter_map(Json::as_str).map(str::to_owned));
@@ -745,5 +789,177 @@ fn external_secret_keys_in_terraform(sources: &Sources, report: &mut Report) {
         .any(|d| d.kind() == "ExternalSecret")
     {
         report.pending("no ExternalSecret is rendered yet");
+    }
+}
+
+/// The SecretStore an ExternalSecret reads through, when it names one rendered in its namespace.
+fn secret_store_of<'a>(sources: &'a Sources, external: &Document) -> Option<&'a Document> {
+    let (kind, name) = store_ref(external);
+    sources.documents.iter().find(|d| {
+        kind == "SecretStore"
+            && d.kind() == "SecretStore"
+            && d.env() == external.env()
+            && d.namespace() == external.namespace()
+            && d.name() == name
+    })
+}
+
+/// The Kubernetes ServiceAccount a SecretStore authenticates as (GCP Workload Identity).
+fn store_account(store: &Document) -> Option<&str> {
+    store.str_at(&[
+        "spec",
+        "provider",
+        "gcpsm",
+        "auth",
+        "workloadIdentity",
+        "serviceAccountRef",
+        "name",
+    ])
+}
+
+/// The Secrets a pod spec reads: `env[].valueFrom.secretKeyRef`, `envFrom[].secretRef`, secret
+/// and projected volumes.
+fn pod_secrets(pod: &Value) -> BTreeSet<&str> {
+    let mut names = BTreeSet::new();
+    for (_, container) in containers(pod) {
+        for var in seq(container.get("env")) {
+            names.extend(get(var, &["valueFrom", "secretKeyRef", "name"]).and_then(Value::as_str));
+        }
+        for from in seq(container.get("envFrom")) {
+            names.extend(get(from, &["secretRef", "name"]).and_then(Value::as_str));
+        }
+    }
+    for volume in seq(pod.get("volumes")) {
+        names.extend(get(volume, &["secret", "secretName"]).and_then(Value::as_str));
+        for source in seq(get(volume, &["projected", "sources"])) {
+            names.extend(get(source, &["secret", "name"]).and_then(Value::as_str));
+        }
+    }
+    names
+}
+
+fn workload_secrets_own_identity(sources: &Sources, report: &mut Report) {
+    for doc in sources.workloads() {
+        let Some(pod) = pod_spec(doc) else { continue };
+        let account = pod
+            .get("serviceAccountName")
+            .and_then(Value::as_str)
+            .unwrap_or("default");
+        for secret in pod_secrets(pod) {
+            let writer = sources.documents.iter().find(|d| {
+                d.kind() == "ExternalSecret"
+                    && d.env() == doc.env()
+                    && d.namespace() == doc.namespace()
+                    && d.str_at(&["spec", "target", "name"]).unwrap_or(d.name()) == secret
+            });
+            let Some(writer) = writer else {
+                report.fail(
+                    doc,
+                    format!(
+                        "reads Secret {secret}, which no ExternalSecret in its namespace writes"
+                    ),
+                );
+                continue;
+            };
+            // A store that is missing or names no account is external-secret-own-store's finding.
+            if let Some(reads_as) = secret_store_of(sources, writer).and_then(store_account)
+                && reads_as != account
+            {
+                report.fail(
+                    doc,
+                    format!(
+                        "reads Secret {secret}, fetched by ExternalSecret {} as ServiceAccount {reads_as}, but its pods run as {account}",
+                        writer.name(),
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The store an ExternalSecret names: (kind, name); ESO's default kind is SecretStore.
+fn store_ref(doc: &Document) -> (&str, &str) {
+    let kind = doc
+        .str_at(&["spec", "secretStoreRef", "kind"])
+        .unwrap_or("SecretStore");
+    let name = doc
+        .str_at(&["spec", "secretStoreRef", "name"])
+        .unwrap_or("");
+    (kind, name)
+}
+
+fn external_secret_own_store(sources: &Sources, report: &mut Report) {
+    for doc in sources
+        .documents
+        .iter()
+        .filter(|d| d.kind() == "ClusterSecretStore")
+    {
+        report.fail(
+            doc,
+            "a ClusterSecretStore lets ExternalSecrets of every namespace read through one identity: render a SecretStore per workload instead",
+        );
+    }
+    for doc in sources
+        .documents
+        .iter()
+        .filter(|d| d.kind() == "ExternalSecret")
+    {
+        let (kind, name) = store_ref(doc);
+        if kind != "SecretStore" {
+            report.fail(
+                doc,
+                format!("reads through {kind} {name}: use the SecretStore of its own workload, in its namespace"),
+            );
+            continue;
+        }
+        let Some(store) = secret_store_of(sources, doc) else {
+            report.fail(
+                doc,
+                format!(
+                    "SecretStore {name} is not rendered in namespace {}",
+                    doc.namespace()
+                ),
+            );
+            continue;
+        };
+        let Some(account) = store_account(store) else {
+            report.fail(
+                doc,
+                format!(
+                    "SecretStore {name} names no workloadIdentity.serviceAccountRef, so it reads as the operator's own identity: name the workload's ServiceAccount"
+                ),
+            );
+            continue;
+        };
+        let Some(tfvars) = sources.tfvars.get(doc.env()) else {
+            // external-secret-keys-in-terraform reports the missing file.
+            continue;
+        };
+        let workloads = terraform_workloads(tfvars);
+        let key = (doc.namespace().to_owned(), account.to_owned());
+        let Some(owned) = workloads.get(&key) else {
+            report.fail(
+                doc,
+                format!(
+                    "SecretStore {name} authenticates as {}/{account}, which has no Google identity in {}",
+                    doc.namespace(),
+                    tfvars_path(doc.env()).display()
+                ),
+            );
+            continue;
+        };
+        let declared = terraform_secret_ids(tfvars);
+        for remote in remote_keys(doc) {
+            // A key Terraform does not create at all is external-secret-keys-in-terraform's.
+            if !owned.contains(remote) && declared.contains(remote) {
+                report.fail(
+                    doc,
+                    format!(
+                        "remote key {remote} is not a secret of {}/{account}, the identity SecretStore {name} reads as",
+                        doc.namespace()
+                    ),
+                );
+            }
+        }
     }
 }

@@ -65,6 +65,8 @@ struct RawEnvironment {
     ha: bool,
     #[serde(default = "one_i")]
     kafka_replication: Spanned<i64>,
+    #[serde(default)]
+    ingress_ip: Option<Spanned<String>>,
 }
 
 fn one() -> Spanned<f64> {
@@ -208,6 +210,9 @@ pub struct Environment {
     pub replicas_scale: f64,
     pub ha: bool,
     pub kafka_replication: u32,
+    /// The static address Terraform reserves for the ingress gateway (`terraform output
+    /// ingress_ip`), once known; the gateway's load balancer then takes it.
+    pub ingress_ip: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -366,6 +371,23 @@ impl Platform {
         format!("{}-kafka-kafka-bootstrap.kafka.svc:9092", self.name)
     }
 
+    /// The GKE cluster of `env`: `<platform>-<env>`, as terraform/modules/platform names it.
+    pub fn cluster_name(&self, env: &Environment) -> String {
+        format!("{}-{}", self.name, env.name)
+    }
+
+    /// Every public host of `env` (the services' `ingress_host`s there), sorted.
+    pub fn ingress_hosts(&self, env: &Environment) -> Vec<String> {
+        let mut hosts: Vec<String> = self
+            .services
+            .values()
+            .filter_map(|s| self.ingress_host(s, env))
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        hosts
+    }
+
     /// A service's public host in `env`: its `ingress_host` with the platform domain replaced by
     /// the environment's (`api.shop.example.com` → `api.staging.shop.example.com`).
     pub fn ingress_host(&self, service: &Service, env: &Environment) -> Option<String> {
@@ -490,6 +512,15 @@ impl Validator {
                         "write 3 for production, 1 for a small cluster",
                     );
                 }
+                if let Some(ip) = &e.ingress_ip
+                    && ip.get_ref().parse::<std::net::Ipv4Addr>().is_err()
+                {
+                    self.error(
+                        ip.span(),
+                        format!("ingress_ip {:?} is not an IPv4 address", ip.get_ref()),
+                        "write the address `terraform output ingress_ip` prints, e.g. ingress_ip = \"203.0.113.10\", or remove the key",
+                    );
+                }
                 if e.target_revision.get_ref() == "HEAD" && name.get_ref() == "prod" {
                     self.error(
                         e.target_revision.span(),
@@ -511,6 +542,7 @@ impl Validator {
                         ha: e.ha,
                         kafka_replication: u32::try_from(e.kafka_replication.into_inner())
                             .unwrap_or(1),
+                        ingress_ip: e.ingress_ip.map(Spanned::into_inner),
                     },
                 )
             })

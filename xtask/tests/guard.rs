@@ -4,7 +4,8 @@
 //!
 //! The good repository is one namespace with a replicated Deployment, its
 //! PodDisruptionBudget, a CronJob, the namespace's default-deny AuthorizationPolicy and
-//! NetworkPolicy, an ExternalSecret and the Terraform inputs that declare its key. Each bad case
+//! NetworkPolicy, an ExternalSecret reading through the workload's SecretStore, and the Terraform
+//! inputs that declare its key (and a second workload's, in the same namespace). Each bad case
 //! changes one line of it (or adds one file), so exactly one rule should fire.
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use std::path::Path;
 use xtask::guard::{self, RULES, Sources};
 
 const DEPLOYMENT: &str = "gitops/prod/web/web.yaml";
+const STORE_FILE: &str = "gitops/prod/web/store.yaml";
 const AUTHZ: &str = "policies/istio/prod/web/default-deny.yaml";
 const NETPOL: &str = "gitops/prod/network-policies.yaml";
 const TFVARS: &str = "terraform/envs/prod/platform.auto.tfvars.json";
@@ -35,9 +37,14 @@ spec:
     spec:
       securityContext:
         runAsUser: 65532
+      serviceAccountName: web
       containers:
         - name: web
           image: registry.example.com/shop/web:0123abc
+          env:
+            - name: SESSION_KEY
+              valueFrom:
+                secretKeyRef: { name: web-secrets, key: session-key }
           livenessProbe:
             httpGet: { path: /healthz, port: 8080 }
           readinessProbe:
@@ -95,7 +102,7 @@ metadata:
   name: web-secrets
   namespace: web
 spec:
-  secretStoreRef: { kind: ClusterSecretStore, name: gcp-secret-manager }
+  secretStoreRef: { kind: SecretStore, name: web }
   target: { name: web-secrets }
   data:
     - secretKey: session-key
@@ -105,6 +112,31 @@ spec:
       remoteRef:
         key: web-database-url
 "#;
+
+/// The env entry of web's container that reads its ExternalSecret's Secret.
+const WEB_SECRET_ENV: &str = "          env:
+            - name: SESSION_KEY
+              valueFrom:
+                secretKeyRef: { name: web-secrets, key: session-key }
+";
+
+const STORE: &str = r"---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata:
+  name: web
+  namespace: web
+spec:
+  provider:
+    gcpsm:
+      projectID: shop-prod
+      auth:
+        workloadIdentity:
+          clusterLocation: europe-west1
+          clusterName: shop-prod
+          serviceAccountRef:
+            name: web
+";
 
 const DEFAULT_DENY_AUTHZ: &str = r"---
 apiVersion: security.istio.io/v1
@@ -127,13 +159,14 @@ spec:
     - Ingress
 ";
 
-const TERRAFORM_INPUTS: &str = r#"{"services": {"web": {"secrets": {"session-key": "web-session-key"}, "database_url_secret_id": "web-database-url", "redis_url_secret_id": null}}}"#;
+const TERRAFORM_INPUTS: &str = r#"{"services": {"web": {"namespace": "web", "secrets": {"session-key": "web-session-key"}, "database_url_secret_id": "web-database-url", "redis_url_secret_id": null}, "api": {"namespace": "web", "secrets": {"api-key": "api-key"}}}, "components": {"alerts": {"namespace": "monitoring", "kubernetes_service_account": "alerts", "secrets": {"hook": "alerts-hook"}}}}"#;
 
 type Repo = BTreeMap<&'static str, String>;
 
 fn good() -> Repo {
     BTreeMap::from([
         (DEPLOYMENT, WEB.to_owned()),
+        (STORE_FILE, STORE.to_owned()),
         (AUTHZ, DEFAULT_DENY_AUTHZ.to_owned()),
         (NETPOL, DEFAULT_DENY_NETPOL.to_owned()),
         (TFVARS, TERRAFORM_INPUTS.to_owned()),
@@ -171,6 +204,23 @@ fn bad_cases() -> Vec<(&'static str, &'static str, Repo)> {
     without_any_netpol.remove(NETPOL);
     let mut without_authz = good();
     without_authz.remove(AUTHZ);
+    let mut with_cluster_store = good();
+    with_cluster_store.insert(
+        "gitops/prod/platform/store.yaml",
+        STORE
+            .replace("kind: SecretStore", "kind: ClusterSecretStore")
+            .replace("  namespace: web\n", ""),
+    );
+    let mut without_store = good();
+    without_store.remove(STORE_FILE);
+    // The pods and the store agree on the account, which Terraform does not know.
+    let mut ghost_account = edit(
+        STORE_FILE,
+        "            name: web",
+        "            name: ghost",
+    );
+    let web = ghost_account.get_mut(DEPLOYMENT).expect("web");
+    *web = web.replace("serviceAccountName: web", "serviceAccountName: ghost");
     vec![
         (
             "run-as-non-root",
@@ -279,6 +329,71 @@ fn bad_cases() -> Vec<(&'static str, &'static str, Repo)> {
             "no Terraform inputs",
             without_tfvars,
         ),
+        (
+            "external-secret-own-store",
+            "reads through a ClusterSecretStore",
+            edit(
+                DEPLOYMENT,
+                "kind: SecretStore, name: web",
+                "kind: ClusterSecretStore, name: web",
+            ),
+        ),
+        (
+            "external-secret-own-store",
+            "a ClusterSecretStore is committed",
+            with_cluster_store,
+        ),
+        (
+            "external-secret-own-store",
+            "the SecretStore is not rendered",
+            without_store,
+        ),
+        (
+            "external-secret-own-store",
+            "the store reads as the operator",
+            edit(
+                STORE_FILE,
+                "          serviceAccountRef:\n            name: web\n",
+                "",
+            ),
+        ),
+        (
+            "external-secret-own-store",
+            "the store reads as an account without a Google identity",
+            ghost_account,
+        ),
+        (
+            "external-secret-own-store",
+            "a key of another workload of the namespace",
+            edit(DEPLOYMENT, "key: web-session-key", "key: api-key"),
+        ),
+        (
+            "workload-secrets-own-identity",
+            "pods of another ServiceAccount read the Secret",
+            edit(
+                DEPLOYMENT,
+                "serviceAccountName: web",
+                "serviceAccountName: api",
+            ),
+        ),
+        (
+            "workload-secrets-own-identity",
+            "a Secret no ExternalSecret writes",
+            edit(
+                DEPLOYMENT,
+                "secretKeyRef: { name: web-secrets, key: session-key }",
+                "secretKeyRef: { name: api-secrets, key: api-key }",
+            ),
+        ),
+        (
+            "workload-secrets-own-identity",
+            "a secret volume of another workload's Secret",
+            edit(
+                DEPLOYMENT,
+                "      containers:\n        - name: web\n",
+                "      volumes:\n        - name: other\n          secret: { secretName: api-secrets }\n      containers:\n        - name: web\n",
+            ),
+        ),
     ]
 }
 
@@ -342,7 +457,7 @@ fn the_terraform_rule_is_pending_until_external_secrets_exist() {
         WEB.split("---\napiVersion: external-secrets.io")
             .next()
             .unwrap()
-            .to_owned(),
+            .replace(WEB_SECRET_ENV, ""),
     );
     let report = run(&repo);
     assert!(report.findings.is_empty(), "{:#?}", report.findings);

@@ -147,6 +147,14 @@ fn ingress_on_a_core_service() {
 }
 
 #[test]
+fn ingress_ip_that_is_not_an_address() {
+    insta::assert_snapshot!(report(
+        "target_revision = \"prod\"",
+        "target_revision = \"prod\"\ningress_ip = \"shop.example.com\"",
+    ));
+}
+
+#[test]
 fn every_error_is_reported_at_once() {
     let broken = VALID
         .replacen(r#"calls = ["product"]"#, r#"calls = ["nope"]"#, 1)

@@ -25,7 +25,7 @@ const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// Folders of Kubernetes manifests (other renderers write other formats elsewhere).
 const MANIFEST_DIRS: [&str; 3] = ["gitops", "policies/istio", "argocd"];
 /// Cluster-scoped kinds we render.
-const CLUSTER_SCOPED: [&str; 2] = ["Namespace", "ClusterSecretStore"];
+const CLUSTER_SCOPED: [&str; 2] = ["Namespace", "ClusterIssuer"];
 
 /// Whether the ingress gateway connects to `s`: it routes to it, or fetches its JWKS.
 fn reached_by_ingress(s: &xtask::model::Service) -> bool {
@@ -422,16 +422,36 @@ fn every_secret_and_store_url_has_an_external_secret_key() {
             let dir = format!("gitops/{}", env.name);
             // (namespace, target Secret) → [(key, remote key)]
             let mut got: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
+            let stores = kind_in(&files, &dir, "SecretStore");
             for doc in kind_in(&files, &dir, "ExternalSecret") {
-                assert_eq!(
-                    str_at(&doc, &["spec", "secretStoreRef", "name"]),
-                    Some("gcp-secret-manager")
-                );
+                let namespace = str_at(&doc, &["metadata", "namespace"]).expect("namespace");
+                // Its own workload's store, in its namespace, reading as that workload's account.
                 assert_eq!(
                     str_at(&doc, &["spec", "secretStoreRef", "kind"]),
-                    Some("ClusterSecretStore")
+                    Some("SecretStore")
                 );
-                let namespace = str_at(&doc, &["metadata", "namespace"]).expect("namespace");
+                let store_name = str_at(&doc, &["spec", "secretStoreRef", "name"]).unwrap();
+                let store = stores
+                    .iter()
+                    .find(|s| {
+                        str_at(s, &["metadata", "name"]) == Some(store_name)
+                            && str_at(s, &["metadata", "namespace"]) == Some(namespace)
+                    })
+                    .unwrap_or_else(|| panic!("{name}: no SecretStore {namespace}/{store_name}"));
+                let gcpsm = &store["spec"]["provider"]["gcpsm"];
+                assert_eq!(
+                    str_at(gcpsm, &["projectID"]),
+                    Some(env.gcp_project.as_str())
+                );
+                let wi = &gcpsm["auth"]["workloadIdentity"];
+                assert_eq!(str_at(wi, &["serviceAccountRef", "name"]), Some(store_name));
+                assert_eq!(
+                    str_at(wi, &["clusterName"]),
+                    Some(platform.cluster_name(env).as_str())
+                );
+                if let Some(s) = platform.services.get(store_name) {
+                    assert_eq!(namespace, s.namespace, "{name}: {store_name}'s store");
+                }
                 let target = str_at(&doc, &["spec", "target", "name"]).expect("target");
                 let keys = doc["spec"]["data"]
                     .as_sequence()
@@ -472,17 +492,23 @@ fn every_secret_and_store_url_has_an_external_secret_key() {
                     expected.insert((s.namespace.clone(), format!("{}-stores", s.name)), stores);
                 }
             }
+            for identity in xtask::render::component_identities() {
+                if !identity.secrets.is_empty() {
+                    let keys = identity
+                        .secrets
+                        .iter()
+                        .map(|(k, id)| ((*k).to_owned(), id.clone()))
+                        .collect();
+                    expected.insert(
+                        (identity.namespace.to_owned(), identity.name.to_owned()),
+                        keys,
+                    );
+                }
+            }
             assert_eq!(got, expected, "{name}: ExternalSecrets in {}", env.name);
-            let stores = kind_in(&files, &dir, "ClusterSecretStore");
-            assert_eq!(
-                stores.len(),
-                1,
-                "{name}: one ClusterSecretStore in {}",
-                env.name
-            );
-            assert_eq!(
-                str_at(&stores[0], &["spec", "provider", "gcpsm", "projectID"]),
-                Some(env.gcp_project.as_str())
+            assert!(
+                kind_in(&files, &dir, "ClusterSecretStore").is_empty(),
+                "{name}: no ClusterSecretStore"
             );
         }
     }
@@ -565,15 +591,18 @@ fn sync_waves_put_crds_and_operators_before_what_uses_them() {
                 ("istio-base", "mesh-policies"),
                 ("istiod", "istio-ingressgateway"),
                 ("istio-cni", "istio-ingressgateway"),
-                ("external-secrets", "secret-store"),
+                ("external-secrets", "platform-secrets"),
                 ("strimzi", "kafka"),
                 ("namespaces", "mesh-policies"),
             ];
+            if waves.contains_key("certificates") {
+                order.push(("cert-manager", "certificates"));
+            }
             for s in platform.services.values() {
                 for before in [
                     "istiod",
                     "istio-cni",
-                    "secret-store",
+                    "external-secrets",
                     "kube-prometheus-stack",
                     "mesh-policies",
                     "namespaces",
@@ -635,6 +664,47 @@ fn the_ingress_gateway_checks_jwts_against_the_service_serving_the_jwks() {
                 str_at(&found[0], &["spec", "selector", "matchLabels", "istio"]),
                 Some("ingressgateway")
             );
+        }
+    }
+}
+
+#[test]
+fn every_service_has_a_service_monitor_on_a_port_of_its_service() {
+    for (name, platform) in all_platforms() {
+        let files = render(&platform);
+        for env in platform.environments.values() {
+            for s in platform.services.values() {
+                let dir = format!("gitops/{}/{}", env.name, s.namespace);
+                let named = |kind: &str| {
+                    kind_in(&files, &dir, kind)
+                        .into_iter()
+                        .filter(|d| str_at(d, &["metadata", "name"]) == Some(s.name.as_str()))
+                        .collect::<Vec<_>>()
+                };
+                let monitors = named("ServiceMonitor");
+                let services = named("Service");
+                assert_eq!(monitors.len(), 1, "{name}: {} ServiceMonitor", s.name);
+                assert_eq!(services.len(), 1, "{name}: {} Service", s.name);
+                let (monitor, service) = (&monitors[0], &services[0]);
+                let selector = monitor["spec"]["selector"]["matchLabels"]
+                    .as_mapping()
+                    .expect("matchLabels");
+                for (key, value) in selector {
+                    assert_eq!(
+                        service["metadata"]["labels"].get(key),
+                        Some(value),
+                        "{name}: {}'s ServiceMonitor selects {key:?} the Service lacks",
+                        s.name
+                    );
+                }
+                let port = str_at(&monitor["spec"]["endpoints"][0], &["port"]).expect("port");
+                let ports = service["spec"]["ports"].as_sequence().expect("ports");
+                assert!(
+                    ports.iter().any(|p| str_at(p, &["name"]) == Some(port)),
+                    "{name}: {}'s Service has no port {port}",
+                    s.name
+                );
+            }
         }
     }
 }

@@ -107,7 +107,7 @@ const SAMPLED: &[(&str, &str)] = &[
     ("networking.istio.io/v1", "VirtualService"),
     ("argoproj.io/v1alpha1", "Application"),
     ("argoproj.io/v1alpha1", "AppProject"),
-    ("external-secrets.io/v1", "ClusterSecretStore"),
+    ("external-secrets.io/v1", "SecretStore"),
     ("external-secrets.io/v1", "ExternalSecret"),
     ("external-secrets.io/v1beta1", "ExternalSecret"),
     ("kafka.strimzi.io/v1beta2", "Kafka"),
@@ -116,6 +116,8 @@ const SAMPLED: &[(&str, &str)] = &[
     ("kafka.strimzi.io/v1", "KafkaTopic"),
     ("monitoring.coreos.com/v1", "ServiceMonitor"),
     ("monitoring.coreos.com/v1", "PrometheusRule"),
+    ("cert-manager.io/v1", "ClusterIssuer"),
+    ("cert-manager.io/v1", "Certificate"),
 ];
 
 /// Every document of samples/*.yaml.
@@ -322,6 +324,21 @@ fn a_misspelled_field_fails() {
             "ServiceMonitor",
             Rename("/spec/endpoints/0/interval", "scrapeInterval"),
             "spec.endpoints[0].scrapeInterval: unknown field",
+        ),
+        Case(
+            "cert-manager.io/v1",
+            "Certificate",
+            Rename("/spec/dnsNames", "dnsName"),
+            "spec.dnsName: unknown field",
+        ),
+        Case(
+            "external-secrets.io/v1",
+            "SecretStore",
+            Rename(
+                "/spec/provider/gcpsm/auth/workloadIdentity/serviceAccountRef",
+                "serviceAccount",
+            ),
+            "spec.provider.gcpsm.auth.workloadIdentity.serviceAccount: unknown field",
         ),
     ]);
 }

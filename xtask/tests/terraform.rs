@@ -921,7 +921,7 @@ fn workflows_use_the_ci_account_of_least_privilege() {
 }
 
 /// Every `<id>@<project>.iam.gserviceaccount.com` in rendered manifests is created by Terraform:
-/// a service's `svc-<name>` or the External Secrets Operator's account, in the environment's
+/// a service's `svc-<name>` or a platform component's (`components`), in the environment's
 /// project.
 #[test]
 fn every_google_service_account_the_manifests_name_is_created_by_terraform() {
@@ -943,11 +943,12 @@ fn every_google_service_account_the_manifests_name_is_created_by_terraform() {
             .values()
             .map(|s| s["service_account_id"].as_str().unwrap().to_owned())
             .collect();
-        created.insert(
-            tfvars["external_secrets"]["service_account_id"]
-                .as_str()
+        created.extend(
+            tfvars["components"]
+                .as_object()
                 .unwrap()
-                .to_owned(),
+                .values()
+                .map(|c| c["service_account_id"].as_str().unwrap().to_owned()),
         );
         for s in platform.services.values() {
             let email = s.gcp_service_account(env);

@@ -3,6 +3,16 @@ output "cluster_name" {
   value       = module.platform.cluster_name
 }
 
+output "ingress_ip" {
+  description = "The ingress gateway's address: write it as `ingress_ip` of the environment in platform.toml, then render."
+  value       = module.platform.ingress_ip
+}
+
+output "dns_name_servers" {
+  description = "Name servers of the environment's Cloud DNS zone: delegate the domain to them at its parent."
+  value       = module.platform.dns_name_servers
+}
+
 output "workload_pool" {
   description = "Workload Identity pool of the cluster."
   value       = module.platform.workload_pool

@@ -25,8 +25,10 @@ module "platform" {
   github_repository    = var.github_repository
   artifact_registry    = var.artifact_registry
   environment_projects = var.environment_projects
-  external_secrets     = var.external_secrets
+  components           = var.components
   services             = var.services
+  domain               = var.domain
+  ingress_hosts        = var.ingress_hosts
 
   sizes = {
     nodes_cidr    = "10.10.0.0/20"

@@ -7,9 +7,15 @@
 #          anything.
 #   apply  the roles in `apply_roles`: ONLY jobs that run in the GitHub environment
 #          `environment` (token subject `repo:<owner>/<name>:environment:<env>`), whose protection
-#          rules (required reviewers, main only) gate it.
+#          rules (required reviewers, main only) gate it. Its project IAM admin role carries a
+#          condition: it may grant only `apply_grantable_roles` and `plan_roles`.
 #   images optional; no project role (the registry grants it writer on its repository): only
 #          jobs whose ref is `refs/heads/main`.
+
+locals {
+  project_iam_admin = "roles/resourcemanager.projectIamAdmin"
+  grantable_roles   = sort(distinct(concat(var.apply_grantable_roles, var.plan_roles)))
+}
 
 resource "google_iam_workload_identity_pool" "github" {
   project                   = var.project_id
@@ -96,4 +102,15 @@ resource "google_project_iam_member" "apply" {
   project = var.project_id
   role    = each.value
   member  = google_service_account.ci["apply"].member
+
+  # Project IAM admin only for the roles Terraform grants other principals (delegated role
+  # grants): the account cannot grant itself, or anyone, an admin role.
+  dynamic "condition" {
+    for_each = each.value == local.project_iam_admin ? [local.grantable_roles] : []
+    content {
+      title       = "only-platform-grants"
+      description = "May grant or revoke only the roles the Terraform roots grant nodes, workloads and the plan account."
+      expression  = "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(${jsonencode(condition.value)})"
+    }
+  }
 }

@@ -66,6 +66,16 @@ variable "apply_roles" {
   }
 }
 
+variable "apply_grantable_roles" {
+  type        = list(string)
+  description = "The only project roles the apply account may grant or revoke, besides `plan_roles`: it holds roles/resourcemanager.projectIamAdmin under an IAM condition naming them. Its own roles are outside the list, so CI cannot widen its powers; changing them takes a human project IAM admin."
+
+  validation {
+    condition     = alltrue([for r in var.apply_grantable_roles : !contains(["roles/owner", "roles/editor"], r) && !endswith(r, "Admin") && !endswith(r, ".admin")])
+    error_message = "The apply account may only be allowed to grant non-admin roles (never owner, editor or an admin role)."
+  }
+}
+
 variable "images_service_account" {
   type        = bool
   description = "Whether to create the images service account (true in the project holding the image registry)."

@@ -10,14 +10,18 @@ resource "google_service_account" "nodes" {
   description  = "Minimal identity of the nodes (logs, metrics, image pulls); workloads use Workload Identity."
 }
 
-resource "google_project_iam_member" "nodes" {
-  for_each = toset([
+locals {
+  node_roles = [
     "roles/logging.logWriter",
     "roles/monitoring.metricWriter",
     "roles/monitoring.viewer",
     "roles/stackdriver.resourceMetadata.writer",
     "roles/artifactregistry.reader",
-  ])
+  ]
+}
+
+resource "google_project_iam_member" "nodes" {
+  for_each = toset(local.node_roles)
 
   project = var.project_id
   role    = each.value
@@ -64,6 +68,15 @@ resource "google_container_cluster" "cluster" {
 
     master_global_access_config {
       enabled = true
+    }
+  }
+
+  # People and CI reach the API server through its DNS endpoint: every request is authenticated
+  # and authorized by IAM (container.clusters.connect, then RBAC), so no network allowlist is
+  # needed while the IP endpoints stay closed to the internet (see master_authorized_networks).
+  control_plane_endpoints_config {
+    dns_endpoint_config {
+      allow_external_traffic = true
     }
   }
 

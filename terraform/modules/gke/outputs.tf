@@ -29,3 +29,8 @@ output "node_service_account_email" {
   description = "Email of the nodes' service account (grant it reads on registries in other projects)."
   value       = google_service_account.nodes.email
 }
+
+output "node_roles" {
+  description = "Project roles granted to the nodes' service account."
+  value       = local.node_roles
+}

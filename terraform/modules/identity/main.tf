@@ -42,10 +42,14 @@ resource "google_secret_manager_secret_iam_member" "accessor" {
   member    = google_service_account.service[each.value.service].member
 }
 
+locals {
+  cloudsql_role = "roles/cloudsql.client"
+}
+
 resource "google_project_iam_member" "cloudsql_client" {
   for_each = { for service, s in var.services : service => s if s.postgres }
 
   project = var.project_id
-  role    = "roles/cloudsql.client"
+  role    = local.cloudsql_role
   member  = google_service_account.service[each.key].member
 }

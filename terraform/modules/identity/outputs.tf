@@ -2,3 +2,8 @@ output "service_account_emails" {
   description = "Email of each workload's Google service account, by workload."
   value       = { for service, sa in google_service_account.service : service => sa.email }
 }
+
+output "project_roles" {
+  description = "Project roles this module may grant workloads (Cloud SQL client)."
+  value       = [local.cloudsql_role]
+}

@@ -16,6 +16,7 @@ locals {
     "cloudresourcemanager.googleapis.com",
     "compute.googleapis.com",
     "container.googleapis.com",
+    "dns.googleapis.com",
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
     "redis.googleapis.com",
@@ -32,10 +33,11 @@ locals {
   # Whether platform.registry lives in this environment's project (this root then creates it).
   holds_registry = try(var.artifact_registry.project, null) == var.project_id
 
-  # Every declared secret: Secret Manager secret id => owning service.
-  declared_secrets = merge([
-    for name, s in var.services : { for secret, id in s.secrets : id => { service = name } }
-  ]...)
+  # Every declared secret: Secret Manager secret id => owning service or component.
+  declared_secrets = merge(
+    merge([for name, s in var.services : { for secret, id in s.secrets : id => { service = name } }]...),
+    merge([for name, c in var.components : { for key, id in c.secrets : id => { service = name } }]...),
+  )
 
   # Roles the CI apply service account needs to apply this root (no basic roles). Only jobs in
   # the GitHub environment of this root can use it; pull-request plans use the read-only one.
@@ -45,6 +47,7 @@ locals {
     "roles/compute.networkAdmin",
     "roles/compute.securityAdmin",
     "roles/container.admin",
+    "roles/dns.admin",
     "roles/iam.serviceAccountAdmin",
     "roles/iam.serviceAccountUser",
     "roles/iam.workloadIdentityPoolAdmin",
@@ -170,8 +173,9 @@ locals {
   }
 }
 
-# Per-service Google identities, plus the External Secrets Operator's, which copies each service's
-# secrets into its namespace (each grant is on one secret, never on the project).
+# One Google identity per service and per platform component, each reading only its own secrets
+# (one grant per secret, never on the project). The External Secrets Operator has none: each
+# SecretStore authenticates as the identity of the workload it serves.
 module "identity" {
   source = "../identity"
 
@@ -180,14 +184,32 @@ module "identity" {
   workload_pool = module.gke.workload_pool
 
   services = merge(local.service_identities, {
-    (var.external_secrets.service_account_id) = {
-      namespace                  = var.external_secrets.namespace
-      kubernetes_service_account = var.external_secrets.kubernetes_service_account
-      service_account_id         = var.external_secrets.service_account_id
+    for name, c in var.components : name => {
+      namespace                  = c.namespace
+      kubernetes_service_account = c.kubernetes_service_account
+      service_account_id         = c.service_account_id
       postgres                   = false
-      secret_ids                 = flatten([for identity in values(local.service_identities) : identity.secret_ids])
+      secret_ids                 = [for id in values(c.secrets) : module.secrets.secret_ids[id]]
     }
   })
+
+  depends_on = [google_project_service.apis]
+}
+
+# The environment's zone, the ingress address and the public hosts' records; cert-manager may
+# answer DNS-01 challenges in that zone only.
+module "dns" {
+  source = "../dns"
+
+  project_id = var.project_id
+  region     = var.region
+  name       = local.name
+  domain     = var.domain
+  hosts      = var.ingress_hosts
+  labels     = var.labels
+  acme_solver_members = {
+    for name, c in var.components : name => "serviceAccount:${module.identity.service_account_emails[name]}" if c.dns_zone_admin
+  }
 
   depends_on = [google_project_service.apis]
 }
@@ -200,6 +222,7 @@ module "github_oidc" {
   repository             = var.github_repository
   environment            = var.environment
   apply_roles            = local.ci_apply_roles
+  apply_grantable_roles  = concat(module.gke.node_roles, module.identity.project_roles)
   images_service_account = local.holds_registry
 
   depends_on = [google_project_service.apis]

@@ -3,6 +3,16 @@ output "cluster_name" {
   value       = module.gke.cluster_name
 }
 
+output "ingress_ip" {
+  description = "The ingress gateway's static address."
+  value       = module.dns.ingress_ip
+}
+
+output "dns_name_servers" {
+  description = "Name servers of the environment's Cloud DNS zone."
+  value       = module.dns.name_servers
+}
+
 output "workload_pool" {
   description = "Workload Identity pool of the cluster."
   value       = module.gke.workload_pool

@@ -57,13 +57,31 @@ variable "environment_projects" {
   description = "Every environment of the platform and its GCP project; the root holding the registry lets each environment's nodes pull from it."
 }
 
-variable "external_secrets" {
-  type = object({
+variable "components" {
+  type = map(object({
+    description                = string
     namespace                  = string
     kubernetes_service_account = string
     service_account_id         = string
-  })
-  description = "The External Secrets Operator's Kubernetes service account and the Google service account it acts as; it reads every service secret to copy it into the service's namespace."
+    secrets                    = map(string)
+    dns_zone_admin             = bool
+  }))
+  description = "Platform components that act as their own Google service account (Workload Identity), by name: what for, the Kubernetes service account that may act as it, its Google service account id, the secrets only it may read (key => Secret Manager secret id) and whether it may change the environment's DNS zone (the ACME DNS-01 solver)."
+
+  validation {
+    condition     = alltrue([for c in values(var.components) : can(regex("^[a-z][-a-z0-9]{4,28}[a-z0-9]$", c.service_account_id))])
+    error_message = "service_account_id must be 6-30 lowercase letters, digits or dashes, starting with a letter."
+  }
+}
+
+variable "domain" {
+  type        = string
+  description = "The environment's domain (`environments.<env>.domain`): Terraform creates its Cloud DNS zone."
+}
+
+variable "ingress_hosts" {
+  type        = list(string)
+  description = "Public hosts of the environment (the services' `ingress_host`s there): an A record each, to the ingress gateway's address."
 }
 
 variable "services" {

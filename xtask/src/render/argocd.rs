@@ -3,7 +3,8 @@
 //! `root.yaml` is the one Application applied by hand; it syncs `apps/`, which holds the
 //! AppProjects (`projects.yaml`: one per tier, restricted to the tier's namespace, plus
 //! `<env>-platform` and `<env>-components` for third-party charts), the platform Applications
-//! (`namespaces.yaml`, `mesh-policies.yaml`, `secret-store.yaml`, `kafka.yaml`, and the charts of
+//! (`namespaces.yaml`, `mesh-policies.yaml`, `platform-secrets.yaml`, `certificates.yaml`,
+//! `kafka.yaml`, and the charts of
 //! [`super::components`]) and one Application per service. Sync waves order them: CRDs and
 //! operators (-3), projects, namespaces, istiod and the operators' custom resources (-2), mesh
 //! policies and the ingress gateway (-1), workloads (0).
@@ -100,25 +101,33 @@ pub(super) fn render(
     );
 
     let components_project = format!("{}-components", env.name);
-    for (name, wave, comment, namespace) in [
+    for (name, folder, wave, comment, namespace) in [
         (
-            "secret-store",
+            "platform-secrets",
+            "secrets",
             -2,
-            "The ClusterSecretStore every service's ExternalSecrets read from.",
-            "external-secrets",
+            "Secrets of platform components (Alertmanager's receivers), each read through its own SecretStore.",
+            components::MONITORING_NAMESPACE,
         ),
         (
+            "certificates",
+            "certificates",
+            -2,
+            "The Let's Encrypt ClusterIssuer and the ingress gateway's certificate.",
+            "istio-ingress",
+        ),
+        (
+            "kafka",
             "kafka",
             -2,
             "The Kafka cluster and its topics (Strimzi custom resources).",
             components::KAFKA_NAMESPACE,
         ),
     ] {
-        let folder = if name == "kafka" {
-            "kafka"
-        } else {
-            "external-secrets"
-        };
+        let dir = std::path::PathBuf::from(format!("gitops/{}/platform/{folder}", env.name));
+        if !files.iter().any(|(path, _)| path.starts_with(&dir)) {
+            continue;
+        }
         let app = ApplicationYaml {
             platform,
             env,

@@ -1,9 +1,15 @@
 //! Third-party platform components, per environment: one Argo CD Application per Helm chart under
 //! `argocd/<env>/apps/` (repository, chart and pinned version, values inline as
 //! `helm.valuesObject` where platform.toml decides them), and the custom resources they serve,
-//! rendered under `gitops/<env>/platform/`: the ClusterSecretStore `gcp-secret-manager`, the
-//! Strimzi Kafka cluster `<platform>-kafka` with one KafkaTopic per topic and one `<topic>.dlq`
-//! per consumed topic.
+//! rendered under `gitops/<env>/platform/`: the Strimzi Kafka cluster `<platform>-kafka` with one
+//! KafkaTopic per topic and one `<topic>.dlq` per consumed topic (`kafka/`); the Let's Encrypt
+//! ClusterIssuer and the ingress certificate (`certificates/`); and, per component [`Identity`]
+//! with secrets, its ServiceAccount, SecretStore and ExternalSecret (`secrets/`).
+//!
+//! Components that call Google APIs act as their own Google service account through Workload
+//! Identity ([`identities`]); Terraform creates each from the rendered
+//! `platform.auto.tfvars.json` and grants it only what it needs. The External Secrets Operator
+//! has none: every SecretStore authenticates as the service account of the workload it serves.
 //!
 //! Sync waves: CRDs and operators at -3 (istiod, which needs Istio's CRDs, at -2), their custom
 //! resources at -2 and -1, our services at 0.
@@ -15,7 +21,7 @@ use serde_json::{Value, json};
 
 use super::add_yaml;
 use super::filters;
-use super::k8s::SECRET_STORE;
+use super::k8s::SecretStoreYaml;
 use crate::codegen::Files;
 use crate::model::{Environment, Platform};
 
@@ -45,7 +51,71 @@ pub struct Chart {
 }
 
 /// Applications of rendered platform resources (see `super::argocd`), beside the charts'.
-const RESOURCE_APPS: [&str; 4] = ["namespaces", "mesh-policies", "secret-store", "kafka"];
+const RESOURCE_APPS: [&str; 5] = [
+    "namespaces",
+    "mesh-policies",
+    "platform-secrets",
+    "certificates",
+    "kafka",
+];
+
+/// The namespace of cert-manager.
+pub const CERT_MANAGER_NAMESPACE: &str = "cert-manager";
+/// The ClusterIssuer of the ingress certificate.
+pub const CLUSTER_ISSUER: &str = "letsencrypt";
+/// Alertmanager's receivers' credentials: the identity, its SecretStore and the Secret mounted
+/// into Alertmanager at `/etc/alertmanager/secrets/<this>/`.
+pub const ALERT_RECEIVERS: &str = "alertmanager-receivers";
+
+/// A platform component that calls Google APIs as its own Google service account (Workload
+/// Identity). Terraform creates the account `<name>@<project>` from the rendered
+/// `platform.auto.tfvars.json` (`components`) and lets only `<namespace>/<name>` act as it.
+pub struct Identity {
+    /// The Google service account id and the Kubernetes ServiceAccount's name.
+    pub name: &'static str,
+    pub namespace: &'static str,
+    /// (key of the Kubernetes Secret `<name>`, Secret Manager secret id `<name>-<key>`): values
+    /// people add to Secret Manager; the account may read these and nothing else.
+    pub secrets: Vec<(&'static str, String)>,
+    /// What the account is for, for the rendered comment and Terraform's description.
+    pub purpose: &'static str,
+    /// Whether Terraform lets it change the environment's Cloud DNS zone (ACME DNS-01).
+    pub dns_zone_admin: bool,
+}
+
+impl Identity {
+    pub fn gcp_service_account(&self, env: &Environment) -> String {
+        format!("{}@{}.iam.gserviceaccount.com", self.name, env.gcp_project)
+    }
+}
+
+/// The platform components with a Google identity.
+pub fn identities() -> Vec<Identity> {
+    let secrets = |name: &str, keys: &[&'static str]| {
+        keys.iter()
+            .map(|key| (*key, format!("{name}-{key}")))
+            .collect()
+    };
+    vec![
+        Identity {
+            name: ALERT_RECEIVERS,
+            namespace: MONITORING_NAMESPACE,
+            secrets: secrets(
+                ALERT_RECEIVERS,
+                &["pagerduty-routing-key", "slack-webhook-url"],
+            ),
+            purpose: "reads Alertmanager's receiver credentials (PagerDuty, Slack)",
+            dns_zone_admin: false,
+        },
+        Identity {
+            name: "cert-manager",
+            namespace: CERT_MANAGER_NAMESPACE,
+            secrets: Vec::new(),
+            purpose: "answers ACME DNS-01 challenges in the environment's Cloud DNS zone",
+            dns_zone_admin: true,
+        },
+    ]
+}
 
 const ISTIO_REPO: &str = "https://istio-release.storage.googleapis.com/charts";
 const ISTIO_VERSION: &str = "1.27.3";
@@ -65,10 +135,8 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
         comment: comment.to_owned(),
         values,
     };
-    let eso_sa = format!(
-        "external-secrets@{}.iam.gserviceaccount.com",
-        env.gcp_project
-    );
+    let cert_manager_sa = format!("cert-manager@{}.iam.gserviceaccount.com", env.gcp_project);
+    let receivers = format!("/etc/alertmanager/secrets/{ALERT_RECEIVERS}");
     vec![
         istio(
             "istio-base",
@@ -117,13 +185,42 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             "gateway",
             -1,
             "The ingress gateway (service account istio-ingressgateway, pods labelled\n\
-             istio: ingressgateway), which the Gateway in policies/istio selects.",
-            json!({
-                "name": "istio-ingressgateway",
-                "labels": { "istio": "ingressgateway" },
-                "serviceAccount": { "name": "istio-ingressgateway" },
-            }),
+             istio: ingressgateway), which the Gateway in policies/istio selects. Its load balancer\n\
+             takes the environment's `ingress_ip` (reserved by Terraform) once platform.toml has it.",
+            {
+                let mut values = json!({
+                    "name": "istio-ingressgateway",
+                    "labels": { "istio": "ingressgateway" },
+                    "serviceAccount": { "name": "istio-ingressgateway" },
+                });
+                if let Some(ip) = &env.ingress_ip {
+                    values["service"] = json!({ "loadBalancerIP": ip });
+                }
+                values
+            },
         ),
+        Chart {
+            name: "cert-manager",
+            release: "cert-manager",
+            namespace: CERT_MANAGER_NAMESPACE,
+            repo: "https://charts.jetstack.io",
+            chart: "cert-manager",
+            version: "v1.19.1",
+            wave: -3,
+            server_side_apply: true,
+            patched_webhooks: false,
+            comment: "cert-manager: issues the ingress certificate from Let's Encrypt, answering DNS-01\n\
+                      challenges in the environment's Cloud DNS zone as the Google service account\n\
+                      cert-manager (Workload Identity; Terraform grants it that zone only)."
+                .to_owned(),
+            values: json!({
+                "crds": { "enabled": true, "keep": true },
+                "serviceAccount": {
+                    "name": "cert-manager",
+                    "annotations": { "iam.gke.io/gcp-service-account": cert_manager_sa },
+                },
+            }),
+        },
         Chart {
             name: "external-secrets",
             release: "external-secrets",
@@ -134,15 +231,13 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             wave: -3,
             server_side_apply: true,
             patched_webhooks: false,
-            comment: "The External Secrets Operator; it reads Secret Manager as a Google service\n\
-                      account through Workload Identity."
+            comment: "The External Secrets Operator. It holds no Google identity: each SecretStore\n\
+                      names the Kubernetes ServiceAccount it authenticates as (the chart lets the\n\
+                      operator request tokens for service accounts)."
                 .to_owned(),
             values: json!({
                 "installCRDs": true,
-                "serviceAccount": {
-                    "name": "external-secrets",
-                    "annotations": { "iam.gke.io/gcp-service-account": eso_sa },
-                },
+                "serviceAccount": { "name": "external-secrets" },
             }),
         },
         Chart {
@@ -171,7 +266,12 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             comment:
                 "Prometheus Operator, Prometheus, Alertmanager and Grafana. Prometheus selects\n\
                       every PodMonitor, ServiceMonitor and PrometheusRule in the cluster; Grafana\n\
-                      loads every ConfigMap labelled grafana_dashboard: \"1\"."
+                      loads every ConfigMap labelled grafana_dashboard: \"1\" and links log lines'\n\
+                      trace_id to Tempo. Alertmanager pages (PagerDuty) on severity page or\n\
+                      critical and posts everything else to Slack, with credentials from the Secret\n\
+                      alertmanager-receivers (Secret Manager, see gitops/<env>/platform/secrets/);\n\
+                      Watchdog, the always-firing heartbeat, goes nowhere until a dead man's switch\n\
+                      is wired to it."
                     .to_owned(),
             values: json!({
                 // GKE manages the control plane and Dataplane V2 has no kube-proxy: scraping
@@ -180,6 +280,31 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
                 "kubeScheduler": { "enabled": false },
                 "kubeEtcd": { "enabled": false },
                 "kubeProxy": { "enabled": false },
+                "alertmanager": {
+                    "alertmanagerSpec": { "secrets": [ALERT_RECEIVERS] },
+                    "config": {
+                        "route": {
+                            "receiver": "ticket",
+                            "group_by": ["alertname", "namespace", "service"],
+                            "routes": [
+                                { "receiver": "null", "matchers": ["alertname = \"Watchdog\""] },
+                                { "receiver": "null", "matchers": ["alertname = \"InfoInhibitor\""] },
+                                { "receiver": "page", "matchers": ["severity =~ \"page|critical\""] },
+                            ],
+                        },
+                        "receivers": [
+                            { "name": "null" },
+                            { "name": "page", "pagerduty_configs": [{
+                                "routing_key_file": format!("{receivers}/pagerduty-routing-key"),
+                                "send_resolved": true,
+                            }] },
+                            { "name": "ticket", "slack_configs": [{
+                                "api_url_file": format!("{receivers}/slack-webhook-url"),
+                                "send_resolved": true,
+                            }] },
+                        ],
+                    },
+                },
                 "prometheus": {
                     "prometheusSpec": {
                         "podMonitorSelectorNilUsesHelmValues": false,
@@ -203,6 +328,12 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
                             "type": "loki",
                             "uid": "loki",
                             "url": format!("http://loki.{MONITORING_NAMESPACE}.svc:3100"),
+                            "jsonData": { "derivedFields": [{
+                                "name": "trace_id",
+                                "matcherRegex": "\"trace_id\":\"(\\w+)\"",
+                                "datasourceUid": "tempo",
+                                "url": "$${__value.raw}",
+                            }] },
                         },
                         {
                             "name": "Tempo",
@@ -224,7 +355,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             wave: -1,
             server_side_apply: false,
             patched_webhooks: false,
-            comment: "Loki, single binary (logs of every pod).".to_owned(),
+            comment: "Loki, single binary: the logs of every pod, shipped by Alloy.".to_owned(),
             values: json!({
                 "deploymentMode": "SingleBinary",
                 "loki": {
@@ -245,6 +376,27 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
                 "read": { "replicas": 0 },
                 "write": { "replicas": 0 },
                 "backend": { "replicas": 0 },
+            }),
+        },
+        Chart {
+            name: "alloy",
+            release: "alloy",
+            namespace: MONITORING_NAMESPACE,
+            repo: "https://grafana.github.io/helm-charts",
+            chart: "alloy",
+            version: "1.4.0",
+            wave: -1,
+            server_side_apply: false,
+            patched_webhooks: false,
+            comment: "Grafana Alloy: tails every pod's log through the Kubernetes API (no host mounts)\n\
+                      and pushes it to Loki, labelled with namespace, pod, container, app and level."
+                .to_owned(),
+            values: json!({
+                "controller": { "type": "deployment", "replicas": 1 },
+                "alloy": {
+                    "mounts": { "varlog": false, "dockercontainers": false },
+                    "configMap": { "content": alloy_config() },
+                },
             }),
         },
         Chart {
@@ -358,7 +510,18 @@ pub(super) fn render(
         let values = if chart.values.as_object().is_some_and(|m| m.is_empty()) {
             String::new()
         } else {
+            // Indented under `valuesObject:`; blank lines (in block scalars) stay blank.
             serde_yaml::to_string(&chart.values)?
+                .lines()
+                .map(|line| {
+                    if line.is_empty() {
+                        String::new()
+                    } else {
+                        format!("        {line}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
         };
         let body = ChartYaml {
             platform,
@@ -377,20 +540,37 @@ pub(super) fn render(
 
     let dir = format!("gitops/{}/platform", env.name);
     let name = platform.name.as_str();
-    let store = SecretStoreYaml {
-        platform: name,
-        name: SECRET_STORE,
-        project: &env.gcp_project,
-        gcp_service_account: format!(
-            "external-secrets@{}.iam.gserviceaccount.com",
-            env.gcp_project
-        ),
-    };
-    add_yaml(
-        files,
-        format!("{dir}/external-secrets/cluster-secret-store.yaml"),
-        &store.render()?,
-    );
+    for identity in identities().iter().filter(|i| !i.secrets.is_empty()) {
+        let gcp_service_account = identity.gcp_service_account(env);
+        let body = ComponentSecretsYaml {
+            platform: name,
+            identity,
+            gcp_service_account: gcp_service_account.clone(),
+            store: SecretStoreYaml::new(platform, env, identity.namespace, identity.name)
+                .gcp_service_account(gcp_service_account)
+                .render()?,
+        }
+        .render()?;
+        add_yaml(
+            files,
+            format!("{dir}/secrets/{}.yaml", identity.name),
+            &body,
+        );
+    }
+
+    let hosts = platform.ingress_hosts(env);
+    if !hosts.is_empty() {
+        let body = CertificatesYaml {
+            platform: name,
+            issuer: CLUSTER_ISSUER,
+            project: &env.gcp_project,
+            zone: dns_zone(platform, env),
+            secret: super::istio::ingress_tls_secret(platform),
+            hosts,
+        }
+        .render()?;
+        add_yaml(files, format!("{dir}/certificates/ingress.yaml"), &body);
+    }
 
     let cluster = format!("{name}-kafka");
     let replicas = env.kafka_replication;
@@ -449,17 +629,91 @@ struct ChartYaml<'a> {
     env: &'a Environment,
     project: &'a str,
     chart: &'a Chart,
-    /// The chart's values as YAML, empty when it needs none.
+    /// The chart's values as YAML, indented under `valuesObject:`; empty when it needs none.
     values: String,
 }
 
+/// The Cloud DNS managed zone of an environment's domain, as Terraform names it
+/// (`<platform>-<env>`, terraform/modules/platform).
+pub fn dns_zone(platform: &Platform, env: &Environment) -> String {
+    platform.cluster_name(env)
+}
+
+/// Alloy's pipeline: every pod's log, read through the Kubernetes API, into Loki.
+fn alloy_config() -> String {
+    format!(
+        r#"// Every container's log, read through the Kubernetes API (no host paths).
+discovery.kubernetes "pods" {{
+  role = "pod"
+}}
+
+discovery.relabel "pods" {{
+  targets = discovery.kubernetes.pods.targets
+
+  rule {{
+    source_labels = ["__meta_kubernetes_namespace"]
+    target_label  = "namespace"
+  }}
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_name"]
+    target_label  = "pod"
+  }}
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_container_name"]
+    target_label  = "container"
+  }}
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_label_app"]
+    target_label  = "app"
+  }}
+}}
+
+loki.source.kubernetes "pods" {{
+  targets    = discovery.relabel.pods.output
+  forward_to = [loki.process.pods.receiver]
+}}
+
+// Our services log JSON: the level becomes a label; trace_id stays in the line (Grafana links it
+// to Tempo).
+loki.process "pods" {{
+  stage.json {{
+    expressions = {{ level = "level" }}
+  }}
+  stage.labels {{
+    values = {{ level = "" }}
+  }}
+  forward_to = [loki.write.loki.receiver]
+}}
+
+loki.write "loki" {{
+  endpoint {{
+    url = "http://loki.{MONITORING_NAMESPACE}.svc:3100/loki/api/v1/push"
+  }}
+}}
+"#
+    )
+}
+
 #[derive(Template)]
-#[template(path = "platform/secret-store.yaml", escape = "none")]
-struct SecretStoreYaml<'a> {
+#[template(path = "platform/component-secrets.yaml", escape = "none")]
+struct ComponentSecretsYaml<'a> {
     platform: &'a str,
-    name: &'a str,
-    project: &'a str,
+    identity: &'a Identity,
     gcp_service_account: String,
+    /// The identity's SecretStore, rendered.
+    store: String,
+}
+
+#[derive(Template)]
+#[template(path = "platform/certificates.yaml", escape = "none")]
+struct CertificatesYaml<'a> {
+    platform: &'a str,
+    issuer: &'a str,
+    project: &'a str,
+    zone: String,
+    /// The TLS Secret the ingress Gateway reads (`credentialName`).
+    secret: String,
+    hosts: Vec<String>,
 }
 
 #[derive(Template)]

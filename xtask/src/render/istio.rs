@@ -103,7 +103,7 @@ pub(super) fn render(
         let body = IngressYaml {
             platform: name,
             gateway: format!("{name}-ingress"),
-            credential: format!("{name}-ingress-tls"),
+            credential: ingress_tls_secret(platform),
             routes,
             jwks: jwks_service(platform).map(|j| Jwks {
                 service: j,
@@ -118,6 +118,12 @@ pub(super) fn render(
         add_yaml(files, format!("{dir}/ingress.yaml"), &body);
     }
     Ok(())
+}
+
+/// The TLS Secret in `istio-ingress` the Gateway serves (cert-manager writes it, see
+/// `super::components`).
+pub fn ingress_tls_secret(platform: &Platform) -> String {
+    format!("{}-ingress-tls", platform.name)
 }
 
 #[derive(Template)]

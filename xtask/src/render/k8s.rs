@@ -4,7 +4,7 @@
 //! security `restricted`); `gitops/<env>/<namespace>/<service>.yaml` holds everything one service
 //! runs as: ServiceAccount, Deployment, Service, HorizontalPodAutoscaler and, when more than one
 //! replica must stay up, a PodDisruptionBudget; its ExternalSecrets (`<service>-secrets`,
-//! `<service>-stores`), NetworkPolicy (ingress from its callers only), PodMonitor and, with an
+//! `<service>-stores`), NetworkPolicy (ingress from its callers only), ServiceMonitor and, with an
 //! `slo`, a PrometheusRule and a Grafana dashboard. `gitops/<env>/network-policies.yaml` denies
 //! ingress in every tier namespace by default.
 
@@ -57,7 +57,7 @@ pub(super) fn render(
     add_yaml(files, format!("{dir}/network-policies.yaml"), &body);
 
     for s in platform.services.values() {
-        let body = ServiceYaml::new(platform, env, s).render()?;
+        let body = ServiceYaml::new(platform, env, s)?.render()?;
         add_yaml(
             files,
             format!("{dir}/{}/{}.yaml", s.namespace, s.name),
@@ -99,8 +99,8 @@ struct ServiceYaml<'a> {
     ha: bool,
     env_vars: Vec<EnvVar>,
     termination_grace_seconds: u32,
-    /// The ClusterSecretStore every ExternalSecret reads from.
-    secret_store: &'static str,
+    /// The service's own SecretStore (named after it), when it has secrets or stores: rendered.
+    secret_store: Option<String>,
     /// `<service>-secrets`: (key, Secret Manager secret id), one per declared secret.
     secret_keys: Vec<(String, String)>,
     /// `<service>-stores`: (key, Secret Manager secret id) of DATABASE_URL and REDIS_URL.
@@ -173,7 +173,7 @@ enum EnvSource {
 }
 
 impl<'a> ServiceYaml<'a> {
-    fn new(platform: &Platform, env: &Environment, s: &'a Service) -> Self {
+    fn new(platform: &Platform, env: &Environment, s: &'a Service) -> anyhow::Result<Self> {
         let (min_replicas, max_replicas) = s.replicas(env);
         let labels = vec![
             ("app", s.name.clone()),
@@ -182,9 +182,19 @@ impl<'a> ServiceYaml<'a> {
             ("app.kubernetes.io/component", s.tier.clone()),
             ("version", platform.image_tag.clone()),
         ];
-        Self {
+        let store_keys = store_keys(s);
+        let secret_store = if s.secrets.is_empty() && store_keys.is_empty() {
+            None
+        } else {
+            Some(
+                SecretStoreYaml::new(platform, env, &s.namespace, &s.name)
+                    .gcp_service_account(s.gcp_service_account(env))
+                    .labels(labels.clone())
+                    .render()?,
+            )
+        };
+        Ok(Self {
             s,
-            labels,
             gcp_service_account: s.gcp_service_account(env),
             image: format!("{}/{}:{}", platform.registry, s.name, platform.image_tag),
             min_replicas,
@@ -194,13 +204,13 @@ impl<'a> ServiceYaml<'a> {
             termination_grace_seconds: DRAIN_DELAY_SECONDS
                 + SHUTDOWN_GRACE_SECONDS
                 + TERMINATION_MARGIN_SECONDS,
-            secret_store: SECRET_STORE,
+            secret_store,
             secret_keys: s
                 .secrets
                 .iter()
                 .map(|secret| (secret.clone(), secret_id(s, secret)))
                 .collect(),
-            store_keys: store_keys(s),
+            store_keys,
             callers: {
                 let mut callers: Vec<(String, String)> = platform
                     .callers(&s.name)
@@ -220,12 +230,58 @@ impl<'a> ServiceYaml<'a> {
                 dashboard: dashboard(s, slo),
             }),
             selector: format!("namespace=\"{}\",app=\"{}\"", s.namespace, s.name),
-        }
+            labels,
+        })
     }
 }
 
-/// The ClusterSecretStore (Google Secret Manager) every ExternalSecret reads from.
-pub const SECRET_STORE: &str = "gcp-secret-manager";
+/// A namespaced SecretStore reading Google Secret Manager as the Google service account bound to
+/// one Kubernetes ServiceAccount (Workload Identity): the store is named after that account and
+/// sees only what Terraform grants its Google account. No ClusterSecretStore exists, so no
+/// namespace can read another's secrets, and the operator itself holds no Google identity.
+#[derive(Template)]
+#[template(path = "k8s/secret-store.yaml", escape = "none")]
+pub struct SecretStoreYaml {
+    name: String,
+    namespace: String,
+    service_account: String,
+    gcp_service_account: String,
+    project: String,
+    location: String,
+    cluster: String,
+    labels: Vec<(&'static str, String)>,
+}
+
+impl SecretStoreYaml {
+    /// The store `service_account` in `namespace`, named after it.
+    pub fn new(
+        platform: &Platform,
+        env: &Environment,
+        namespace: &str,
+        service_account: &str,
+    ) -> Self {
+        Self {
+            name: service_account.to_owned(),
+            namespace: namespace.to_owned(),
+            service_account: service_account.to_owned(),
+            gcp_service_account: String::new(),
+            project: env.gcp_project.clone(),
+            location: platform.region.clone(),
+            cluster: platform.cluster_name(env),
+            labels: vec![("app.kubernetes.io/part-of", platform.name.clone())],
+        }
+    }
+
+    pub fn gcp_service_account(mut self, email: String) -> Self {
+        self.gcp_service_account = email;
+        self
+    }
+
+    pub fn labels(mut self, labels: Vec<(&'static str, String)>) -> Self {
+        self.labels = labels;
+        self
+    }
+}
 
 /// The Secret Manager secret id of a secret declared in platform.toml: `<service>-<secret>`.
 pub fn secret_id(s: &Service, secret: &str) -> String {

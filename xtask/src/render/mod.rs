@@ -29,14 +29,17 @@ mod istio;
 mod k8s;
 mod terraform;
 
+pub use components::{Identity, identities as component_identities};
+
 /// Renders every generated file.
 pub fn render(platform: &Platform) -> anyhow::Result<Files> {
     let mut files = Files::new();
     for env in platform.environments.values() {
         k8s::render(platform, env, &mut files)?;
         istio::render(platform, env, &mut files)?;
-        argocd::render(platform, env, &mut files)?;
+        // Components first: Argo CD gets an Application for each folder they render.
         components::render(platform, env, &mut files)?;
+        argocd::render(platform, env, &mut files)?;
         terraform::render(platform, env, &mut files)?;
     }
     images::render(platform, &mut files)?;

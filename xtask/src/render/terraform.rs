@@ -25,23 +25,23 @@ pub fn tfvars_path(env: &Environment) -> String {
     format!("terraform/envs/{}/platform.auto.tfvars.json", env.name)
 }
 
-/// The Kubernetes namespace and service account of the External Secrets Operator, and the Google
-/// service account it acts as (`external-secrets@<project>`, as the rendered operator values and
-/// ClusterSecretStore say).
-const EXTERNAL_SECRETS: &str = "external-secrets";
-
 /// Top-level keys of the file: each is a variable of `terraform/envs/<env>/variables.tf`.
 #[derive(Debug, Serialize)]
 struct Tfvars {
     artifact_registry: Option<ArtifactRegistry>,
+    /// Platform components with a Google identity ([`super::components::identities`]).
+    components: BTreeMap<String, Workload>,
+    /// The environment's domain: Terraform creates its Cloud DNS zone.
+    domain: String,
     environment: String,
     /// Every environment of the platform → its GCP project (the registry's root grants each
     /// environment's nodes read access).
     environment_projects: BTreeMap<String, String>,
-    external_secrets: Workload,
     generated_by: &'static str,
     github_repository: Option<String>,
     ha: bool,
+    /// The public hosts: A records to the ingress gateway's address.
+    ingress_hosts: Vec<String>,
     platform_name: String,
     project_id: String,
     region: String,
@@ -58,8 +58,13 @@ struct ArtifactRegistry {
 /// A workload of the cluster that is not one of our services but needs a Google identity.
 #[derive(Debug, Serialize)]
 struct Workload {
+    description: String,
+    /// May change the environment's DNS zone (answers ACME DNS-01 challenges).
+    dns_zone_admin: bool,
     kubernetes_service_account: String,
     namespace: String,
+    /// Key → Secret Manager secret id: secrets only this workload may read.
+    secrets: BTreeMap<String, String>,
     service_account_id: String,
 }
 
@@ -89,20 +94,35 @@ pub(super) fn render(
     }
     let tfvars = Tfvars {
         artifact_registry: artifact_registry(&platform.registry),
+        components: super::components::identities()
+            .into_iter()
+            .map(|i| {
+                let workload = Workload {
+                    description: i.purpose.to_owned(),
+                    dns_zone_admin: i.dns_zone_admin,
+                    kubernetes_service_account: i.name.to_owned(),
+                    namespace: i.namespace.to_owned(),
+                    secrets: i
+                        .secrets
+                        .iter()
+                        .map(|(key, id)| ((*key).to_owned(), id.clone()))
+                        .collect(),
+                    service_account_id: i.name.to_owned(),
+                };
+                (i.name.to_owned(), workload)
+            })
+            .collect(),
+        domain: env.domain.clone(),
         environment: env.name.clone(),
         environment_projects: platform
             .environments
             .values()
             .map(|e| (e.name.clone(), e.gcp_project.clone()))
             .collect(),
-        external_secrets: Workload {
-            kubernetes_service_account: EXTERNAL_SECRETS.to_owned(),
-            namespace: EXTERNAL_SECRETS.to_owned(),
-            service_account_id: EXTERNAL_SECRETS.to_owned(),
-        },
         generated_by: GENERATED_BY,
         github_repository: github_repository(&platform.repo_url),
         ha: env.ha,
+        ingress_hosts: platform.ingress_hosts(env),
         platform_name: platform.name.clone(),
         project_id: env.gcp_project.clone(),
         region: platform.region.clone(),

@@ -8,6 +8,7 @@ use k8s_openapi::api::{
     networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac,
 };
 use kcr_argoproj_io::v1alpha1 as argocd;
+use kcr_cert_manager_io::v1 as cert_manager;
 use kcr_external_secrets_io::{v1 as eso, v1beta1 as eso_beta};
 use kcr_kafka_strimzi_io::{v1 as strimzi, v1beta2 as strimzi_beta};
 use kcr_monitoring_coreos_com::v1 as monitoring;
@@ -65,6 +66,10 @@ pub fn registry() -> Registry {
         .custom::<strimzi_beta::kafkanodepools::KafkaNodePool>()
         .custom::<strimzi_beta::kafkatopics::KafkaTopic>()
         .custom::<strimzi_beta::kafkausers::KafkaUser>()
+        // cert-manager
+        .custom::<cert_manager::clusterissuers::ClusterIssuer>()
+        .custom::<cert_manager::issuers::Issuer>()
+        .custom::<cert_manager::certificates::Certificate>()
         // Prometheus Operator
         .custom::<monitoring::servicemonitors::ServiceMonitor>()
         .custom::<monitoring::podmonitors::PodMonitor>()
