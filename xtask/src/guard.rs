@@ -114,12 +114,12 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "external-secret-own-store",
-        description: "No ClusterSecretStore exists; every ExternalSecret reads through a SecretStore of its own namespace that authenticates as one workload's ServiceAccount (Workload Identity), and reads only that workload's secrets (per platform.auto.tfvars.json).",
+        description: "No ClusterSecretStore exists; every ExternalSecret reads through a SecretStore of its own namespace (no per-entry sourceRef.storeRef) that authenticates as one workload's ServiceAccount (Workload Identity), and reads only that workload's secrets (per platform.auto.tfvars.json).",
         check: external_secret_own_store,
     },
     Rule {
         id: "workload-secrets-own-identity",
-        description: "Every Secret a workload's pods read (env, envFrom, volumes) is written by an ExternalSecret whose SecretStore authenticates as the pods' own ServiceAccount: no workload reads a Secret fetched with another's identity.",
+        description: "A Secret that a workload's pods read (env, envFrom, volumes) and an ExternalSecret writes must be fetched through a SecretStore that authenticates as the pods' own ServiceAccount: no workload reads a Secret fetched with another's identity.",
         check: workload_secrets_own_identity,
     },
 ];
@@ -852,15 +852,8 @@ fn workload_secrets_own_identity(sources: &Sources, report: &mut Report) {
                     && d.namespace() == doc.namespace()
                     && d.str_at(&["spec", "target", "name"]).unwrap_or(d.name()) == secret
             });
-            let Some(writer) = writer else {
-                report.fail(
-                    doc,
-                    format!(
-                        "reads Secret {secret}, which no ExternalSecret in its namespace writes"
-                    ),
-                );
-                continue;
-            };
+            // Secrets of other writers (cert-manager, operators) carry no Google identity.
+            let Some(writer) = writer else { continue };
             // A store that is missing or names no account is external-secret-own-store's finding.
             if let Some(reads_as) = secret_store_of(sources, writer).and_then(store_account)
                 && reads_as != account
@@ -904,6 +897,17 @@ fn external_secret_own_store(sources: &Sources, report: &mut Report) {
         .iter()
         .filter(|d| d.kind() == "ExternalSecret")
     {
+        let overrides = seq(get(&doc.value, &["spec", "data"]))
+            .iter()
+            .chain(seq(get(&doc.value, &["spec", "dataFrom"])))
+            .any(|entry| get(entry, &["sourceRef", "storeRef"]).is_some());
+        if overrides {
+            report.fail(
+                doc,
+                "an entry names its own store (sourceRef.storeRef): read every key through the ExternalSecret's secretStoreRef",
+            );
+            continue;
+        }
         let (kind, name) = store_ref(doc);
         if kind != "SecretStore" {
             report.fail(

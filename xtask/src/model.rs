@@ -376,6 +376,17 @@ impl Platform {
         format!("{}-{}", self.name, env.name)
     }
 
+    /// The Cloud SQL instance of `env` as the connectors name it: `project:region:instance`
+    /// (terraform/modules/platform names the instance `<platform>-<env>-postgres`).
+    pub fn cloudsql_connection_name(&self, env: &Environment) -> String {
+        format!(
+            "{}:{}:{}-postgres",
+            env.gcp_project,
+            self.region,
+            self.cluster_name(env)
+        )
+    }
+
     /// Every public host of `env` (the services' `ingress_host`s there), sorted.
     pub fn ingress_hosts(&self, env: &Environment) -> Vec<String> {
         let mut hosts: Vec<String> = self

@@ -213,6 +213,19 @@ fn bad_cases() -> Vec<(&'static str, &'static str, Repo)> {
     );
     let mut without_store = good();
     without_store.remove(STORE_FILE);
+    // web mounts the Secret of api, fetched through api's store as api.
+    let mut api_secret_volume = good();
+    api_secret_volume.insert(
+        "gitops/prod/web/api.yaml",
+        STORE.replace("name: web", "name: api")
+            + "---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: api-secrets\n  namespace: web\nspec:\n  secretStoreRef: { kind: SecretStore, name: api }\n  target: { name: api-secrets }\n  data:\n    - secretKey: api-key\n      remoteRef:\n        key: api-key\n",
+    );
+    let web = api_secret_volume.get_mut(DEPLOYMENT).expect("web");
+    *web = web.replacen(
+        "      containers:\n        - name: web\n",
+        "      volumes:\n        - name: other\n          secret: { secretName: api-secrets }\n      containers:\n        - name: web\n",
+        1,
+    );
     // The pods and the store agree on the account, which Terraform does not know.
     let mut ghost_account = edit(
         STORE_FILE,
@@ -378,20 +391,16 @@ fn bad_cases() -> Vec<(&'static str, &'static str, Repo)> {
         ),
         (
             "workload-secrets-own-identity",
-            "a Secret no ExternalSecret writes",
-            edit(
-                DEPLOYMENT,
-                "secretKeyRef: { name: web-secrets, key: session-key }",
-                "secretKeyRef: { name: api-secrets, key: api-key }",
-            ),
+            "a secret volume of another workload's Secret",
+            api_secret_volume,
         ),
         (
-            "workload-secrets-own-identity",
-            "a secret volume of another workload's Secret",
+            "external-secret-own-store",
+            "an entry overrides the store",
             edit(
                 DEPLOYMENT,
-                "      containers:\n        - name: web\n",
-                "      volumes:\n        - name: other\n          secret: { secretName: api-secrets }\n      containers:\n        - name: web\n",
+                "      remoteRef:\n        key: web-session-key\n",
+                "      remoteRef:\n        key: web-session-key\n      sourceRef:\n        storeRef: { kind: ClusterSecretStore, name: everything }\n",
             ),
         ),
     ]

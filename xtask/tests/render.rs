@@ -229,6 +229,10 @@ fn authorization_policies_allow_exactly_the_declared_callers() {
             for namespace in platform.namespaces() {
                 expected.insert((namespace.to_owned(), "default-deny".to_owned()));
             }
+            // The database grants job's namespace, when some service owns a database.
+            if platform.services.values().any(|s| s.postgres) {
+                expected.insert(("db-grants".to_owned(), "default-deny".to_owned()));
+            }
             for s in platform.services.values() {
                 let key = (s.namespace.clone(), s.name.clone());
                 expected.insert(key.clone());
@@ -338,11 +342,14 @@ fn network_policies_admit_exactly_the_declared_callers() {
                     by_service.insert(format!("{namespace}/{policy}"), doc);
                 }
             }
-            let tiers: BTreeSet<String> = platform
+            let mut tiers: BTreeSet<String> = platform
                 .tiers
                 .values()
                 .map(|t| t.namespace.clone())
                 .collect();
+            if platform.services.values().any(|s| s.postgres) {
+                tiers.insert("db-grants".to_owned());
+            }
             assert_eq!(
                 defaults, tiers,
                 "{name}: default-deny namespaces in {}",
@@ -478,26 +485,24 @@ fn every_secret_and_store_url_has_an_external_secret_key() {
                         .collect::<Vec<_>>();
                     expected.insert((s.namespace.clone(), format!("{}-secrets", s.name)), keys);
                 }
-                let mut stores = Vec::new();
-                if s.postgres {
-                    stores.push((
-                        "DATABASE_URL".to_owned(),
-                        format!("{}-database-url", s.name),
-                    ));
-                }
+                // The database needs no secret: IAM authentication, through the proxy.
                 if s.redis {
-                    stores.push(("REDIS_URL".to_owned(), format!("{}-redis-url", s.name)));
-                }
-                if !stores.is_empty() {
+                    let stores = vec![("REDIS_URL".to_owned(), format!("{}-redis-url", s.name))];
                     expected.insert((s.namespace.clone(), format!("{}-stores", s.name)), stores);
                 }
             }
+            let grants = platform.services.values().any(|s| s.postgres);
             for identity in xtask::render::component_identities() {
-                if !identity.secrets.is_empty() {
-                    let keys = identity
-                        .secrets
-                        .iter()
-                        .map(|(k, id)| ((*k).to_owned(), id.clone()))
+                let secrets = identity.all_secrets();
+                let rendered = if identity.name == "db-grants" {
+                    grants
+                } else {
+                    !secrets.is_empty()
+                };
+                if rendered {
+                    let keys = secrets
+                        .into_iter()
+                        .map(|(k, id)| (k.to_owned(), id))
                         .collect();
                     expected.insert(
                         (identity.namespace.to_owned(), identity.name.to_owned()),
@@ -704,6 +709,86 @@ fn every_service_has_a_service_monitor_on_a_port_of_its_service() {
                     "{name}: {}'s Service has no port {port}",
                     s.name
                 );
+            }
+        }
+    }
+}
+
+#[test]
+fn services_with_a_database_log_in_as_themselves_through_the_proxy_and_get_only_their_database() {
+    for (name, platform) in all_platforms() {
+        let files = render(&platform);
+        for env in platform.environments.values() {
+            let grants = files
+                .get(&format!(
+                    "gitops/{}/platform/database/db-grants.yaml",
+                    env.name
+                ))
+                .unwrap_or("");
+            for s in platform.services.values() {
+                let dir = format!("gitops/{}/{}", env.name, s.namespace);
+                let deployment = kind_in(&files, &dir, "Deployment")
+                    .into_iter()
+                    .find(|d| str_at(d, &["metadata", "name"]) == Some(s.name.as_str()))
+                    .expect("a Deployment per service");
+                let pod = &deployment["spec"]["template"]["spec"];
+                let proxy = pod["initContainers"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                    .find(|c| str_at(c, &["name"]) == Some("cloud-sql-proxy"));
+                let env_vars = pod["containers"][0]["env"].as_sequence().expect("env");
+                let database_url = env_vars
+                    .iter()
+                    .find(|v| str_at(v, &["name"]) == Some("DATABASE_URL"));
+                let email = s.gcp_service_account(env);
+                let user = email.trim_end_matches(".gserviceaccount.com");
+                if !s.postgres {
+                    assert!(
+                        proxy.is_none() && database_url.is_none(),
+                        "{name}: {}",
+                        s.name
+                    );
+                    assert!(
+                        !grants.contains(&format!("\"{user}\"")),
+                        "{name}: {}",
+                        s.name
+                    );
+                    continue;
+                }
+                let proxy = proxy.unwrap_or_else(|| panic!("{name}: {} has no proxy", s.name));
+                assert_eq!(str_at(proxy, &["restartPolicy"]), Some("Always"));
+                let args: Vec<&str> = proxy["args"]
+                    .as_sequence()
+                    .unwrap()
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect();
+                assert!(args.contains(&"--auto-iam-authn"), "{name}: {args:?}");
+                assert_eq!(
+                    args.last().copied(),
+                    Some(platform.cloudsql_connection_name(env).as_str())
+                );
+                let url = str_at(database_url.expect("DATABASE_URL"), &["value"])
+                    .expect("a literal DATABASE_URL, no secret");
+                assert_eq!(
+                    url,
+                    format!(
+                        "postgres://{}@127.0.0.1:5432/{}?sslmode=disable",
+                        user.replace('@', "%40"),
+                        s.crate_ident()
+                    )
+                );
+                let db = s.crate_ident();
+                for statement in [
+                    format!("REVOKE ALL ON DATABASE \"{db}\" FROM PUBLIC;"),
+                    format!("GRANT CONNECT, TEMPORARY ON DATABASE \"{db}\" TO \"{user}\";"),
+                ] {
+                    assert!(
+                        grants.contains(&statement),
+                        "{name}: the grants job lacks {statement}"
+                    );
+                }
             }
         }
     }

@@ -70,8 +70,10 @@ variable "components" {
     service_account_id         = string
     secrets                    = map(string)
     dns_zone_admin             = bool
+    # Set on the component that runs the database grants job: the secret of the admin URL.
+    database_admin_url_secret_id = optional(string)
   }))
-  description = "Platform components that act as their own Google service account (Workload Identity), by name: what for, the Kubernetes service account that may act as it, its Google service account id, the secrets only it may read (key => Secret Manager secret id) and whether it may change the environment's DNS zone (the ACME DNS-01 solver)."
+  description = "Platform components that act as their own Google service account (Workload Identity), by name: what for, the Kubernetes service account that may act as it, its Google service account id, the secrets only it may read (key => Secret Manager secret id), whether it may change the environment's DNS zone (the ACME DNS-01 solver) and, for the database grants job, the secret of the Cloud SQL admin URL Terraform writes."
 
   validation {
     condition     = alltrue([for c in values(var.components) : can(regex("^[a-z][-a-z0-9]{4,28}[a-z0-9]$", c.service_account_id))])
@@ -91,21 +93,20 @@ variable "ingress_hosts" {
 
 variable "services" {
   type = map(object({
-    namespace              = string
-    service_account_id     = string
-    postgres               = bool
-    redis                  = bool
-    database               = optional(string)
-    database_url_secret_id = optional(string)
-    redis_url_secret_id    = optional(string)
-    secrets                = map(string)
+    namespace           = string
+    service_account_id  = string
+    postgres            = bool
+    redis               = bool
+    database            = optional(string)
+    redis_url_secret_id = optional(string)
+    secrets             = map(string)
   }))
-  description = "Every service of platform.toml, by name: namespace, Google service account id, data stores (with the secret ids of their URLs) and its secrets (name => Secret Manager secret id)."
+  description = "Every service of platform.toml, by name: namespace, Google service account id, data stores (its database, which it logs in to as its service account; the secret id of its Redis URL) and its secrets (name => Secret Manager secret id)."
 
   validation {
     condition = alltrue([for s in values(var.services) :
-      (s.postgres == (s.database != null) && s.postgres == (s.database_url_secret_id != null) && s.redis == (s.redis_url_secret_id != null))
+      (s.postgres == (s.database != null) && s.redis == (s.redis_url_secret_id != null))
     ])
-    error_message = "A service has database and database_url_secret_id exactly when postgres is true, and redis_url_secret_id exactly when redis is true."
+    error_message = "A service has a database exactly when postgres is true, and redis_url_secret_id exactly when redis is true."
   }
 }

@@ -1,7 +1,7 @@
-# One Cloud SQL for PostgreSQL instance on a private IP, and per service that owns a database: the
-# database, its own user with a generated password, and a Secret Manager secret holding its
-# DATABASE_URL. The password lives in Terraform state (encrypted at rest in the state bucket) and
-# in that secret; it is never an output.
+# One Cloud SQL for PostgreSQL instance on a private IP with IAM database authentication, and per
+# service that owns a database: the database and an IAM user for the service's Google service
+# account (no password). One built-in admin user, whose URL goes to Secret Manager, lets the
+# in-cluster grants job give each IAM user its own database and nothing else.
 
 resource "google_sql_database_instance" "postgres" {
   #checkov:skip=CKV_GCP_6:ssl_mode ENCRYPTED_ONLY refuses every unencrypted connection; client certificates (the mode checkov wants) would have to be distributed to every pod.
@@ -112,6 +112,11 @@ resource "google_sql_database_instance" "postgres" {
       name  = "cloudsql.enable_pgaudit"
       value = "on"
     }
+
+    database_flags {
+      name  = "cloudsql.iam_authentication"
+      value = "on"
+    }
   }
 }
 
@@ -123,38 +128,45 @@ resource "google_sql_database" "service" {
   name     = each.value.database
 }
 
-# No special characters: the password goes into a URL unescaped.
-resource "random_password" "service" {
-  for_each = var.databases
-
-  length  = 40
-  special = false
-}
-
+# Services log in as their own Google service account (IAM database authentication, through the
+# Cloud SQL Auth Proxy beside each pod): no password exists. An IAM user is not a member of
+# cloudsqlsuperuser and holds no privilege until the grants job gives it its own database.
 resource "google_sql_user" "service" {
   for_each = var.databases
 
   project  = var.project_id
   instance = google_sql_database_instance.postgres.name
-  name     = each.value.user
-  password = random_password.service[each.key].result
+  name     = trimsuffix(each.value.service_account_email, ".gserviceaccount.com")
+  type     = "CLOUD_IAM_SERVICE_ACCOUNT"
 }
 
-resource "google_secret_manager_secret" "database_url" {
-  for_each = var.databases
+# The one password: the built-in user the in-cluster grants job (gitops/<env>/platform/database)
+# logs in as. Created through the API, it is a member of cloudsqlsuperuser, which owns every
+# database, so it may grant and revoke on them. It lives in the state and in one Secret Manager
+# secret that only the grants job's account may read.
+resource "random_password" "admin" {
+  length  = 40
+  special = false
+}
 
+resource "google_sql_user" "admin" {
+  project  = var.project_id
+  instance = google_sql_database_instance.postgres.name
+  name     = var.admin_user
+  password = random_password.admin.result
+}
+
+resource "google_secret_manager_secret" "admin_url" {
   project   = var.project_id
-  secret_id = each.value.url_secret_id
-  labels    = merge(var.labels, { service = each.key })
+  secret_id = var.admin_url_secret_id
+  labels    = var.labels
 
   replication {
     auto {}
   }
 }
 
-resource "google_secret_manager_secret_version" "database_url" {
-  for_each = var.databases
-
-  secret      = google_secret_manager_secret.database_url[each.key].id
-  secret_data = "postgres://${google_sql_user.service[each.key].name}:${random_password.service[each.key].result}@${google_sql_database_instance.postgres.private_ip_address}:5432/${google_sql_database.service[each.key].name}?sslmode=require"
+resource "google_secret_manager_secret_version" "admin_url" {
+  secret      = google_secret_manager_secret.admin_url.id
+  secret_data = "postgres://${google_sql_user.admin.name}:${random_password.admin.result}@${google_sql_database_instance.postgres.private_ip_address}:5432/postgres?sslmode=require"
 }

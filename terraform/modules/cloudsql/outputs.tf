@@ -13,7 +13,12 @@ output "private_ip_address" {
   value       = google_sql_database_instance.postgres.private_ip_address
 }
 
-output "database_url_secret_ids" {
-  description = "Secret Manager secret id holding each service's DATABASE_URL, by service."
-  value       = { for service, secret in google_secret_manager_secret.database_url : service => secret.secret_id }
+output "iam_users" {
+  description = "The PostgreSQL user of each service's Google service account, by service (what the grants job grants to)."
+  value       = { for service, user in google_sql_user.service : service => user.name }
+}
+
+output "admin_url_secret_id" {
+  description = "Secret Manager secret id holding the admin user's URL."
+  value       = google_secret_manager_secret.admin_url.secret_id
 }

@@ -96,16 +96,26 @@ variable "deletion_protection" {
 
 variable "databases" {
   type = map(object({
-    database      = string
-    user          = string
-    url_secret_id = string
+    database              = string
+    service_account_email = string
   }))
-  description = "Per service that owns a database (keyed by service): database name, user name and the Secret Manager secret id receiving its DATABASE_URL."
+  description = "Per service that owns a database (keyed by service): database name and the Google service account that logs in to it (IAM database authentication)."
 
   validation {
-    condition     = alltrue([for d in values(var.databases) : can(regex("^[a-z][a-z0-9_]{0,62}$", d.database)) && can(regex("^[a-z][a-z0-9_]{0,62}$", d.user))])
-    error_message = "Database and user names must be lowercase identifiers (letters, digits, underscores)."
+    condition     = alltrue([for d in values(var.databases) : can(regex("^[a-z][a-z0-9_]{0,62}$", d.database)) && endswith(d.service_account_email, ".iam.gserviceaccount.com")])
+    error_message = "Database names must be lowercase identifiers (letters, digits, underscores); service accounts must be Google service account emails."
   }
+}
+
+variable "admin_user" {
+  type        = string
+  description = "Built-in user the grants job logs in as (a member of cloudsqlsuperuser)."
+  default     = "db-grants"
+}
+
+variable "admin_url_secret_id" {
+  type        = string
+  description = "Secret Manager secret id receiving the admin user's URL (read by the grants job only)."
 }
 
 variable "labels" {

@@ -43,13 +43,20 @@ resource "google_secret_manager_secret_iam_member" "accessor" {
 }
 
 locals {
-  cloudsql_role = "roles/cloudsql.client"
+  # Connect through the Cloud SQL Auth Proxy (client) and log in as itself (instanceUser).
+  cloudsql_roles = ["roles/cloudsql.client", "roles/cloudsql.instanceUser"]
+
+  cloudsql_grants = merge([
+    for service, s in var.services : {
+      for role in local.cloudsql_roles : "${service}/${role}" => { service = service, role = role }
+    } if s.postgres
+  ]...)
 }
 
-resource "google_project_iam_member" "cloudsql_client" {
-  for_each = { for service, s in var.services : service => s if s.postgres }
+resource "google_project_iam_member" "cloudsql" {
+  for_each = local.cloudsql_grants
 
   project = var.project_id
-  role    = local.cloudsql_role
-  member  = google_service_account.service[each.key].member
+  role    = each.value.role
+  member  = google_service_account.service[each.value.service].member
 }

@@ -4,6 +4,6 @@ output "service_account_emails" {
 }
 
 output "project_roles" {
-  description = "Project roles this module may grant workloads (Cloud SQL client)."
-  value       = [local.cloudsql_role]
+  description = "Project roles this module may grant workloads (Cloud SQL client and instance user)."
+  value       = local.cloudsql_roles
 }

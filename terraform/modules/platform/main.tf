@@ -28,7 +28,13 @@ locals {
   ])
 
   postgres_services = { for name, s in var.services : name => s if s.postgres }
-  redis_services    = { for name, s in var.services : name => s if s.redis }
+
+  # The component running the database grants job, and the secret of the admin URL it reads.
+  database_admin = one([
+    for name, c in var.components : { component = name, secret_id = c.database_admin_url_secret_id }
+    if c.database_admin_url_secret_id != null
+  ])
+  redis_services = { for name, s in var.services : name => s if s.redis }
 
   # Whether platform.registry lives in this environment's project (this root then creates it).
   holds_registry = try(var.artifact_registry.project, null) == var.project_id
@@ -122,11 +128,11 @@ module "cloudsql" {
 
   databases = {
     for name, s in local.postgres_services : name => {
-      database      = s.database
-      user          = s.database
-      url_secret_id = s.database_url_secret_id
+      database              = s.database
+      service_account_email = module.identity.service_account_emails[name]
     }
   }
+  admin_url_secret_id = local.database_admin.secret_id
 
   depends_on = [google_project_service.apis]
 }
@@ -166,7 +172,6 @@ locals {
       # Read from the modules' outputs so access is granted after each secret exists.
       secret_ids = concat(
         [for id in values(s.secrets) : module.secrets.secret_ids[id]],
-        s.postgres ? [module.cloudsql.database_url_secret_ids[name]] : [],
         s.redis ? [module.memorystore.redis_url_secret_ids[name]] : [],
       )
     }
@@ -214,6 +219,14 @@ module "dns" {
   depends_on = [google_project_service.apis]
 }
 
+# Only the grants job's account reads the Cloud SQL admin URL (the secret Terraform writes).
+resource "google_secret_manager_secret_iam_member" "database_admin" {
+  project   = var.project_id
+  secret_id = module.cloudsql.admin_url_secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${module.identity.service_account_emails[local.database_admin.component]}"
+}
+
 module "github_oidc" {
   source = "../github-oidc"
   count  = var.github_repository == null ? 0 : 1
@@ -247,7 +260,7 @@ resource "google_storage_bucket_iam_member" "ci_state" {
 # (module.secrets) hold no Terraform-managed version and stay unreadable to it.
 resource "google_secret_manager_secret_iam_member" "ci_plan_generated" {
   for_each = var.github_repository == null ? {} : merge(
-    { for name, s in local.postgres_services : "postgres/${name}" => module.cloudsql.database_url_secret_ids[name] },
+    { "postgres/admin" = module.cloudsql.admin_url_secret_id },
     { for name, s in local.redis_services : "redis/${name}" => module.memorystore.redis_url_secret_ids[name] },
   )
 

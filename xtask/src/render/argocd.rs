@@ -37,6 +37,9 @@ pub(super) fn render(
         .map(|t| t.namespace.as_str())
         .collect();
     platform_namespaces.extend(["istio-ingress", "istio-system"]);
+    if components::runs_database_grants(platform) {
+        platform_namespaces.push(components::DB_GRANTS);
+    }
     platform_namespaces.sort_unstable();
     platform_namespaces.dedup();
     let charts = components::charts(platform, env);
@@ -102,19 +105,28 @@ pub(super) fn render(
 
     let components_project = format!("{}-components", env.name);
     for (name, folder, wave, comment, namespace) in [
+        // Late: it stays Degraded until people fill the values in, and the root waits on health.
         (
             "platform-secrets",
             "secrets",
-            -2,
+            1,
             "Secrets of platform components (Alertmanager's receivers), each read through its own SecretStore.",
             components::MONITORING_NAMESPACE,
         ),
+        // Late: the certificate is Progressing until the domain's delegation resolves.
         (
             "certificates",
             "certificates",
-            -2,
+            1,
             "The Let's Encrypt ClusterIssuer and the ingress gateway's certificate.",
             "istio-ingress",
+        ),
+        (
+            "database",
+            "database",
+            -1,
+            "Cloud SQL grants: each service's database to its own IAM user only (a Job on every sync).",
+            components::DB_GRANTS,
         ),
         (
             "kafka",

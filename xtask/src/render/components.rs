@@ -51,11 +51,12 @@ pub struct Chart {
 }
 
 /// Applications of rendered platform resources (see `super::argocd`), beside the charts'.
-const RESOURCE_APPS: [&str; 5] = [
+const RESOURCE_APPS: [&str; 6] = [
     "namespaces",
     "mesh-policies",
     "platform-secrets",
     "certificates",
+    "database",
     "kafka",
 ];
 
@@ -75,8 +76,14 @@ pub struct Identity {
     pub name: &'static str,
     pub namespace: &'static str,
     /// (key of the Kubernetes Secret `<name>`, Secret Manager secret id `<name>-<key>`): values
-    /// people add to Secret Manager; the account may read these and nothing else.
+    /// people add to Secret Manager; the account may read these and what Terraform generates for
+    /// it (`generated_secrets`), nothing else.
     pub secrets: Vec<(&'static str, String)>,
+    /// (key, Secret Manager secret id) of secrets Terraform writes itself.
+    pub generated_secrets: Vec<(&'static str, String)>,
+    /// The folder of `gitops/<env>/platform/` holding its ServiceAccount, SecretStore and
+    /// ExternalSecret (and what uses them).
+    pub folder: &'static str,
     /// What the account is for, for the rendered comment and Terraform's description.
     pub purpose: &'static str,
     /// Whether Terraform lets it change the environment's Cloud DNS zone (ACME DNS-01).
@@ -87,7 +94,22 @@ impl Identity {
     pub fn gcp_service_account(&self, env: &Environment) -> String {
         format!("{}@{}.iam.gserviceaccount.com", self.name, env.gcp_project)
     }
+
+    /// Every (key, secret id) its ExternalSecret reads.
+    pub fn all_secrets(&self) -> Vec<(&'static str, String)> {
+        self.secrets
+            .iter()
+            .chain(&self.generated_secrets)
+            .cloned()
+            .collect()
+    }
 }
+
+/// The database grants job: its identity, namespace, and the key of the Cloud SQL admin URL.
+pub const DB_GRANTS: &str = "db-grants";
+pub const ADMIN_URL: &str = "ADMIN_URL";
+/// The image the grants job runs `psql` from.
+const PSQL_IMAGE: &str = "postgres:18.1-alpine";
 
 /// The platform components with a Google identity.
 pub fn identities() -> Vec<Identity> {
@@ -104,6 +126,8 @@ pub fn identities() -> Vec<Identity> {
                 ALERT_RECEIVERS,
                 &["pagerduty-routing-key", "slack-webhook-url"],
             ),
+            generated_secrets: Vec::new(),
+            folder: "secrets",
             purpose: "reads Alertmanager's receiver credentials (PagerDuty, Slack)",
             dns_zone_admin: false,
         },
@@ -111,10 +135,48 @@ pub fn identities() -> Vec<Identity> {
             name: "cert-manager",
             namespace: CERT_MANAGER_NAMESPACE,
             secrets: Vec::new(),
+            generated_secrets: Vec::new(),
+            folder: "",
             purpose: "answers ACME DNS-01 challenges in the environment's Cloud DNS zone",
             dns_zone_admin: true,
         },
+        Identity {
+            name: DB_GRANTS,
+            namespace: DB_GRANTS,
+            secrets: Vec::new(),
+            generated_secrets: vec![(ADMIN_URL, format!("{DB_GRANTS}-admin-url"))],
+            folder: "database",
+            purpose: "runs the database grants job with the Cloud SQL admin URL",
+            dns_zone_admin: false,
+        },
     ]
+}
+
+/// Whether the grants job runs: some service owns a database.
+pub fn runs_database_grants(platform: &Platform) -> bool {
+    platform.services.values().any(|s| s.postgres)
+}
+
+/// The grants job's script: for each (database, IAM user), only that user may connect to the
+/// database, and it may create objects in the database's `public` schema. Idempotent.
+pub fn database_grants_sql(grants: &[(String, String)]) -> String {
+    let mut sql = String::from(
+        "-- Run by the db-grants Job as the Cloud SQL admin user, a member of cloudsqlsuperuser,\n\
+         -- which owns every database. IAM users start with no privilege but PUBLIC's: this revokes\n\
+         -- PUBLIC's, then gives each service its own database. Safe to run again.\n\
+         \\set ON_ERROR_STOP on\n",
+    );
+    for (database, user) in grants {
+        let user = user.replace('"', "\"\"");
+        sql.push_str(&format!(
+            "\n-- {database}\n\
+             REVOKE ALL ON DATABASE \"{database}\" FROM PUBLIC;\n\
+             GRANT CONNECT, TEMPORARY ON DATABASE \"{database}\" TO \"{user}\";\n\
+             \\connect {database}\n\
+             GRANT USAGE, CREATE ON SCHEMA public TO \"{user}\";\n"
+        ));
+    }
+    sql
 }
 
 const ISTIO_REPO: &str = "https://istio-release.storage.googleapis.com/charts";
@@ -269,7 +331,8 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
                       loads every ConfigMap labelled grafana_dashboard: \"1\" and links log lines'\n\
                       trace_id to Tempo. Alertmanager pages (PagerDuty) on severity page or\n\
                       critical and posts everything else to Slack, with credentials from the Secret\n\
-                      alertmanager-receivers (Secret Manager, see gitops/<env>/platform/secrets/);\n\
+                      alertmanager-receivers (Secret Manager, see gitops/<env>/platform/secrets/,\n\
+                      mounted optional so Alertmanager starts before the values are filled in);\n\
                       Watchdog, the always-firing heartbeat, goes nowhere until a dead man's switch\n\
                       is wired to it."
                     .to_owned(),
@@ -281,7 +344,19 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
                 "kubeEtcd": { "enabled": false },
                 "kubeProxy": { "enabled": false },
                 "alertmanager": {
-                    "alertmanagerSpec": { "secrets": [ALERT_RECEIVERS] },
+                    // Optional: Alertmanager starts before the values exist (they arrive through
+                    // platform-secrets, a late wave) and reads the files when it notifies.
+                    "alertmanagerSpec": {
+                        "volumes": [{
+                            "name": ALERT_RECEIVERS,
+                            "secret": { "secretName": ALERT_RECEIVERS, "optional": true },
+                        }],
+                        "volumeMounts": [{
+                            "name": ALERT_RECEIVERS,
+                            "mountPath": receivers.as_str(),
+                            "readOnly": true,
+                        }],
+                    },
                     "config": {
                         "route": {
                             "receiver": "ticket",
@@ -474,9 +549,13 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
     ]
 }
 
-/// The namespaces the charts install into, sorted.
+/// The namespaces the charts install into and the components' identities live in, sorted.
 pub fn namespaces(charts: &[Chart]) -> Vec<&'static str> {
-    let set: BTreeSet<&str> = charts.iter().map(|c| c.namespace).collect();
+    let set: BTreeSet<&str> = charts
+        .iter()
+        .map(|c| c.namespace)
+        .chain(identities().iter().map(|i| i.namespace))
+        .collect();
     set.into_iter().collect()
 }
 
@@ -510,18 +589,8 @@ pub(super) fn render(
         let values = if chart.values.as_object().is_some_and(|m| m.is_empty()) {
             String::new()
         } else {
-            // Indented under `valuesObject:`; blank lines (in block scalars) stay blank.
-            serde_yaml::to_string(&chart.values)?
-                .lines()
-                .map(|line| {
-                    if line.is_empty() {
-                        String::new()
-                    } else {
-                        format!("        {line}")
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
+            // Indented under `valuesObject:`.
+            indent(&serde_yaml::to_string(&chart.values)?, "        ")
         };
         let body = ChartYaml {
             platform,
@@ -540,20 +609,53 @@ pub(super) fn render(
 
     let dir = format!("gitops/{}/platform", env.name);
     let name = platform.name.as_str();
-    for identity in identities().iter().filter(|i| !i.secrets.is_empty()) {
+    for identity in identities() {
+        let secrets = identity.all_secrets();
+        if secrets.is_empty() {
+            continue;
+        }
         let gcp_service_account = identity.gcp_service_account(env);
-        let body = ComponentSecretsYaml {
+        let mut body = ComponentSecretsYaml {
             platform: name,
-            identity,
+            identity: &identity,
+            secrets,
             gcp_service_account: gcp_service_account.clone(),
             store: SecretStoreYaml::new(platform, env, identity.namespace, identity.name)
                 .gcp_service_account(gcp_service_account)
                 .render()?,
         }
         .render()?;
+        if identity.name == DB_GRANTS {
+            let grants: Vec<(String, String)> = platform
+                .services
+                .values()
+                .filter(|s| s.postgres)
+                .map(|s| {
+                    let email = s.gcp_service_account(env);
+                    (
+                        s.crate_ident(),
+                        super::k8s::iam_database_user(&email).to_owned(),
+                    )
+                })
+                .collect();
+            if grants.is_empty() {
+                continue;
+            }
+            body.push('\n');
+            body.push_str(
+                &DatabaseGrantsYaml {
+                    platform: name,
+                    identity: &identity,
+                    image: PSQL_IMAGE,
+                    admin_url: ADMIN_URL,
+                    sql: indent(&database_grants_sql(&grants), "    "),
+                }
+                .render()?,
+            );
+        }
         add_yaml(
             files,
-            format!("{dir}/secrets/{}.yaml", identity.name),
+            format!("{dir}/{}/{}.yaml", identity.folder, identity.name),
             &body,
         );
     }
@@ -699,9 +801,38 @@ loki.write "loki" {{
 struct ComponentSecretsYaml<'a> {
     platform: &'a str,
     identity: &'a Identity,
+    /// (key, Secret Manager secret id) its ExternalSecret reads.
+    secrets: Vec<(&'static str, String)>,
     gcp_service_account: String,
     /// The identity's SecretStore, rendered.
     store: String,
+}
+
+#[derive(Template)]
+#[template(path = "platform/database-grants.yaml", escape = "none")]
+struct DatabaseGrantsYaml<'a> {
+    platform: &'a str,
+    identity: &'a Identity,
+    image: &'a str,
+    /// The key of the Secret `<identity>` holding the admin URL.
+    admin_url: &'a str,
+    /// The script, indented for the ConfigMap's block scalar.
+    sql: String,
+}
+
+/// `text` with every non-empty line indented (blank lines stay empty, as YAML block scalars and
+/// linters like them).
+fn indent(text: &str, prefix: &str) -> String {
+    text.lines()
+        .map(|line| {
+            if line.is_empty() {
+                String::new()
+            } else {
+                format!("{prefix}{line}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[derive(Template)]

@@ -52,7 +52,12 @@ pub(super) fn render(
         &MeshYaml { platform: name }.render()?,
     );
 
-    for namespace in platform.namespaces() {
+    // The tiers, and the grants job's namespace (outside the mesh, but denied all the same).
+    let mut namespaces = platform.namespaces();
+    if super::components::runs_database_grants(platform) {
+        namespaces.insert(super::components::DB_GRANTS);
+    }
+    for namespace in namespaces {
         let body = DefaultDenyYaml {
             platform: name,
             namespace,

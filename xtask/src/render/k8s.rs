@@ -4,7 +4,8 @@
 //! security `restricted`); `gitops/<env>/<namespace>/<service>.yaml` holds everything one service
 //! runs as: ServiceAccount, Deployment, Service, HorizontalPodAutoscaler and, when more than one
 //! replica must stay up, a PodDisruptionBudget; its ExternalSecrets (`<service>-secrets`,
-//! `<service>-stores`), NetworkPolicy (ingress from its callers only), ServiceMonitor and, with an
+//! `<service>-stores`) read through its own SecretStore, the Cloud SQL Auth Proxy as a native
+//! sidecar when it owns a database, NetworkPolicy (ingress from its callers only), ServiceMonitor and, with an
 //! `slo`, a PrometheusRule and a Grafana dashboard. `gitops/<env>/network-policies.yaml` denies
 //! ingress in every tier namespace by default.
 
@@ -101,9 +102,11 @@ struct ServiceYaml<'a> {
     termination_grace_seconds: u32,
     /// The service's own SecretStore (named after it), when it has secrets or stores: rendered.
     secret_store: Option<String>,
+    /// The Cloud SQL Auth Proxy sidecar, when the service owns a database.
+    cloud_sql: Option<CloudSqlProxy>,
     /// `<service>-secrets`: (key, Secret Manager secret id), one per declared secret.
     secret_keys: Vec<(String, String)>,
-    /// `<service>-stores`: (key, Secret Manager secret id) of DATABASE_URL and REDIS_URL.
+    /// `<service>-stores`: (key, Secret Manager secret id) of REDIS_URL.
     store_keys: Vec<(String, String)>,
     /// (namespace, name) of the services that list this one in `calls`, sorted.
     callers: Vec<(String, String)>,
@@ -200,11 +203,17 @@ impl<'a> ServiceYaml<'a> {
             min_replicas,
             max_replicas,
             ha: env.ha,
-            env_vars: env_vars(platform, s),
+            env_vars: env_vars(platform, env, s),
             termination_grace_seconds: DRAIN_DELAY_SECONDS
                 + SHUTDOWN_GRACE_SECONDS
                 + TERMINATION_MARGIN_SECONDS,
             secret_store,
+            cloud_sql: s.postgres.then(|| CloudSqlProxy {
+                image: CLOUD_SQL_PROXY_IMAGE,
+                instance: platform.cloudsql_connection_name(env),
+                port: CLOUD_SQL_PROXY_PORT,
+                health_port: CLOUD_SQL_PROXY_HEALTH_PORT,
+            }),
             secret_keys: s
                 .secrets
                 .iter()
@@ -288,12 +297,44 @@ pub fn secret_id(s: &Service, secret: &str) -> String {
     format!("{}-{secret}", s.name)
 }
 
-/// The keys of `<service>-stores` with their Secret Manager secret ids.
+/// The Cloud SQL Auth Proxy beside every service that owns a database (its release, pinned).
+const CLOUD_SQL_PROXY_IMAGE: &str = "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.18.2";
+/// Where the proxy listens for the service, on localhost.
+const CLOUD_SQL_PROXY_PORT: u16 = 5432;
+/// The proxy's health endpoints (/startup, /liveness, /readiness), for the kubelet.
+const CLOUD_SQL_PROXY_HEALTH_PORT: u16 = 9801;
+
+struct CloudSqlProxy {
+    image: &'static str,
+    /// `project:region:instance`.
+    instance: String,
+    port: u16,
+    health_port: u16,
+}
+
+/// The PostgreSQL user of a Google service account under IAM database authentication: its email
+/// without `.gserviceaccount.com` (`svc-cart@shop-prod-123.iam`).
+pub fn iam_database_user(gcp_service_account: &str) -> &str {
+    gcp_service_account
+        .strip_suffix(".gserviceaccount.com")
+        .unwrap_or(gcp_service_account)
+}
+
+/// The service's DATABASE_URL in a cluster: its own database through the proxy on localhost, as
+/// its IAM user, with no password (the proxy logs in and encrypts).
+fn database_url(env: &Environment, s: &Service) -> String {
+    let email = s.gcp_service_account(env);
+    let user = iam_database_user(&email).replace('@', "%40");
+    format!(
+        "postgres://{user}@127.0.0.1:{CLOUD_SQL_PROXY_PORT}/{}?sslmode=disable",
+        s.crate_ident()
+    )
+}
+
+/// The keys of `<service>-stores` with their Secret Manager secret ids (the database needs none:
+/// IAM database authentication has no password).
 fn store_keys(s: &Service) -> Vec<(String, String)> {
     let mut keys = Vec::new();
-    if s.postgres {
-        keys.push(("DATABASE_URL".to_owned(), secret_id(s, "database-url")));
-    }
     if s.redis {
         keys.push(("REDIS_URL".to_owned(), secret_id(s, "redis-url")));
     }
@@ -382,7 +423,7 @@ fn dashboard(s: &Service, slo: Slo) -> String {
 }
 
 /// The service's environment in a cluster ([`settings`] says what each variable holds).
-fn env_vars(platform: &Platform, s: &Service) -> Vec<EnvVar> {
+fn env_vars(platform: &Platform, env: &Environment, s: &Service) -> Vec<EnvVar> {
     let stores = format!("{}-stores", s.name);
     settings(platform, s)
         .into_iter()
@@ -403,7 +444,7 @@ fn env_vars(platform: &Platform, s: &Service) -> Vec<EnvVar> {
                     "http://tempo.{}.svc.cluster.local:4318",
                     super::components::MONITORING_NAMESPACE
                 )),
-                Setting::DatabaseUrl => secret(stores.clone(), "DATABASE_URL"),
+                Setting::DatabaseUrl => value(database_url(env, s)),
                 Setting::RedisUrl => secret(stores.clone(), "REDIS_URL"),
                 Setting::KafkaBrokers => value(platform.kafka_bootstrap()),
                 Setting::Secret(key) => secret(format!("{}-secrets", s.name), &key),

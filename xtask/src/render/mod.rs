@@ -29,7 +29,7 @@ mod istio;
 mod k8s;
 mod terraform;
 
-pub use components::{Identity, identities as component_identities};
+pub use components::{Identity, database_grants_sql, identities as component_identities};
 
 /// Renders every generated file.
 pub fn render(platform: &Platform) -> anyhow::Result<Files> {

@@ -61,6 +61,9 @@ struct Workload {
     description: String,
     /// May change the environment's DNS zone (answers ACME DNS-01 challenges).
     dns_zone_admin: bool,
+    /// The secret of the Cloud SQL admin URL Terraform writes, for the database grants job.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_admin_url_secret_id: Option<String>,
     kubernetes_service_account: String,
     namespace: String,
     /// Key → Secret Manager secret id: secrets only this workload may read.
@@ -72,7 +75,6 @@ struct Workload {
 struct ServiceVars {
     /// PostgreSQL database (and user) name, when the service owns one.
     database: Option<String>,
-    database_url_secret_id: Option<String>,
     namespace: String,
     postgres: bool,
     redis: bool,
@@ -100,6 +102,11 @@ pub(super) fn render(
                 let workload = Workload {
                     description: i.purpose.to_owned(),
                     dns_zone_admin: i.dns_zone_admin,
+                    database_admin_url_secret_id: i
+                        .generated_secrets
+                        .iter()
+                        .find(|(key, _)| *key == super::components::ADMIN_URL)
+                        .map(|(_, id)| id.clone()),
                     kubernetes_service_account: i.name.to_owned(),
                     namespace: i.namespace.to_owned(),
                     secrets: i
@@ -139,18 +146,16 @@ fn service_vars(s: &Service, env: &Environment) -> anyhow::Result<ServiceVars> {
     let (account_id, _) = email
         .split_once('@')
         .ok_or_else(|| anyhow::anyhow!("service account {email:?} has no @"))?;
-    for generated in ["database-url", "redis-url"] {
-        anyhow::ensure!(
-            !s.secrets.iter().any(|secret| secret == generated),
-            "service {:?} declares a secret {generated:?}, whose Secret Manager id \
-             {:?} Terraform already uses for the service's store URL: rename the secret",
-            s.name,
-            secret_id(s, generated),
-        );
-    }
+    let generated = "redis-url";
+    anyhow::ensure!(
+        !s.secrets.iter().any(|secret| secret == generated),
+        "service {:?} declares a secret {generated:?}, whose Secret Manager id \
+         {:?} Terraform already uses for the service's Redis URL: rename the secret",
+        s.name,
+        secret_id(s, generated),
+    );
     Ok(ServiceVars {
         database: s.postgres.then(|| s.crate_ident()),
-        database_url_secret_id: s.postgres.then(|| secret_id(s, "database-url")),
         namespace: s.namespace.clone(),
         postgres: s.postgres,
         redis: s.redis,
