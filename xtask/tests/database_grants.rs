@@ -3,7 +3,8 @@
 //! `cloudsqlsuperuser`-like role, the admin a member of it with CREATEROLE, and IAM users as
 //! plain login roles without privileges. Before the script any user may connect anywhere (PUBLIC
 //! has CONNECT); after it each service's user reaches its own database only, and can create its
-//! tables there; running it again changes nothing. (That a member of `cloudsqlsuperuser` may grant
+//! tables there; a service whose database does not exist yet is skipped without failing the
+//! others; running it again changes nothing. (That a member of `cloudsqlsuperuser` may grant
 //! on its databases is PostgreSQL's rule for members of an owning role, which Cloud SQL keeps.)
 //!
 //! Roles are server-wide, so every name carries a suffix of this run; everything is dropped at
@@ -139,7 +140,12 @@ fn each_service_reaches_its_own_database_only() {
     // The defect the script removes: PUBLIC may connect to every database.
     sql(order, cart_db, "SELECT 1").expect("before the grants, any user connects anywhere");
 
+    // A service whose database Terraform has not created yet is skipped; the others are granted.
     let script = database_grants_sql(&[
+        (
+            format!("loyalty_{suffix}"),
+            format!("svc-loyalty@shop-{suffix}.iam"),
+        ),
         (cart_db.clone(), cart.clone()),
         (order_db.clone(), order.clone()),
     ]);
@@ -155,6 +161,13 @@ fn each_service_reaches_its_own_database_only() {
             out.status.success(),
             "the {run} run of the script fails: {}\n{script}",
             String::from_utf8_lossy(&out.stderr)
+        );
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            said.contains(&format!(
+                "loyalty_{suffix}: the database or its IAM user does not exist yet"
+            )),
+            "{said}"
         );
     }
     let _ = std::fs::remove_file(&file);

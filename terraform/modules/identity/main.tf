@@ -43,20 +43,25 @@ resource "google_secret_manager_secret_iam_member" "accessor" {
 }
 
 locals {
-  # Connect through the Cloud SQL Auth Proxy (client) and log in as itself (instanceUser).
-  cloudsql_roles = ["roles/cloudsql.client", "roles/cloudsql.instanceUser"]
-
-  cloudsql_grants = merge([
-    for service, s in var.services : {
-      for role in local.cloudsql_roles : "${service}/${role}" => { service = service, role = role }
-    } if s.postgres
-  ]...)
+  cloudsql_client_role        = "roles/cloudsql.client"
+  cloudsql_instance_user_role = "roles/cloudsql.instanceUser"
+  postgres_services           = { for service, s in var.services : service => s if s.postgres }
 }
 
-resource "google_project_iam_member" "cloudsql" {
-  for_each = local.cloudsql_grants
+# Connect through the Cloud SQL Auth Proxy.
+resource "google_project_iam_member" "cloudsql_client" {
+  for_each = local.postgres_services
 
   project = var.project_id
-  role    = each.value.role
-  member  = google_service_account.service[each.value.service].member
+  role    = local.cloudsql_client_role
+  member  = google_service_account.service[each.key].member
+}
+
+# Log in as itself (IAM database authentication).
+resource "google_project_iam_member" "cloudsql_instance_user" {
+  for_each = local.postgres_services
+
+  project = var.project_id
+  role    = local.cloudsql_instance_user_role
+  member  = google_service_account.service[each.key].member
 }

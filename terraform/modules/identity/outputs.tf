@@ -5,5 +5,5 @@ output "service_account_emails" {
 
 output "project_roles" {
   description = "Project roles this module may grant workloads (Cloud SQL client and instance user)."
-  value       = local.cloudsql_roles
+  value       = [local.cloudsql_client_role, local.cloudsql_instance_user_role]
 }

@@ -74,6 +74,11 @@ variable "components" {
     condition     = alltrue([for c in values(var.components) : can(regex("^[a-z][-a-z0-9]{4,28}[a-z0-9]$", c.service_account_id))])
     error_message = "service_account_id must be 6-30 lowercase letters, digits or dashes, starting with a letter."
   }
+
+  validation {
+    condition     = length([for c in values(var.components) : c if c.database_admin_url_secret_id != null]) == 1
+    error_message = "Exactly one component runs the database grants job (sets database_admin_url_secret_id); render the tfvars with `cargo xtask render`."
+  }
 }
 
 variable "domain" {

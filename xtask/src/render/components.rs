@@ -158,7 +158,9 @@ pub fn runs_database_grants(platform: &Platform) -> bool {
 }
 
 /// The grants job's script: for each (database, IAM user), only that user may connect to the
-/// database, and it may create objects in the database's `public` schema. Idempotent.
+/// database, and it may create objects in the database's `public` schema. A pair whose database
+/// or user does not exist yet is skipped with a notice (Terraform may create them after Argo CD
+/// syncs); the others are still granted. Idempotent.
 pub fn database_grants_sql(grants: &[(String, String)]) -> String {
     let mut sql = String::from(
         "-- Run by the db-grants Job as the Cloud SQL admin user, a member of cloudsqlsuperuser,\n\
@@ -167,13 +169,23 @@ pub fn database_grants_sql(grants: &[(String, String)]) -> String {
          \\set ON_ERROR_STOP on\n",
     );
     for (database, user) in grants {
-        let user = user.replace('"', "\"\"");
+        let literal = |s: &str| s.replace('\'', "''");
+        let ident = |s: &str| s.replace('"', "\"\"");
+        let (db_lit, user_lit) = (literal(database), literal(user));
+        let (db, role) = (ident(database), ident(user));
         sql.push_str(&format!(
             "\n-- {database}\n\
-             REVOKE ALL ON DATABASE \"{database}\" FROM PUBLIC;\n\
-             GRANT CONNECT, TEMPORARY ON DATABASE \"{database}\" TO \"{user}\";\n\
-             \\connect {database}\n\
-             GRANT USAGE, CREATE ON SCHEMA public TO \"{user}\";\n"
+             \\connect postgres\n\
+             SELECT EXISTS (SELECT FROM pg_database WHERE datname = '{db_lit}')\n       \
+             AND EXISTS (SELECT FROM pg_roles WHERE rolname = '{user_lit}') AS ready \\gset\n\
+             \\if :ready\n\
+             REVOKE ALL ON DATABASE \"{db}\" FROM PUBLIC;\n\
+             GRANT CONNECT, TEMPORARY ON DATABASE \"{db}\" TO \"{role}\";\n\
+             \\connect \"{db}\"\n\
+             GRANT USAGE, CREATE ON SCHEMA public TO \"{role}\";\n\
+             \\else\n\
+             \\echo '{db_lit}: the database or its IAM user does not exist yet (Terraform creates them); skipped'\n\
+             \\endif\n"
         ));
     }
     sql
@@ -641,14 +653,20 @@ pub(super) fn render(
             if grants.is_empty() {
                 continue;
             }
+            let pod = DbGrantsPodYaml {
+                identity: &identity,
+                image: PSQL_IMAGE,
+                admin_url: ADMIN_URL,
+            }
+            .render()?;
             body.push('\n');
             body.push_str(
                 &DatabaseGrantsYaml {
                     platform: name,
                     identity: &identity,
-                    image: PSQL_IMAGE,
-                    admin_url: ADMIN_URL,
                     sql: indent(&database_grants_sql(&grants), "    "),
+                    job_pod: indent(&pod, "    "),
+                    cron_pod: indent(&pod, "        "),
                 }
                 .render()?,
             );
@@ -813,11 +831,21 @@ struct ComponentSecretsYaml<'a> {
 struct DatabaseGrantsYaml<'a> {
     platform: &'a str,
     identity: &'a Identity,
+    /// The script, indented for the ConfigMap's block scalar.
+    sql: String,
+    /// The pod template, indented for the Job and for the CronJob.
+    job_pod: String,
+    cron_pod: String,
+}
+
+/// The grants pod: psql with the admin URL and the script, as the Job and the CronJob run it.
+#[derive(Template)]
+#[template(path = "platform/db-grants-pod.yaml", escape = "none")]
+struct DbGrantsPodYaml<'a> {
+    identity: &'a Identity,
     image: &'a str,
     /// The key of the Secret `<identity>` holding the admin URL.
     admin_url: &'a str,
-    /// The script, indented for the ConfigMap's block scalar.
-    sql: String,
 }
 
 /// `text` with every non-empty line indented (blank lines stay empty, as YAML block scalars and

@@ -35,8 +35,18 @@ pub(super) fn render(
         .map(|t| Ns {
             name: &t.namespace,
             tier: &t.name,
+            mesh: true,
         })
         .collect();
+    // The database grants job's: outside the mesh (a sidecar would keep its Job from completing).
+    let grants = super::components::runs_database_grants(platform);
+    if grants {
+        namespaces.push(Ns {
+            name: super::components::DB_GRANTS,
+            tier: "platform",
+            mesh: false,
+        });
+    }
     namespaces.sort_by_key(|ns| ns.name);
     let body = NamespacesYaml {
         platform: &platform.name,
@@ -45,11 +55,15 @@ pub(super) fn render(
     .render()?;
     add_yaml(files, format!("{dir}/namespaces.yaml"), &body);
 
-    let namespaces: Vec<&str> = platform
+    let mut namespaces: Vec<&str> = platform
         .tiers
         .values()
         .map(|t| t.namespace.as_str())
         .collect();
+    if grants {
+        namespaces.push(super::components::DB_GRANTS);
+    }
+    namespaces.sort_unstable();
     let body = NetworkPoliciesYaml {
         platform: &platform.name,
         namespaces,
@@ -85,6 +99,8 @@ struct NetworkPoliciesYaml<'a> {
 struct Ns<'a> {
     name: &'a str,
     tier: &'a str,
+    /// Sidecars injected (the tiers) or not (the grants job's).
+    mesh: bool,
 }
 
 #[derive(Template)]
