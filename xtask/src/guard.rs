@@ -114,7 +114,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "external-secret-own-store",
-        description: "No ClusterSecretStore exists; every ExternalSecret reads through a SecretStore of its own namespace (no per-entry sourceRef.storeRef) that authenticates as one workload's ServiceAccount (Workload Identity), and reads only that workload's secrets (per platform.auto.tfvars.json).",
+        description: "No ClusterSecretStore exists; every ExternalSecret reads through a SecretStore of its own namespace (no per-entry sourceRef.storeRef, no dataFrom.find) that authenticates as one workload's ServiceAccount (Workload Identity), and reads only that workload's secrets (per platform.auto.tfvars.json).",
         check: external_secret_own_store,
     },
     Rule {
@@ -905,6 +905,16 @@ fn external_secret_own_store(sources: &Sources, report: &mut Report) {
             report.fail(
                 doc,
                 "an entry names its own store (sourceRef.storeRef): read every key through the ExternalSecret's secretStoreRef",
+            );
+            continue;
+        }
+        let finds = seq(get(&doc.value, &["spec", "dataFrom"]))
+            .iter()
+            .any(|entry| entry.get("find").is_some());
+        if finds {
+            report.fail(
+                doc,
+                "dataFrom.find reads whatever secrets match, which no review can check: name each key (data[].remoteRef.key)",
             );
             continue;
         }

@@ -396,6 +396,15 @@ fn bad_cases() -> Vec<(&'static str, &'static str, Repo)> {
         ),
         (
             "external-secret-own-store",
+            "keys found by pattern",
+            edit(
+                DEPLOYMENT,
+                "  data:\n    - secretKey: session-key\n",
+                "  dataFrom:\n    - find: { name: { regexp: \".*\" } }\n  data:\n    - secretKey: session-key\n",
+            ),
+        ),
+        (
+            "external-secret-own-store",
             "an entry overrides the store",
             edit(
                 DEPLOYMENT,
