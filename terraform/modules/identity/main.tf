@@ -8,7 +8,7 @@ resource "google_service_account" "service" {
   project      = var.project_id
   account_id   = each.value.service_account_id
   display_name = "${each.key} (${var.environment})"
-  description  = "Workload Identity of ${each.value.namespace}/${each.value.kubernetes_service_account}; generated from platform.toml."
+  description  = "Workload Identity of ${each.value.namespace}/${each.value.kubernetes_service_account}${each.value.purpose == null ? "" : ": ${each.value.purpose}"}; generated from platform.toml."
 }
 
 # Only the Kubernetes service account <namespace>/<name> of the cluster's pool may act as it.

@@ -25,8 +25,9 @@ variable "services" {
     service_account_id         = string
     postgres                   = bool
     secret_ids                 = list(string)
+    purpose                    = optional(string)
   }))
-  description = "Per workload (keyed by name): the Kubernetes service account (namespace and name) that may act as it, its Google service account id, whether it connects to Cloud SQL, and the Secret Manager secret ids it may read."
+  description = "Per workload (keyed by name): the Kubernetes service account (namespace and name) that may act as it, its Google service account id, whether it connects to Cloud SQL, the Secret Manager secret ids it may read, and what it is for (the account's description)."
 
   validation {
     condition     = alltrue([for s in values(var.services) : can(regex("^[a-z][-a-z0-9]{4,28}[a-z0-9]$", s.service_account_id))])

@@ -195,6 +195,7 @@ module "identity" {
       service_account_id         = c.service_account_id
       postgres                   = false
       secret_ids                 = [for id in values(c.secrets) : module.secrets.secret_ids[id]]
+      purpose                    = c.description
     }
   })
 
