@@ -426,7 +426,8 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
                             "name": "Tempo",
                             "type": "tempo",
                             "uid": "tempo",
-                            "url": format!("http://tempo.{MONITORING_NAMESPACE}.svc:3100"),
+                            // The tempo chart serves Tempo's HTTP API on 3200 (since 1.21.1).
+                            "url": format!("http://tempo.{MONITORING_NAMESPACE}.svc:3200"),
                         },
                     ],
                 },
@@ -460,6 +461,10 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
                     },
                 },
                 "singleBinary": { "replicas": 1 },
+                // The chart's memcached caches request about 10Gi by default: more than a small
+                // node pool has, for a single binary that does not need them.
+                "chunksCache": { "enabled": false },
+                "resultsCache": { "enabled": false },
                 "read": { "replicas": 0 },
                 "write": { "replicas": 0 },
                 "backend": { "replicas": 0 },
