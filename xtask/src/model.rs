@@ -615,10 +615,13 @@ impl Validator {
         for (name, s) in raw.services {
             let name_span = name.span();
             let name = name.into_inner();
-            if !is_kebab(&name, 30) {
+            if !is_kebab(&name, MAX_SERVICE_NAME) {
                 self.error(
                     name_span.clone(),
-                    format!("service name {name:?} is not a lowercase DNS label"),
+                    format!(
+                        "service name {name:?} is not a lowercase DNS label of at most \
+                         {MAX_SERVICE_NAME} characters (its Google service account is svc-<name>)"
+                    ),
                     "use lowercase letters, digits and dashes, e.g. [services.order-history]",
                 );
             }

@@ -390,24 +390,17 @@ async fn reachable_pg(url: &str) -> bool {
     )
 }
 
+/// Whether Redis answers a PING at `url` (the kit's client: passwords, database numbers and
+/// `rediss://` work as they do in the services).
 async fn reachable_redis(url: &str) -> bool {
-    let Some(address) = url
-        .strip_prefix("redis://")
-        .map(|a| a.trim_end_matches('/'))
-    else {
-        return false;
-    };
-    let attempt = async {
-        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
-        stream.write_all(b"PING\r\n").await.ok()?;
-        let mut buf = [0u8; 7];
-        stream.read_exact(&mut buf).await.ok()?;
-        Some(&buf == b"+PONG\r\n")
-    };
+    let url = secrecy::SecretString::from(url.to_owned());
     matches!(
-        tokio::time::timeout(Duration::from_secs(2), attempt).await,
-        Ok(Some(true))
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            kit::redis::RedisStore::connect(&url, "up:")
+        )
+        .await,
+        Ok(Ok(_))
     )
 }
 
