@@ -508,13 +508,22 @@ fn image_references_are_pinned_by_tag_or_digest() {
 
 #[test]
 fn the_repository_holds_every_rule() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let report = guard::run(&Sources::load(root).expect("the repository's manifests parse"));
+    let sources = Sources::load(&xtask::root()).expect("the repository's manifests parse");
+    assert!(
+        sources.documents.len() > 100 && sources.tfvars.len() == 2,
+        "the repository's manifests and both environments' Terraform inputs are read"
+    );
+    let report = guard::run(&sources);
     let findings: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
     assert!(
         findings.is_empty(),
         "{}\nfix platform.toml or the templates, then `cargo xtask render`",
         findings.join("\n")
+    );
+    assert!(
+        report.pending.is_empty(),
+        "no rule is left pending: {:?}",
+        report.pending
     );
 }
 

@@ -281,15 +281,21 @@ fn authorization_policies_allow_exactly_the_declared_callers() {
 }
 
 /// Every principal in every rule of an AuthorizationPolicy, in order.
+/// The principals an AuthorizationPolicy's rules name. Panics on a rule without sources, or a
+/// source without principals: such a rule matches every caller, which no rendered policy means.
 fn principals(doc: &Value) -> Vec<String> {
+    let name = str_at(doc, &["metadata", "name"]).unwrap_or("?");
     let rules = doc["spec"]["rules"].as_sequence().into_iter().flatten();
-    let froms = rules.flat_map(|rule| rule["from"].as_sequence().into_iter().flatten());
-    froms
+    rules
+        .flat_map(|rule| {
+            let froms = rule["from"].as_sequence().filter(|f| !f.is_empty());
+            froms.unwrap_or_else(|| panic!("{name}: a rule without `from` admits every caller"))
+        })
         .flat_map(|from| {
-            from["source"]["principals"]
+            let principals = from["source"]["principals"]
                 .as_sequence()
-                .into_iter()
-                .flatten()
+                .filter(|p| !p.is_empty());
+            principals.unwrap_or_else(|| panic!("{name}: a source without principals"))
         })
         .map(|p| p.as_str().expect("a principal is a string").to_owned())
         .collect()

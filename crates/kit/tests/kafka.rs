@@ -255,7 +255,7 @@ async fn outbox_relay_publishes_once() {
     .unwrap();
     tx.commit().await.unwrap();
 
-    let relay = kit::outbox::Relay::new(db.pool.clone(), producer);
+    let relay = kit::outbox::Relay::new(db.pool.clone(), producer.clone());
     assert_eq!(relay.relay_once().await.unwrap(), 1);
     assert_eq!(
         relay.relay_once().await.unwrap(),
@@ -270,8 +270,18 @@ async fn outbox_relay_publishes_once() {
             .unwrap();
     assert!(published.is_some());
 
+    // A marker with the same key lands on the same partition after the relayed event: once it is
+    // seen, every copy of the event the relay could have sent has been seen too.
+    let marker = producer
+        .publish(UserRegistered {
+            user_id,
+            email: "marker@example.com".into(),
+            role: "customer".into(),
+        })
+        .await
+        .unwrap();
     let seen = consume_until("user.v1", Duration::from_secs(10), |seen| {
-        seen.iter().any(|e| e.id == event_id)
+        seen.iter().any(|e| e.id == marker)
     })
     .await;
     assert_eq!(seen.iter().filter(|e| e.id == event_id).count(), 1);
