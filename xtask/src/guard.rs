@@ -705,62 +705,72 @@ fn workload_secret_ids(workload: &serde_json::Value) -> BTreeSet<String> {
     ids
 }
 
-/// The workloads of a `platform.auto.tfvars.json` with a Google identity, as
-/// (namespace, Kubernetes service account) → the secret ids it owns: each entry of `services`
-/// (its service account is named after it) and of `components`
-/// (`kubernetes_service_account`).
-fn terraform_workloads(tfvars: &serde_json::Value) -> BTreeMap<(String, String), BTreeSet<String>> {
-    use serde_json::Value as Json;
-    let mut workloads = BTreeMap::new();
-    for (group, account_key) in [
-        ("services", None),
-        ("components", Some("kubernetes_service_account")),
-    ] {
-        let entries = tfvars.get(group).and_then(Json::as_object);
-        for (name, workload) in entries.into_iter().flatten() {
-            let namespace = workload.get("namespace").and_then(Json::as_str);
-            let account = match account_key {
-                Some(key) => workload.get(key).and_then(Json::as_str),
-                None => Some(name.as_str()),
-            };
-            if let (Some(namespace), Some(account)) = (namespace, account) {
-                workloads.insert(
-                    (namespace.to_owned(), account.to_owned()),
-                    workload_secret_ids(workload),
-                );
-            }
-        }
-    }
-    workloads
+/// What one environment's `platform.auto.tfvars.json` declares, as the secret rules read it.
+struct TerraformInputs {
+    /// (namespace, Kubernetes service account) → the secret ids that workload owns: each entry
+    /// of `services` (its service account is named after it) and of `components`
+    /// (`kubernetes_service_account`).
+    workloads: BTreeMap<(String, String), BTreeSet<String>>,
+    /// Every secret id: those of every workload, and a top-level `secrets` variable (a map keyed
+    /// by id, or a list of ids).
+    secret_ids: BTreeSet<String>,
 }
 
-/// The Secret Manager secret ids a `platform.auto.tfvars.json` declares: those every workload
-/// of `services` and `components` owns (see [`terraform_workloads`]); and a top-level `secrets`
-/// variable, as a map keyed by id or a list of ids.
-pub fn terraform_secret_ids(tfvars: &serde_json::Value) -> BTreeSet<String> {
-    use serde_json::Value as Json;
-    let mut ids: BTreeSet<String> = terraform_workloads(tfvars)
-        .into_values()
-        .flatten()
-        .collect();
-    match tfvars.get("secrets") {
-        Some(Json::Array(items)) => {
-            ids.extend(items.iter().filter_map(Json::as_str).map(str::to_owned));
+impl TerraformInputs {
+    fn read(tfvars: &serde_json::Value) -> Self {
+        use serde_json::Value as Json;
+        let mut workloads = BTreeMap::new();
+        let mut secret_ids = BTreeSet::new();
+        for (group, account_key) in [
+            ("services", None),
+            ("components", Some("kubernetes_service_account")),
+        ] {
+            let entries = tfvars.get(group).and_then(Json::as_object);
+            for (name, workload) in entries.into_iter().flatten() {
+                let owned = workload_secret_ids(workload);
+                secret_ids.extend(owned.iter().cloned());
+                let namespace = workload.get("namespace").and_then(Json::as_str);
+                let account = match account_key {
+                    Some(key) => workload.get(key).and_then(Json::as_str),
+                    None => Some(name.as_str()),
+                };
+                if let (Some(namespace), Some(account)) = (namespace, account) {
+                    workloads.insert((namespace.to_owned(), account.to_owned()), owned);
+                }
+            }
         }
-        Some(Json::Object(map)) => ids.extend(map.keys().cloned()),
-        _ => {}
+        match tfvars.get("secrets") {
+            Some(Json::Array(items)) => {
+                secret_ids.extend(items.iter().filter_map(Json::as_str).map(str::to_owned));
+            }
+            Some(Json::Object(map)) => secret_ids.extend(map.keys().cloned()),
+            _ => {}
+        }
+        Self {
+            workloads,
+            secret_ids,
+        }
     }
-    ids
+}
+
+/// Each environment's Terraform inputs, read once per rule.
+fn terraform_inputs(sources: &Sources) -> BTreeMap<&str, TerraformInputs> {
+    sources
+        .tfvars
+        .iter()
+        .map(|(env, tfvars)| (env.as_str(), TerraformInputs::read(tfvars)))
+        .collect()
 }
 
 fn external_secret_keys_in_terraform(sources: &Sources, report: &mut Report) {
+    let terraform = terraform_inputs(sources);
     for doc in sources
         .documents
         .iter()
         .filter(|d| d.kind() == "ExternalSecret")
     {
         let env = doc.env();
-        let Some(tfvars) = sources.tfvars.get(env) else {
+        let Some(inputs) = terraform.get(env) else {
             report.fail(
                 doc,
                 format!(
@@ -770,9 +780,8 @@ fn external_secret_keys_in_terraform(sources: &Sources, report: &mut Report) {
             );
             continue;
         };
-        let known = terraform_secret_ids(tfvars);
         for key in remote_keys(doc) {
-            if !known.contains(key) {
+            if !inputs.secret_ids.contains(key) {
                 report.fail(
                     doc,
                     format!(
@@ -882,6 +891,7 @@ fn store_ref(doc: &Document) -> (&str, &str) {
 }
 
 fn external_secret_own_store(sources: &Sources, report: &mut Report) {
+    let terraform = terraform_inputs(sources);
     for doc in sources
         .documents
         .iter()
@@ -945,13 +955,12 @@ fn external_secret_own_store(sources: &Sources, report: &mut Report) {
             );
             continue;
         };
-        let Some(tfvars) = sources.tfvars.get(doc.env()) else {
+        let Some(inputs) = terraform.get(doc.env()) else {
             // external-secret-keys-in-terraform reports the missing file.
             continue;
         };
-        let workloads = terraform_workloads(tfvars);
         let key = (doc.namespace().to_owned(), account.to_owned());
-        let Some(owned) = workloads.get(&key) else {
+        let Some(owned) = inputs.workloads.get(&key) else {
             report.fail(
                 doc,
                 format!(
@@ -962,10 +971,9 @@ fn external_secret_own_store(sources: &Sources, report: &mut Report) {
             );
             continue;
         };
-        let declared = terraform_secret_ids(tfvars);
         for remote in remote_keys(doc) {
             // A key Terraform does not create at all is external-secret-keys-in-terraform's.
-            if !owned.contains(remote) && declared.contains(remote) {
+            if !owned.contains(remote) && inputs.secret_ids.contains(remote) {
                 report.fail(
                     doc,
                     format!(

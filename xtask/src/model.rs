@@ -219,8 +219,6 @@ pub struct Environment {
 pub struct Topic {
     pub name: String,
     pub partitions: u32,
-    /// Retention as written (`14d`).
-    pub retention: String,
     pub retention_ms: u64,
     pub events: Vec<String>,
 }
@@ -592,7 +590,6 @@ impl Validator {
                 Topic {
                     name,
                     partitions: u32::try_from(t.partitions.into_inner()).unwrap_or(1),
-                    retention: t.retention.into_inner(),
                     retention_ms,
                     events: t
                         .events

@@ -9,15 +9,20 @@
 //! operators (-3), projects, namespaces, istiod and the operators' custom resources (-2), mesh
 //! policies and the ingress gateway (-1), workloads (0).
 
+use std::collections::BTreeSet;
+
 use askama::Template;
 
 use super::{add_yaml, components, filters};
 use crate::codegen::Files;
 use crate::model::{Environment, Platform, Service, Tier};
 
+/// `charts` and `platform_folders` are what [`components`] rendered for `env`.
 pub(super) fn render(
     platform: &Platform,
     env: &Environment,
+    charts: &[components::Chart],
+    platform_folders: &BTreeSet<&str>,
     files: &mut Files,
 ) -> anyhow::Result<()> {
     let dir = format!("argocd/{}", env.name);
@@ -30,27 +35,18 @@ pub(super) fn render(
     };
     add_yaml(files, format!("{dir}/root.yaml"), &root.render()?);
 
-    // The platform project reaches the tier namespaces and the mesh's own.
-    let mut platform_namespaces: Vec<&str> = platform
-        .tiers
-        .values()
-        .map(|t| t.namespace.as_str())
-        .collect();
+    // The platform project reaches the workload namespaces and the mesh's own.
+    let mut platform_namespaces = super::workload_namespaces(platform);
     platform_namespaces.extend(["istio-ingress", "istio-system"]);
-    if components::runs_database_grants(platform) {
-        platform_namespaces.push(components::DB_GRANTS);
-    }
-    platform_namespaces.sort_unstable();
-    platform_namespaces.dedup();
-    let charts = components::charts(platform, env);
-    let component_namespaces = components::namespaces(&charts);
+    let platform_namespaces: Vec<&str> = platform_namespaces.into_iter().collect();
+    let component_namespaces = components::namespaces(charts);
     let projects = ProjectsYaml {
         platform,
         env,
         tiers: platform.tiers.values().collect(),
         platform_namespaces,
         component_namespaces,
-        chart_repos: components::repos(&charts),
+        chart_repos: components::repos(charts),
     };
     add_yaml(
         files,
@@ -136,8 +132,7 @@ pub(super) fn render(
             components::KAFKA_NAMESPACE,
         ),
     ] {
-        let dir = std::path::PathBuf::from(format!("gitops/{}/platform/{folder}", env.name));
-        if !files.iter().any(|(path, _)| path.starts_with(&dir)) {
+        if !platform_folders.contains(folder) {
             continue;
         }
         let app = ApplicationYaml {
@@ -171,11 +166,15 @@ pub(super) fn render(
             directory: Directory::Include(format!("{}.yaml", s.name)),
             namespace: s.namespace.clone(),
         };
-        add_yaml(
-            files,
-            format!("{apps_path}/{}.yaml", s.name),
-            &app.render()?,
+        // Services' Applications share the folder with the platform's.
+        let path = format!("{apps_path}/{}.yaml", s.name);
+        anyhow::ensure!(
+            files.get(&path).is_none(),
+            "a service may not be named {:?}: {path} is a platform Application; rename the \
+             service in platform.toml",
+            s.name
         );
+        add_yaml(files, path, &app.render()?);
     }
     Ok(())
 }

@@ -50,18 +50,9 @@ pub struct Chart {
     values: Value,
 }
 
-/// Applications of rendered platform resources (see `super::argocd`), beside the charts'.
-const RESOURCE_APPS: [&str; 6] = [
-    "namespaces",
-    "mesh-policies",
-    "platform-secrets",
-    "certificates",
-    "database",
-    "kafka",
-];
-
-/// The namespace of cert-manager.
+/// cert-manager's namespace, and its identity (the chart's ServiceAccount).
 pub const CERT_MANAGER_NAMESPACE: &str = "cert-manager";
+const CERT_MANAGER: &str = "cert-manager";
 /// The ClusterIssuer of the ingress certificate.
 pub const CLUSTER_ISSUER: &str = "letsencrypt";
 /// Alertmanager's receivers' credentials: the identity, its SecretStore and the Secret mounted
@@ -132,7 +123,7 @@ pub fn identities() -> Vec<Identity> {
             dns_zone_admin: false,
         },
         Identity {
-            name: "cert-manager",
+            name: CERT_MANAGER,
             namespace: CERT_MANAGER_NAMESPACE,
             secrets: Vec::new(),
             generated_secrets: Vec::new(),
@@ -155,6 +146,14 @@ pub fn identities() -> Vec<Identity> {
 /// Whether the grants job runs: some service owns a database.
 pub fn runs_database_grants(platform: &Platform) -> bool {
     platform.services.values().any(|s| s.postgres)
+}
+
+/// The identity named `name` (one of [`identities`]).
+fn identity(name: &str) -> Identity {
+    identities()
+        .into_iter()
+        .find(|i| i.name == name)
+        .unwrap_or_else(|| panic!("no identity {name}"))
 }
 
 /// The grants job's script: for each (database, IAM user), only that user may connect to the
@@ -209,7 +208,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
         comment: comment.to_owned(),
         values,
     };
-    let cert_manager_sa = format!("cert-manager@{}.iam.gserviceaccount.com", env.gcp_project);
+    let cert_manager_sa = identity(CERT_MANAGER).gcp_service_account(env);
     let receivers = format!("/etc/alertmanager/secrets/{ALERT_RECEIVERS}");
     vec![
         istio(
@@ -582,26 +581,15 @@ pub fn repos(charts: &[Chart]) -> Vec<&'static str> {
     set.into_iter().collect()
 }
 
+/// Renders the charts' Applications and the platform resources; returns the folders of
+/// `gitops/<env>/platform/` it wrote (each gets an Application, see `super::argocd`).
 pub(super) fn render(
     platform: &Platform,
     env: &Environment,
+    charts: &[Chart],
     files: &mut Files,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<BTreeSet<&'static str>> {
     let project = format!("{}-components", env.name);
-    let charts = charts(platform, env);
-    // Services' Applications share the folder and the `<env>-<name>` namespace of names.
-    let taken = charts
-        .iter()
-        .map(|c| c.name)
-        .chain(RESOURCE_APPS)
-        .find(|name| platform.services.contains_key(*name));
-    if let Some(name) = taken {
-        anyhow::bail!(
-            "a service may not be named {name:?}: argocd/{}/apps/{name}.yaml is the platform \
-             component's Application; rename the service in platform.toml",
-            env.name
-        );
-    }
     for chart in charts {
         let values = if chart.values.as_object().is_some_and(|m| m.is_empty()) {
             String::new()
@@ -613,7 +601,7 @@ pub(super) fn render(
             platform,
             env,
             project: &project,
-            chart: &chart,
+            chart,
             values,
         }
         .render()?;
@@ -626,61 +614,23 @@ pub(super) fn render(
 
     let dir = format!("gitops/{}/platform", env.name);
     let name = platform.name.as_str();
-    for identity in identities() {
-        let secrets = identity.all_secrets();
-        if secrets.is_empty() {
+    let mut folders = BTreeSet::new();
+    // The grants job's identity is rendered with the job, below.
+    for identity in identities().iter().filter(|i| i.name != DB_GRANTS) {
+        if identity.all_secrets().is_empty() {
             continue;
         }
-        let gcp_service_account = identity.gcp_service_account(env);
-        let mut body = ComponentSecretsYaml {
-            platform: name,
-            identity: &identity,
-            secrets,
-            gcp_service_account: gcp_service_account.clone(),
-            store: SecretStoreYaml::new(platform, env, identity.namespace, identity.name)
-                .gcp_service_account(gcp_service_account)
-                .render()?,
-        }
-        .render()?;
-        if identity.name == DB_GRANTS {
-            let grants: Vec<(String, String)> = platform
-                .services
-                .values()
-                .filter(|s| s.postgres)
-                .map(|s| {
-                    let email = s.gcp_service_account(env);
-                    (
-                        s.crate_ident(),
-                        super::k8s::iam_database_user(&email).to_owned(),
-                    )
-                })
-                .collect();
-            if grants.is_empty() {
-                continue;
-            }
-            let pod = DbGrantsPodYaml {
-                identity: &identity,
-                image: PSQL_IMAGE,
-                admin_url: ADMIN_URL,
-            }
-            .render()?;
-            body.push('\n');
-            body.push_str(
-                &DatabaseGrantsYaml {
-                    platform: name,
-                    identity: &identity,
-                    sql: indent(&database_grants_sql(&grants), "    "),
-                    job_pod: indent(&pod, "    "),
-                    cron_pod: indent(&pod, "        "),
-                }
-                .render()?,
-            );
-        }
+        let body = component_secrets_yaml(platform, env, identity)?;
         add_yaml(
             files,
             format!("{dir}/{}/{}.yaml", identity.folder, identity.name),
             &body,
         );
+        folders.insert(identity.folder);
+    }
+    if let Some(body) = database_grants_yaml(platform, env)? {
+        add_yaml(files, format!("{dir}/database/{DB_GRANTS}.yaml"), &body);
+        folders.insert("database");
     }
 
     let hosts = platform.ingress_hosts(env);
@@ -689,12 +639,14 @@ pub(super) fn render(
             platform: name,
             issuer: CLUSTER_ISSUER,
             project: &env.gcp_project,
-            zone: dns_zone(platform, env),
+            // Terraform names the zone like the cluster (terraform/modules/platform).
+            zone: platform.cluster_name(env),
             secret: super::istio::ingress_tls_secret(platform),
             hosts,
         }
         .render()?;
         add_yaml(files, format!("{dir}/certificates/ingress.yaml"), &body);
+        folders.insert("certificates");
     }
 
     let cluster = format!("{name}-kafka");
@@ -708,6 +660,7 @@ pub(super) fn render(
         min_isr: replicas.saturating_sub(1).max(1),
     };
     add_yaml(files, format!("{dir}/kafka/kafka.yaml"), &kafka.render()?);
+    folders.insert("kafka");
 
     let mut topics: Vec<KafkaTopic> = Vec::new();
     for topic in platform.topics.values() {
@@ -734,7 +687,7 @@ pub(super) fn render(
     }
     topics.sort_by(|a, b| a.name.cmp(&b.name));
     if topics.is_empty() {
-        return Ok(());
+        return Ok(folders);
     }
     let body = TopicsYaml {
         platform: name,
@@ -744,7 +697,70 @@ pub(super) fn render(
     }
     .render()?;
     add_yaml(files, format!("{dir}/kafka/topics.yaml"), &body);
-    Ok(())
+    Ok(folders)
+}
+
+/// An identity's ServiceAccount, SecretStore and ExternalSecret.
+fn component_secrets_yaml(
+    platform: &Platform,
+    env: &Environment,
+    identity: &Identity,
+) -> anyhow::Result<String> {
+    let gcp_service_account = identity.gcp_service_account(env);
+    Ok(ComponentSecretsYaml {
+        platform: &platform.name,
+        identity,
+        secrets: identity.all_secrets(),
+        store: SecretStoreYaml::new(
+            platform,
+            env,
+            identity.namespace,
+            identity.name,
+            gcp_service_account.clone(),
+        )
+        .render()?,
+        gcp_service_account,
+    }
+    .render()?)
+}
+
+/// The grants job with its identity's secrets, when some service owns a database.
+fn database_grants_yaml(platform: &Platform, env: &Environment) -> anyhow::Result<Option<String>> {
+    let grants: Vec<(String, String)> = platform
+        .services
+        .values()
+        .filter(|s| s.postgres)
+        .map(|s| {
+            let email = s.gcp_service_account(env);
+            (
+                s.crate_ident(),
+                super::k8s::iam_database_user(&email).to_owned(),
+            )
+        })
+        .collect();
+    if grants.is_empty() {
+        return Ok(None);
+    }
+    let identity = identity(DB_GRANTS);
+    let pod = DbGrantsPodYaml {
+        identity: &identity,
+        image: PSQL_IMAGE,
+        admin_url: ADMIN_URL,
+    }
+    .render()?;
+    let mut body = component_secrets_yaml(platform, env, &identity)?;
+    body.push('\n');
+    body.push_str(
+        &DatabaseGrantsYaml {
+            platform: &platform.name,
+            identity: &identity,
+            sql: indent(&database_grants_sql(&grants), "    "),
+            job_pod: indent(&pod, "    "),
+            cron_pod: indent(&pod, "        "),
+        }
+        .render()?,
+    );
+    Ok(Some(body))
 }
 
 #[derive(Template)]
@@ -756,12 +772,6 @@ struct ChartYaml<'a> {
     chart: &'a Chart,
     /// The chart's values as YAML, indented under `valuesObject:`; empty when it needs none.
     values: String,
-}
-
-/// The Cloud DNS managed zone of an environment's domain, as Terraform names it
-/// (`<platform>-<env>`, terraform/modules/platform).
-pub fn dns_zone(platform: &Platform, env: &Environment) -> String {
-    platform.cluster_name(env)
 }
 
 /// Alloy's pipeline: every pod's log, read through the Kubernetes API, into Loki.

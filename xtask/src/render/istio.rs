@@ -52,7 +52,7 @@ pub(super) fn render(
         &MeshYaml { platform: name }.render()?,
     );
 
-    // The tiers, and the grants job's namespace (outside the mesh, but denied all the same).
+    // The services' namespaces, and the grants job's (outside the mesh, but denied all the same).
     let mut namespaces = platform.namespaces();
     if super::components::runs_database_grants(platform) {
         namespaces.insert(super::components::DB_GRANTS);

@@ -39,8 +39,7 @@ pub(super) fn render(
         })
         .collect();
     // The database grants job's: outside the mesh (a sidecar would keep its Job from completing).
-    let grants = super::components::runs_database_grants(platform);
-    if grants {
+    if super::components::runs_database_grants(platform) {
         namespaces.push(Ns {
             name: super::components::DB_GRANTS,
             tier: "platform",
@@ -55,18 +54,9 @@ pub(super) fn render(
     .render()?;
     add_yaml(files, format!("{dir}/namespaces.yaml"), &body);
 
-    let mut namespaces: Vec<&str> = platform
-        .tiers
-        .values()
-        .map(|t| t.namespace.as_str())
-        .collect();
-    if grants {
-        namespaces.push(super::components::DB_GRANTS);
-    }
-    namespaces.sort_unstable();
     let body = NetworkPoliciesYaml {
         platform: &platform.name,
-        namespaces,
+        namespaces: super::workload_namespaces(platform).into_iter().collect(),
     }
     .render()?;
     add_yaml(files, format!("{dir}/network-policies.yaml"), &body);
@@ -206,10 +196,15 @@ impl<'a> ServiceYaml<'a> {
             None
         } else {
             Some(
-                SecretStoreYaml::new(platform, env, &s.namespace, &s.name)
-                    .gcp_service_account(s.gcp_service_account(env))
-                    .labels(labels.clone())
-                    .render()?,
+                SecretStoreYaml::new(
+                    platform,
+                    env,
+                    &s.namespace,
+                    &s.name,
+                    s.gcp_service_account(env),
+                )
+                .labels(labels.clone())
+                .render()?,
             )
         };
         Ok(Self {
@@ -278,28 +273,25 @@ pub struct SecretStoreYaml {
 }
 
 impl SecretStoreYaml {
-    /// The store `service_account` in `namespace`, named after it.
+    /// The store `service_account` in `namespace`, named after it; `gcp_service_account` is the
+    /// Google account that Kubernetes account is bound to.
     pub fn new(
         platform: &Platform,
         env: &Environment,
         namespace: &str,
         service_account: &str,
+        gcp_service_account: String,
     ) -> Self {
         Self {
             name: service_account.to_owned(),
             namespace: namespace.to_owned(),
             service_account: service_account.to_owned(),
-            gcp_service_account: String::new(),
+            gcp_service_account,
             project: env.gcp_project.clone(),
             location: platform.region.clone(),
             cluster: platform.cluster_name(env),
             labels: vec![("app.kubernetes.io/part-of", platform.name.clone())],
         }
-    }
-
-    pub fn gcp_service_account(mut self, email: String) -> Self {
-        self.gcp_service_account = email;
-        self
     }
 
     pub fn labels(mut self, labels: Vec<(&'static str, String)>) -> Self {

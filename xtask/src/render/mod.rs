@@ -38,12 +38,27 @@ pub fn render(platform: &Platform) -> anyhow::Result<Files> {
         k8s::render(platform, env, &mut files)?;
         istio::render(platform, env, &mut files)?;
         // Components first: Argo CD gets an Application for each folder they render.
-        components::render(platform, env, &mut files)?;
-        argocd::render(platform, env, &mut files)?;
+        let charts = components::charts(platform, env);
+        let folders = components::render(platform, env, &charts, &mut files)?;
+        argocd::render(platform, env, &charts, &folders, &mut files)?;
         terraform::render(platform, env, &mut files)?;
     }
     images::render(platform, &mut files)?;
     Ok(files)
+}
+
+/// The namespaces we create, each with a default-deny NetworkPolicy: the tiers', and the
+/// database grants job's when it runs.
+fn workload_namespaces(platform: &Platform) -> std::collections::BTreeSet<&str> {
+    let mut namespaces: std::collections::BTreeSet<&str> = platform
+        .tiers
+        .values()
+        .map(|t| t.namespace.as_str())
+        .collect();
+    if components::runs_database_grants(platform) {
+        namespaces.insert(components::DB_GRANTS);
+    }
+    namespaces
 }
 
 /// Adds a rendered YAML file, headed by [`YAML_HEADER`].
