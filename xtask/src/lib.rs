@@ -2,13 +2,15 @@
 //!
 //! [`model`] parses and validates platform.toml; [`render`] derives every generated file from
 //! the model; [`codegen`] is the one write path (render writes, check diffs); [`scaffold`]
-//! creates service crates; [`up`] runs the platform locally; [`test`] runs the suite.
+//! creates service crates; [`image_tag`] sets the deployed image tag; [`up`] runs the platform
+//! locally; [`test`] runs the suite.
 
 use std::path::PathBuf;
 
 pub mod codegen;
 pub mod diagnostics;
 pub mod guard;
+pub mod image_tag;
 pub mod model;
 pub mod render;
 pub mod scaffold;

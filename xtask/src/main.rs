@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{check_command, diagnostics, render_command, scaffold, test, up};
+use xtask::{check_command, diagnostics, image_tag, render_command, scaffold, test, up};
 
 /// Developer commands for the shop platform. Everything generated is derived from platform.toml.
 #[derive(Debug, Parser)]
@@ -29,6 +29,8 @@ enum Command {
     Up(up::Up),
     /// Run the test suite (cargo nextest, or cargo test when nextest is missing).
     Test(test::Test),
+    /// Set platform.image_tag (comments kept, validated); the image pipeline's one edit.
+    ImageTag(image_tag::ImageTag),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Command::NewService(args) => scaffold::run(&args),
         Command::Up(args) => up::run(&args),
         Command::Test(args) => test::run(&args),
+        Command::ImageTag(args) => image_tag::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
