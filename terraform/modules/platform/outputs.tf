@@ -29,7 +29,7 @@ output "cloudsql_connection_name" {
 }
 
 output "node_service_account_email" {
-  description = "Email of the GKE nodes' service account; grant it artifactregistry.reader where the registry lives."
+  description = "Email of the GKE nodes' service account (the registry's root grants it artifactregistry.reader)."
   value       = module.gke.node_service_account_email
 }
 
