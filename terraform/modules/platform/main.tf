@@ -29,9 +29,9 @@ locals {
 
   postgres_services = { for name, s in var.services : name => s if s.postgres }
 
-  # The component running the database grants job, and the secret of the admin URL it reads.
-  database_admin = one([
-    for name, c in var.components : { component = name, secret_id = c.database_admin_url_secret_id }
+  # The secret of the admin URL the database grants job reads (one component sets it).
+  database_admin_url_secret_id = one([
+    for c in values(var.components) : c.database_admin_url_secret_id
     if c.database_admin_url_secret_id != null
   ])
   redis_services = { for name, s in var.services : name => s if s.redis }
@@ -132,7 +132,7 @@ module "cloudsql" {
       service_account_email = module.identity.service_account_emails[name]
     }
   }
-  admin_url_secret_id = local.database_admin.secret_id
+  admin_url_secret_id = local.database_admin_url_secret_id
 
   depends_on = [google_project_service.apis]
 }
@@ -194,8 +194,12 @@ module "identity" {
       kubernetes_service_account = c.kubernetes_service_account
       service_account_id         = c.service_account_id
       postgres                   = false
-      secret_ids                 = [for id in values(c.secrets) : module.secrets.secret_ids[id]]
-      purpose                    = c.description
+      # Its declared secrets and, for the grants job, the admin URL Terraform writes.
+      secret_ids = concat(
+        [for id in values(c.secrets) : module.secrets.secret_ids[id]],
+        c.database_admin_url_secret_id == null ? [] : [module.cloudsql.admin_url_secret_id],
+      )
+      purpose = c.description
     }
   })
 
@@ -218,14 +222,6 @@ module "dns" {
   }
 
   depends_on = [google_project_service.apis]
-}
-
-# Only the grants job's account reads the Cloud SQL admin URL (the secret Terraform writes).
-resource "google_secret_manager_secret_iam_member" "database_admin" {
-  project   = var.project_id
-  secret_id = module.cloudsql.admin_url_secret_id
-  role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${module.identity.service_account_emails[local.database_admin.component]}"
 }
 
 module "github_oidc" {
