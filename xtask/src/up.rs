@@ -469,7 +469,7 @@ fn dev_secret(name: &str) -> anyhow::Result<String> {
     }
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(kit::hex(&bytes))
 }
 
 /// The environment of one service process ([`settings`] says what each variable holds).

@@ -194,7 +194,7 @@ impl PublicKey {
     /// and replicas, and computable by anyone holding the key.
     pub fn kid(&self) -> String {
         let digest = Sha256::digest(self.as_bytes());
-        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex(&digest[..8])
     }
 
     /// The key as a JWK (RFC 8037).

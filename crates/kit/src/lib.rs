@@ -26,3 +26,14 @@ pub mod testing;
 
 pub use problem::{ApiError, Problem, ValidJson};
 pub use shutdown::Shutdown;
+
+/// Lowercase hexadecimal of `bytes` (trace ids, key ids, hashed keys, generated tokens).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}

@@ -217,7 +217,7 @@ impl TraceParent {
     }
 
     pub fn trace_id_hex(&self) -> String {
-        hex_encode(&self.trace_id)
+        crate::hex(&self.trace_id)
     }
 }
 
@@ -226,15 +226,11 @@ impl fmt::Display for TraceParent {
         write!(
             f,
             "00-{}-{}-{:02x}",
-            hex_encode(&self.trace_id),
-            hex_encode(&self.span_id),
+            crate::hex(&self.trace_id),
+            crate::hex(&self.span_id),
             u8::from(self.sampled)
         )
     }
-}
-
-fn hex_encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn hex_decode(text: &str) -> Option<Vec<u8>> {

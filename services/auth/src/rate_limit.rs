@@ -79,6 +79,5 @@ impl SigninLimiter {
 
 fn account_key(email: &Email) -> String {
     let digest = Sha256::digest(email.as_str().as_bytes());
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("signin:account:{hex}")
+    format!("signin:account:{}", kit::hex(&digest[..16]))
 }
