@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::Deserialize as _;
-use serde_yaml::Value;
+use serde_yaml_ng::Value;
 
 /// Folders whose YAML documents the rules read.
 pub const MANIFEST_DIRS: &[&str] = &["gitops", "policies", "argocd"];
@@ -211,7 +211,7 @@ impl Sources {
                     .extension()
                     .is_some_and(|e| e == "yaml" || e == "yml" || e == "json");
             if is_manifest {
-                for doc in serde_yaml::Deserializer::from_str(text) {
+                for doc in serde_yaml_ng::Deserializer::from_str(text) {
                     let value = Value::deserialize(doc)
                         .with_context(|| format!("{}: not valid YAML", path.display()))?;
                     if !value.is_null() {
@@ -400,7 +400,7 @@ fn pod_spec(doc: &Document) -> Option<&Value> {
     get(&doc.value, path)
 }
 
-fn pod_labels(doc: &Document) -> Option<&serde_yaml::Mapping> {
+fn pod_labels(doc: &Document) -> Option<&serde_yaml_ng::Mapping> {
     get(&doc.value, &["spec", "template", "metadata", "labels"]).and_then(Value::as_mapping)
 }
 

@@ -4,8 +4,14 @@
 //! file, line and column of the offending key. Nothing downstream reads the TOML text: renderers
 //! get a [`Platform`], which is valid by construction (every `calls` target exists, every
 //! consumed topic has a producer, ports and routes are unique, and so on).
+//!
+//! Validation is a [`Validator`] with one method per family of rules (the platform table, tiers,
+//! environments, topics, secrets, each service, then the rules that relate services to each
+//! other); a new rule goes into the family it belongs to, and every error is collected so the
+//! report shows them all at once.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -23,6 +29,10 @@ struct RawPlatform {
     tiers: BTreeMap<Spanned<String>, RawTier>,
     environments: BTreeMap<Spanned<String>, RawEnvironment>,
     #[serde(default)]
+    tokens: Option<RawTokens>,
+    #[serde(default)]
+    secrets: BTreeMap<Spanned<String>, RawSecret>,
+    #[serde(default)]
     topics: BTreeMap<Spanned<String>, RawTopic>,
     services: BTreeMap<Spanned<String>, RawService>,
 }
@@ -37,6 +47,8 @@ struct RawMeta {
     registry: Spanned<String>,
     repo_url: Spanned<String>,
     gateway: Spanned<String>,
+    #[serde(default)]
+    storefront: Option<Spanned<String>>,
     #[serde(default = "default_image_tag")]
     image_tag: String,
 }
@@ -79,6 +91,21 @@ fn one_i() -> Spanned<i64> {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawTokens {
+    signer: Spanned<String>,
+    issuer: Spanned<String>,
+    audience: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSecret {
+    kind: Spanned<String>,
+    description: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawTopic {
     partitions: Spanned<i64>,
     retention: Spanned<String>,
@@ -99,6 +126,8 @@ struct RawService {
     postgres: bool,
     #[serde(default)]
     redis: bool,
+    #[serde(default)]
+    verify_tokens: Option<Spanned<bool>>,
     #[serde(default)]
     produces: Vec<Spanned<String>>,
     #[serde(default)]
@@ -187,8 +216,13 @@ pub struct Platform {
     pub image_tag: String,
     /// The service that routes external API traffic (`platform.gateway`).
     pub gateway: String,
+    /// The shop's front door (`platform.storefront`): `cargo xtask up` prints its URL.
+    pub storefront: Option<String>,
+    /// Who signs access tokens and what they claim (`[tokens]`).
+    pub tokens: Option<Tokens>,
     pub tiers: BTreeMap<String, Tier>,
     pub environments: BTreeMap<String, Environment>,
+    pub secrets: BTreeMap<String, Secret>,
     pub topics: BTreeMap<String, Topic>,
     pub services: BTreeMap<String, Service>,
 }
@@ -215,6 +249,55 @@ pub struct Environment {
     pub ingress_ip: Option<String>,
 }
 
+/// Access tokens: the service that signs them (and serves their JWKS), and the `iss` and `aud`
+/// every verifier (the kit, Istio's RequestAuthentication) expects.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub signer: String,
+    pub issuer: String,
+    pub audience: String,
+}
+
+/// What a secret's value is, which says who can make one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SecretKind {
+    /// An Ed25519 private key, PKCS#8 PEM (signing keys).
+    Ed25519Key,
+    /// 32 random bytes, hex-encoded (session, cookie and webhook keys).
+    Random,
+    /// A value a person supplies (a third party's credential).
+    Provided,
+}
+
+impl SecretKind {
+    pub const ALL: [(&'static str, Self); 3] = [
+        ("ed25519-key", Self::Ed25519Key),
+        ("random", Self::Random),
+        ("provided", Self::Provided),
+    ];
+
+    /// The spelling in platform.toml.
+    pub fn as_str(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, kind)| *kind == self)
+            .map_or("provided", |(name, _)| name)
+    }
+
+    /// Whether a machine can generate a value (locally, `cargo xtask up` does).
+    pub fn generated(self) -> bool {
+        self != Self::Provided
+    }
+}
+
+/// A secret declared under `[secrets]`.
+#[derive(Debug, Clone)]
+pub struct Secret {
+    pub name: String,
+    pub kind: SecretKind,
+    pub description: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Topic {
     pub name: String,
@@ -234,6 +317,8 @@ pub struct Service {
     pub ingress_host: Option<String>,
     pub postgres: bool,
     pub redis: bool,
+    /// The service verifies access tokens itself, offline, against the signer's JWKS.
+    pub verify_tokens: bool,
     pub produces: Vec<String>,
     pub consumes: Vec<String>,
     pub calls: Vec<String>,
@@ -270,11 +355,11 @@ impl Service {
         !self.produces.is_empty() || !self.consumes.is_empty()
     }
 
-    /// Whether the service stops being able to serve without Kafka, so readiness checks the
-    /// broker: consumers do, and producers without a database (they publish within requests).
-    /// Producers with a database publish through the outbox and keep serving during an outage.
+    /// Whether the service stops being able to do its work without Kafka, so readiness checks
+    /// the broker: consumers do. Producers keep serving during an outage: with a database their
+    /// events wait in the outbox, without one in the producer's queue.
     pub fn kafka_in_readiness(&self) -> bool {
-        !self.consumes.is_empty() || (!self.produces.is_empty() && !self.postgres)
+        !self.consumes.is_empty()
     }
 
     /// Whether the service relays events from its transactional outbox.
@@ -304,6 +389,9 @@ impl Service {
         self.name.replace('-', "_")
     }
 }
+
+/// The path of the access-token signing keys (RFC 8414's well-known location for a JWKS).
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 impl Platform {
     /// Reads and validates a platform file.
@@ -355,6 +443,18 @@ impl Platform {
             .collect()
     }
 
+    /// The service that signs access tokens and serves [`JWKS_PATH`], if tokens are declared.
+    pub fn token_signer(&self) -> Option<&Service> {
+        self.tokens
+            .as_ref()
+            .and_then(|t| self.services.get(&t.signer))
+    }
+
+    /// Services that verify access tokens themselves and so fetch the signer's JWKS, sorted.
+    pub fn token_verifiers(&self) -> Vec<&Service> {
+        self.services.values().filter(|s| s.verify_tokens).collect()
+    }
+
     /// Namespaces that hold at least one service, sorted.
     pub fn namespaces(&self) -> BTreeSet<&str> {
         self.services
@@ -404,6 +504,18 @@ impl Platform {
         let prefix = host.strip_suffix(self.domain.as_str())?;
         Some(format!("{prefix}{}", env.domain))
     }
+
+    /// The gateway's routing table: every route prefix with the service it belongs to, longest
+    /// prefix first (so `/v1/carts/x` is matched by `/v1/carts` before a shorter `/v1`).
+    pub fn routes(&self) -> Vec<(&str, &Service)> {
+        let mut routes: Vec<(&str, &Service)> = self
+            .services
+            .values()
+            .flat_map(|s| s.routes.iter().map(move |r| (r.as_str(), s)))
+            .collect();
+        routes.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(b.0)));
+        routes
+    }
 }
 
 fn unknown_field_help(message: &str) -> Option<String> {
@@ -420,18 +532,11 @@ fn unknown_field_help(message: &str) -> Option<String> {
     })
 }
 
-/// Parses a retention such as `14d`, `12h`, `30m` into milliseconds.
+/// Parses a retention such as `14d`, `12h`, `30m` into milliseconds (whole minutes at least).
 pub fn retention_ms(text: &str) -> Option<u64> {
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    let unit_ms = match unit {
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return None,
-    };
-    n.checked_mul(unit_ms).filter(|ms| *ms > 0)
+    let duration = humantime::parse_duration(text).ok()?;
+    let ms = u64::try_from(duration.as_millis()).ok()?;
+    (ms >= 60_000 && ms % 60_000 == 0).then_some(ms)
 }
 
 /// The environment variable for a kebab-case name: `payment-provider-key` → `PAYMENT_PROVIDER_KEY`.
@@ -455,19 +560,94 @@ pub fn is_kebab(name: &str, max: usize) -> bool {
         && !name.contains("--")
 }
 
+// ---------------------------------------------------------------------------------------------
+// Validation, one method per family of rules
+
+/// What the per-service rules learn that the cross-service rules need.
+#[derive(Default)]
+struct Seen {
+    ports: BTreeMap<i64, String>,
+    routes: BTreeMap<String, String>,
+    produced: BTreeSet<String>,
+    /// (consumer, topic) for every `consumes` entry naming a declared topic.
+    consumed: Vec<(String, Spanned<String>)>,
+    /// Services with routes, at their name.
+    routed: Vec<Spanned<String>>,
+    /// Secrets some service reads.
+    used_secrets: BTreeSet<String>,
+    /// Services with `verify_tokens = true`, at the key.
+    verifiers: Vec<(String, Range<usize>)>,
+}
+
+/// Collects every diagnostic while building the model.
 #[derive(Default)]
 struct Validator {
     diagnostics: Vec<Diagnostic>,
 }
 
 impl Validator {
-    fn error(&mut self, span: std::ops::Range<usize>, message: String, help: impl Into<String>) {
+    fn error(&mut self, span: Range<usize>, message: String, help: impl Into<String>) {
         self.diagnostics
             .push(Diagnostic::new(span, message).help(help));
     }
 
     fn platform(&mut self, raw: RawPlatform) -> Platform {
+        self.meta(&raw.platform);
+        let tiers = self.tiers(raw.tiers);
+        let environments = self.environments(raw.environments, raw.platform.gcp_project.get_ref());
+        let secrets = self.secrets(raw.secrets.iter());
+        let (topics, topic_spans) = self.topics(raw.topics);
+        let domain = raw.platform.domain.get_ref().clone();
+        let mut seen = Seen::default();
+        let names: BTreeSet<String> = raw.services.keys().map(|k| k.get_ref().clone()).collect();
+        let services: BTreeMap<String, Service> = raw
+            .services
+            .into_iter()
+            .map(|(name, s)| {
+                let service = self.service(
+                    name,
+                    s,
+                    &Context {
+                        domain: &domain,
+                        tiers: &tiers,
+                        topics: &topics,
+                        secrets: &secrets,
+                        names: &names,
+                    },
+                    &mut seen,
+                );
+                (service.name.clone(), service)
+            })
+            .collect();
+
+        self.topics_are_produced(&topic_spans, &seen);
+        self.unused_secrets(&secrets, &raw.secrets, &seen);
+        let gateway = self.gateway(&raw.platform.gateway, &services, &seen);
+        let storefront = self.storefront(raw.platform.storefront.as_ref(), &services);
+        let tokens = self.tokens(raw.tokens, &services, &seen);
+
         let meta = raw.platform;
+        Platform {
+            name: meta.name.into_inner(),
+            gcp_project: meta.gcp_project.into_inner(),
+            region: meta.region.into_inner(),
+            domain,
+            registry: meta.registry.into_inner(),
+            repo_url: meta.repo_url.into_inner(),
+            image_tag: meta.image_tag,
+            gateway,
+            storefront,
+            tokens,
+            tiers,
+            environments,
+            secrets,
+            topics,
+            services,
+        }
+    }
+
+    /// `[platform]`: the name is a DNS label.
+    fn meta(&mut self, meta: &RawMeta) {
         if !is_kebab(meta.name.get_ref(), 30) {
             self.error(
                 meta.name.span(),
@@ -478,11 +658,11 @@ impl Validator {
                 "use lowercase letters, digits and dashes, e.g. \"shop\"",
             );
         }
-        let domain = meta.domain.get_ref().clone();
+    }
 
-        let tiers: BTreeMap<String, Tier> = raw
-            .tiers
-            .into_iter()
+    /// `[tiers]`: namespaces are DNS labels.
+    fn tiers(&mut self, raw: BTreeMap<Spanned<String>, RawTier>) -> BTreeMap<String, Tier> {
+        raw.into_iter()
             .map(|(name, t)| {
                 if !is_kebab(t.namespace.get_ref(), 63) {
                     self.error(
@@ -492,20 +672,23 @@ impl Validator {
                     );
                 }
                 let name = name.into_inner();
-                (
-                    name.clone(),
-                    Tier {
-                        name,
-                        namespace: t.namespace.into_inner(),
-                        description: t.description,
-                    },
-                )
+                let tier = Tier {
+                    name: name.clone(),
+                    namespace: t.namespace.into_inner(),
+                    description: t.description,
+                };
+                (name, tier)
             })
-            .collect();
+            .collect()
+    }
 
-        let environments = raw
-            .environments
-            .into_iter()
+    /// `[environments]`: scale, replication, ingress address, a pinned prod revision.
+    fn environments(
+        &mut self,
+        raw: BTreeMap<Spanned<String>, RawEnvironment>,
+        default_project: &str,
+    ) -> BTreeMap<String, Environment> {
+        raw.into_iter()
             .map(|(name, e)| {
                 if *e.replicas_scale.get_ref() <= 0.0 {
                     self.error(
@@ -538,33 +721,82 @@ impl Validator {
                     );
                 }
                 let name = name.into_inner();
-                (
-                    name.clone(),
-                    Environment {
-                        name,
-                        domain: e.domain.into_inner(),
-                        gcp_project: e
-                            .gcp_project
-                            .unwrap_or_else(|| meta.gcp_project.get_ref().clone()),
-                        target_revision: e.target_revision.into_inner(),
-                        replicas_scale: e.replicas_scale.into_inner(),
-                        ha: e.ha,
-                        kafka_replication: u32::try_from(e.kafka_replication.into_inner())
-                            .unwrap_or(1),
-                        ingress_ip: e.ingress_ip.map(Spanned::into_inner),
-                    },
-                )
+                let env = Environment {
+                    name: name.clone(),
+                    domain: e.domain.into_inner(),
+                    gcp_project: e.gcp_project.unwrap_or_else(|| default_project.to_owned()),
+                    target_revision: e.target_revision.into_inner(),
+                    replicas_scale: e.replicas_scale.into_inner(),
+                    ha: e.ha,
+                    kafka_replication: u32::try_from(e.kafka_replication.into_inner())
+                        .unwrap_or(1),
+                    ingress_ip: e.ingress_ip.map(Spanned::into_inner),
+                };
+                (name, env)
             })
-            .collect();
+            .collect()
+    }
 
+    /// `[secrets]`: kebab-case names, a known kind, a one-line description.
+    fn secrets<'a>(
+        &mut self,
+        raw: impl Iterator<Item = (&'a Spanned<String>, &'a RawSecret)>,
+    ) -> BTreeMap<String, Secret> {
+        let mut secrets = BTreeMap::new();
+        for (name, s) in raw {
+            if !is_kebab(name.get_ref(), 60) {
+                self.error(
+                    name.span(),
+                    format!("secret name {:?} is not kebab-case", name.get_ref()),
+                    "write e.g. [secrets.payment-provider-key]",
+                );
+            }
+            let known: Vec<&str> = SecretKind::ALL.iter().map(|(k, _)| *k).collect();
+            let kind = SecretKind::ALL
+                .iter()
+                .find(|(k, _)| k == s.kind.get_ref())
+                .map(|(_, kind)| *kind);
+            if kind.is_none() {
+                let help = match closest(s.kind.get_ref(), known.iter().copied()) {
+                    Some(c) => format!("did you mean kind = \"{c}\"?"),
+                    None => format!(
+                        "write one of {}: ed25519-key (a signing key), random (32 random bytes, e.g. a session key), provided (a third party's credential, supplied by a person)",
+                        known.join(", ")
+                    ),
+                };
+                self.error(
+                    s.kind.span(),
+                    format!("secret kind {:?} is not known", s.kind.get_ref()),
+                    help,
+                );
+            }
+            self.one_line(&s.description, "secret");
+            secrets.insert(
+                name.get_ref().clone(),
+                Secret {
+                    name: name.get_ref().clone(),
+                    kind: kind.unwrap_or(SecretKind::Provided),
+                    description: s.description.get_ref().clone(),
+                },
+            );
+        }
+        secrets
+    }
+
+    /// `[topics]`: a retention, a partition count, the events carried.
+    /// Returns the topics and where each was declared.
+    fn topics(
+        &mut self,
+        raw: BTreeMap<Spanned<String>, RawTopic>,
+    ) -> (BTreeMap<String, Topic>, BTreeMap<String, Range<usize>>) {
         let mut topics = BTreeMap::new();
-        let mut topic_spans = BTreeMap::new();
-        for (name, t) in raw.topics {
+        let mut spans = BTreeMap::new();
+        for (name, t) in raw {
             let retention = t.retention.get_ref();
             let retention_ms = retention_ms(retention).unwrap_or_else(|| {
                 self.error(
                     t.retention.span(),
-                    format!("retention {retention:?} is not a duration"),
+                    format!("retention {retention:?} is not a duration in whole minutes"),
                     "write a number with m, h or d, e.g. \"14d\"",
                 );
                 0
@@ -583,290 +815,262 @@ impl Validator {
                     "list the event types it carries, e.g. events = [\"order.placed\"]",
                 );
             }
-            topic_spans.insert(name.get_ref().clone(), name.span());
-            let name = name.into_inner();
-            topics.insert(
-                name.clone(),
-                Topic {
-                    name,
-                    partitions: u32::try_from(t.partitions.into_inner()).unwrap_or(1),
-                    retention_ms,
-                    events: t
-                        .events
-                        .into_inner()
-                        .into_iter()
-                        .map(Spanned::into_inner)
-                        .collect(),
-                },
+            let topic = Topic {
+                name: name.get_ref().clone(),
+                partitions: u32::try_from(t.partitions.into_inner()).unwrap_or(1),
+                retention_ms,
+                events: t
+                    .events
+                    .into_inner()
+                    .into_iter()
+                    .map(Spanned::into_inner)
+                    .collect(),
+            };
+            spans.insert(name.get_ref().clone(), name.span());
+            topics.insert(name.into_inner(), topic);
+        }
+        (topics, spans)
+    }
+
+    /// One `[services.<name>]` table, checked on its own and against what was declared before it.
+    fn service(
+        &mut self,
+        name: Spanned<String>,
+        s: RawService,
+        cx: &Context<'_>,
+        seen: &mut Seen,
+    ) -> Service {
+        let name_span = name.span();
+        let name = name.into_inner();
+        if !is_kebab(&name, MAX_SERVICE_NAME) {
+            self.error(
+                name_span.clone(),
+                format!(
+                    "service name {name:?} is not a lowercase DNS label of at most \
+                     {MAX_SERVICE_NAME} characters (its Google service account is svc-<name>)"
+                ),
+                "use lowercase letters, digits and dashes, e.g. [services.order-history]",
             );
         }
+        self.one_line(&s.description, "service");
+        let namespace = self.tier_of(&name, &s.tier, cx.tiers);
+        self.port(&name, &s.port, seen);
+        self.service_routes(&name, &name_span, &s.routes, seen);
+        self.ingress(&name, &s, cx.domain);
+        self.calls(&name, &s.calls, cx.names);
+        self.topic_use(&name, &s.produces, &s.consumes, cx.topics, seen);
+        self.secret_use(&s.secrets, cx.secrets, seen);
+        if let Some(verify) = &s.verify_tokens
+            && *verify.get_ref()
+        {
+            seen.verifiers.push((name.clone(), verify.span()));
+        }
+        let scaling = self.scaling(s.scaling.as_ref());
+        let slo = self.slo(&name, &name_span, s.slo.as_ref());
+        let sorted = |v: Vec<Spanned<String>>| {
+            let mut v: Vec<String> = v.into_iter().map(Spanned::into_inner).collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        Service {
+            name,
+            description: s.description.into_inner(),
+            tier: s.tier.into_inner(),
+            namespace,
+            port: u16::try_from(*s.port.get_ref()).unwrap_or(0),
+            routes: s.routes.into_iter().map(Spanned::into_inner).collect(),
+            ingress_host: s.ingress_host.map(Spanned::into_inner),
+            postgres: s.postgres,
+            redis: s.redis,
+            verify_tokens: s.verify_tokens.is_some_and(|v| v.into_inner()),
+            produces: sorted(s.produces),
+            consumes: sorted(s.consumes),
+            calls: sorted(s.calls),
+            secrets: sorted(s.secrets),
+            resources: Resources {
+                cpu: s.resources.cpu,
+                memory: s.resources.memory,
+                cpu_limit: s.resources.cpu_limit,
+                memory_limit: s.resources.memory_limit,
+            },
+            scaling,
+            slo,
+        }
+    }
 
-        let names: BTreeSet<String> = raw.services.keys().map(|k| k.get_ref().clone()).collect();
-        let mut ports: BTreeMap<i64, String> = BTreeMap::new();
-        let mut routes: BTreeMap<String, String> = BTreeMap::new();
-        let mut produced: BTreeSet<String> = BTreeSet::new();
-        let mut consumed: Vec<(String, Spanned<String>)> = Vec::new();
-        let mut routed: Vec<Spanned<String>> = Vec::new();
-        let mut services = BTreeMap::new();
-
-        for (name, s) in raw.services {
-            let name_span = name.span();
-            let name = name.into_inner();
-            if !is_kebab(&name, MAX_SERVICE_NAME) {
-                self.error(
-                    name_span.clone(),
-                    format!(
-                        "service name {name:?} is not a lowercase DNS label of at most \
-                         {MAX_SERVICE_NAME} characters (its Google service account is svc-<name>)"
-                    ),
-                    "use lowercase letters, digits and dashes, e.g. [services.order-history]",
-                );
-            }
-            let description = s.description.get_ref();
-            if description.is_empty()
-                || description.chars().count() > 120
-                || description
-                    .contains(|c: char| c.is_control() || c == '"' || c == '\\' || c == '`')
-            {
-                self.error(s.description.span(), format!("the description of {name:?} must be one line of 1-120 characters without quotes, backslashes or backticks"), "it is pasted into Cargo.toml, Rust doc comments and manifests; write e.g. description = \"Carts per user\"");
-            }
-            let namespace = match tiers.get(s.tier.get_ref()) {
-                Some(t) => t.namespace.clone(),
-                None => {
-                    let known: Vec<&str> = tiers.keys().map(String::as_str).collect();
-                    let help = match closest(s.tier.get_ref(), known.iter().copied()) {
-                        Some(c) => format!(
-                            "did you mean tier = \"{c}\"? tiers are declared under [tiers]: {}",
-                            known.join(", ")
-                        ),
-                        None => format!(
-                            "use one of the tiers declared under [tiers]: {}",
-                            known.join(", ")
-                        ),
-                    };
-                    self.error(
-                        s.tier.span(),
-                        format!(
-                            "service {name:?} is in tier {:?}, which does not exist",
-                            s.tier.get_ref()
-                        ),
-                        help,
-                    );
-                    String::new()
-                }
-            };
-            let port = *s.port.get_ref();
-            if !(1024..=65535).contains(&port) {
-                self.error(
-                    s.port.span(),
-                    format!("port {port} is outside 1024-65535"),
-                    "pick an unused port such as 8100",
-                );
-            } else if let Some(other) = ports.insert(port, name.clone()) {
-                self.error(
-                    s.port.span(),
-                    format!("port {port} is already used by service {other:?}"),
-                    format!(
-                        "pick a free port, e.g. {}",
-                        ports.keys().max().copied().unwrap_or(8080) + 1
-                    ),
-                );
-            }
-            for route in &s.routes {
-                let r = route.get_ref();
-                if !r.starts_with('/')
-                    || r.len() < 2
-                    || r.ends_with('/')
-                    || r.contains(char::is_whitespace)
-                {
-                    self.error(
-                        route.span(),
-                        format!("route {r:?} is not a path prefix"),
-                        "write an absolute prefix without a trailing slash, e.g. \"/v1/orders\"",
-                    );
-                } else if let Some(other) = routes.insert(r.clone(), name.clone()) {
-                    self.error(
-                        route.span(),
-                        format!("route {r:?} is already served by service {other:?}"),
-                        "each route prefix belongs to one service; pick another prefix",
-                    );
-                }
-            }
-            if !s.routes.is_empty() {
-                routed.push(Spanned::new(name_span.clone(), name.clone()));
-            }
-            if let Some(host) = &s.ingress_host {
-                let h = host.get_ref();
-                if s.tier.get_ref() != "public" {
-                    self.error(host.span(), format!("service {name:?} is in tier {:?}; only public services take ingress traffic", s.tier.get_ref()), "remove ingress_host, or move the service to tier = \"public\"");
-                } else if !(h == &domain || h.ends_with(&format!(".{domain}"))) {
-                    self.error(
-                        host.span(),
-                        format!("ingress_host {h:?} is not under the platform domain {domain:?}"),
-                        format!("write e.g. \"{domain}\" or \"admin.{domain}\""),
-                    );
-                }
-            }
-            for target in &s.calls {
-                let t = target.get_ref();
-                if t == &name {
-                    self.error(
-                        target.span(),
-                        format!("service {name:?} lists itself in calls"),
-                        "remove it: a service needs no permission to reach itself",
-                    );
-                } else if !names.contains(t) {
-                    let help = match closest(t, names.iter().map(String::as_str)) {
-                        Some(c) => format!("did you mean \"{c}\"?"),
-                        None => "calls may only name services declared under [services]".to_owned(),
-                    };
-                    self.error(
-                        target.span(),
-                        format!("service {name:?} calls {t:?}, which is not a service"),
-                        help,
-                    );
-                }
-            }
-            for topic in &s.produces {
-                if topics.contains_key(topic.get_ref()) {
-                    produced.insert(topic.get_ref().clone());
-                } else {
-                    self.unknown_topic(topic, &topics);
-                }
-            }
-            for topic in &s.consumes {
-                if topics.contains_key(topic.get_ref()) {
-                    consumed.push((name.clone(), topic.clone()));
-                } else {
-                    self.unknown_topic(topic, &topics);
-                }
-            }
-            for secret in &s.secrets {
-                if !is_kebab(secret.get_ref(), 60) {
-                    self.error(
-                        secret.span(),
-                        format!("secret name {:?} is not kebab-case", secret.get_ref()),
-                        "write e.g. \"payment-provider-key\"",
-                    );
-                }
-            }
-            let scaling = match &s.scaling {
-                None => Scaling {
-                    min: 1,
-                    max: 3,
-                    cpu: 70,
-                },
-                Some(sc) => {
-                    let r = sc.get_ref();
-                    if r.min < 1 || r.max < r.min || !(1..=100).contains(&r.cpu) {
-                        self.error(
-                            sc.span(),
-                            "scaling needs 1 <= min <= max and cpu between 1 and 100".into(),
-                            "write e.g. scaling = { min = 2, max = 10, cpu = 70 }",
-                        );
-                    }
-                    Scaling {
-                        min: u32::try_from(r.min.max(1)).unwrap_or(1),
-                        max: u32::try_from(r.max.max(1)).unwrap_or(1),
-                        cpu: u32::try_from(r.cpu.clamp(1, 100)).unwrap_or(70),
-                    }
-                }
-            };
-            let slo = s.slo.as_ref().map(|slo| Slo {
-                availability: slo.availability,
-                p99_ms: slo.p99_ms,
-            });
-            if let Some(slo) = slo.filter(|slo| !(50.0..100.0).contains(&slo.availability)) {
-                self.error(name_span.clone(), format!("service {name:?} has an availability objective of {}%", slo.availability), "write a percentage below 100, e.g. slo = { availability = 99.9, p99_ms = 300 }");
-            }
-            let sorted = |v: Vec<Spanned<String>>| {
-                let mut v: Vec<String> = v.into_iter().map(Spanned::into_inner).collect();
-                v.sort();
-                v.dedup();
-                v
-            };
-            services.insert(
-                name.clone(),
-                Service {
-                    name,
-                    description: s.description.into_inner(),
-                    tier: s.tier.into_inner(),
-                    namespace,
-                    port: u16::try_from(port).unwrap_or(0),
-                    routes: s.routes.into_iter().map(Spanned::into_inner).collect(),
-                    ingress_host: s.ingress_host.map(Spanned::into_inner),
-                    postgres: s.postgres,
-                    redis: s.redis,
-                    produces: sorted(s.produces),
-                    consumes: sorted(s.consumes),
-                    calls: sorted(s.calls),
-                    secrets: sorted(s.secrets),
-                    resources: Resources {
-                        cpu: s.resources.cpu,
-                        memory: s.resources.memory,
-                        cpu_limit: s.resources.cpu_limit,
-                        memory_limit: s.resources.memory_limit,
-                    },
-                    scaling,
-                    slo,
-                },
+    /// A description pasted into Cargo.toml, doc comments and manifests: one plain line.
+    fn one_line(&mut self, description: &Spanned<String>, what: &str) {
+        let text = description.get_ref();
+        if text.is_empty()
+            || text.chars().count() > 120
+            || text.contains(|c: char| c.is_control() || c == '"' || c == '\\' || c == '`')
+        {
+            self.error(
+                description.span(),
+                format!("a {what} description must be one line of 1-120 characters without quotes, backslashes or backticks"),
+                "it is pasted into Cargo.toml, Rust doc comments and manifests; write e.g. description = \"Carts per user\"",
             );
         }
+    }
 
-        for (consumer, topic) in consumed {
-            if !produced.contains(topic.get_ref()) {
-                self.error(
-                    topic.span(),
-                    format!(
-                        "service {consumer:?} consumes {:?}, which no service produces",
-                        topic.get_ref()
-                    ),
-                    format!(
-                        "add \"{}\" to some service's produces, or remove it here",
-                        topic.get_ref()
-                    ),
-                );
-            }
+    /// The tier exists; returns its namespace.
+    fn tier_of(
+        &mut self,
+        name: &str,
+        tier: &Spanned<String>,
+        tiers: &BTreeMap<String, Tier>,
+    ) -> String {
+        if let Some(t) = tiers.get(tier.get_ref()) {
+            return t.namespace.clone();
         }
-        for (topic, span) in &topic_spans {
-            if !produced.contains(topic) {
-                self.error(
-                    span.clone(),
-                    format!("topic {topic:?} is declared but no service produces it"),
-                    "add it to a service's produces, or delete the topic",
-                );
-            }
-        }
-
-        let gateway = meta.gateway.get_ref().clone();
-        match services.get(&gateway) {
-            None => self.error(
-                meta.gateway.span(),
-                format!("gateway {gateway:?} is not a service"),
-                "name the service that routes API traffic, e.g. gateway = \"api-gateway\"",
+        let known: Vec<&str> = tiers.keys().map(String::as_str).collect();
+        let help = match closest(tier.get_ref(), known.iter().copied()) {
+            Some(c) => format!(
+                "did you mean tier = \"{c}\"? tiers are declared under [tiers]: {}",
+                known.join(", ")
             ),
-            Some(gw) => {
-                for service in routed {
-                    if !gw.calls.contains(service.get_ref()) {
-                        self.error(service.span(), format!("service {:?} declares routes but the gateway {gateway:?} does not call it", service.get_ref()), format!("add \"{}\" to [services.{gateway}] calls, or remove the routes", service.get_ref()));
-                    }
-                }
+            None => format!(
+                "use one of the tiers declared under [tiers]: {}",
+                known.join(", ")
+            ),
+        };
+        self.error(
+            tier.span(),
+            format!(
+                "service {name:?} is in tier {:?}, which does not exist",
+                tier.get_ref()
+            ),
+            help,
+        );
+        String::new()
+    }
+
+    /// The port is unprivileged and unique.
+    fn port(&mut self, name: &str, port: &Spanned<i64>, seen: &mut Seen) {
+        let value = *port.get_ref();
+        if !(1024..=65535).contains(&value) {
+            self.error(
+                port.span(),
+                format!("port {value} is outside 1024-65535"),
+                "pick an unused port such as 8100",
+            );
+        } else if let Some(other) = seen.ports.insert(value, name.to_owned()) {
+            self.error(
+                port.span(),
+                format!("port {value} is already used by service {other:?}"),
+                format!(
+                    "pick a free port, e.g. {}",
+                    seen.ports.keys().max().copied().unwrap_or(8080) + 1
+                ),
+            );
+        }
+    }
+
+    /// Routes are path prefixes, each served by one service.
+    fn service_routes(
+        &mut self,
+        name: &str,
+        name_span: &Range<usize>,
+        routes: &[Spanned<String>],
+        seen: &mut Seen,
+    ) {
+        for route in routes {
+            let r = route.get_ref();
+            if !r.starts_with('/')
+                || r.len() < 2
+                || r.ends_with('/')
+                || r.contains(|c: char| c.is_whitespace() || c == '?' || c == '#')
+            {
+                self.error(
+                    route.span(),
+                    format!("route {r:?} is not a path prefix"),
+                    "write an absolute prefix without a trailing slash, e.g. \"/v1/orders\"",
+                );
+            } else if let Some(other) = seen.routes.insert(r.clone(), name.to_owned()) {
+                self.error(
+                    route.span(),
+                    format!("route {r:?} is already served by service {other:?}"),
+                    "each route prefix belongs to one service; pick another prefix",
+                );
             }
         }
+        if !routes.is_empty() {
+            seen.routed
+                .push(Spanned::new(name_span.clone(), name.to_owned()));
+        }
+    }
 
-        Platform {
-            name: meta.name.into_inner(),
-            gcp_project: meta.gcp_project.into_inner(),
-            region: meta.region.into_inner(),
-            domain,
-            registry: meta.registry.into_inner(),
-            repo_url: meta.repo_url.into_inner(),
-            image_tag: meta.image_tag,
-            gateway,
-            tiers,
-            environments,
-            topics,
-            services,
+    /// Only public services take ingress traffic, at hosts under the platform domain.
+    fn ingress(&mut self, name: &str, s: &RawService, domain: &str) {
+        let Some(host) = &s.ingress_host else {
+            return;
+        };
+        let h = host.get_ref();
+        if s.tier.get_ref() != "public" {
+            self.error(
+                host.span(),
+                format!(
+                    "service {name:?} is in tier {:?}; only public services take ingress traffic",
+                    s.tier.get_ref()
+                ),
+                "remove ingress_host, or move the service to tier = \"public\"",
+            );
+        } else if !(h == domain || h.ends_with(&format!(".{domain}"))) {
+            self.error(
+                host.span(),
+                format!("ingress_host {h:?} is not under the platform domain {domain:?}"),
+                format!("write e.g. \"{domain}\" or \"admin.{domain}\""),
+            );
+        }
+    }
+
+    /// `calls` names other services.
+    fn calls(&mut self, name: &str, calls: &[Spanned<String>], names: &BTreeSet<String>) {
+        for target in calls {
+            let t = target.get_ref();
+            if t == name {
+                self.error(
+                    target.span(),
+                    format!("service {name:?} lists itself in calls"),
+                    "remove it: a service needs no permission to reach itself",
+                );
+            } else if !names.contains(t) {
+                let help = match closest(t, names.iter().map(String::as_str)) {
+                    Some(c) => format!("did you mean \"{c}\"?"),
+                    None => "calls may only name services declared under [services]".to_owned(),
+                };
+                self.error(
+                    target.span(),
+                    format!("service {name:?} calls {t:?}, which is not a service"),
+                    help,
+                );
+            }
+        }
+    }
+
+    /// Produced and consumed topics are declared.
+    fn topic_use(
+        &mut self,
+        name: &str,
+        produces: &[Spanned<String>],
+        consumes: &[Spanned<String>],
+        topics: &BTreeMap<String, Topic>,
+        seen: &mut Seen,
+    ) {
+        for topic in produces {
+            if topics.contains_key(topic.get_ref()) {
+                seen.produced.insert(topic.get_ref().clone());
+            } else {
+                self.unknown_topic(topic, topics);
+            }
+        }
+        for topic in consumes {
+            if topics.contains_key(topic.get_ref()) {
+                seen.consumed.push((name.to_owned(), topic.clone()));
+            } else {
+                self.unknown_topic(topic, topics);
+            }
         }
     }
 
@@ -880,4 +1084,262 @@ impl Validator {
         };
         self.error(topic.span(), format!("topic {t:?} is not declared"), help);
     }
+
+    /// A service's secrets are declared under `[secrets]`.
+    fn secret_use(
+        &mut self,
+        secrets: &[Spanned<String>],
+        declared: &BTreeMap<String, Secret>,
+        seen: &mut Seen,
+    ) {
+        for secret in secrets {
+            let s = secret.get_ref();
+            seen.used_secrets.insert(s.clone());
+            if declared.contains_key(s) {
+                continue;
+            }
+            let help = match closest(s, declared.keys().map(String::as_str)) {
+                Some(c) => format!("did you mean \"{c}\"?"),
+                None => format!(
+                    "declare it: [secrets.{s}] with kind = \"random\", \"ed25519-key\" or \"provided\" and a description"
+                ),
+            };
+            self.error(
+                secret.span(),
+                format!("secret {s:?} is not declared under [secrets]"),
+                help,
+            );
+        }
+    }
+
+    fn scaling(&mut self, scaling: Option<&Spanned<RawScaling>>) -> Scaling {
+        let Some(sc) = scaling else {
+            return Scaling {
+                min: 1,
+                max: 3,
+                cpu: 70,
+            };
+        };
+        let r = sc.get_ref();
+        if r.min < 1 || r.max < r.min || !(1..=100).contains(&r.cpu) {
+            self.error(
+                sc.span(),
+                "scaling needs 1 <= min <= max and cpu between 1 and 100".into(),
+                "write e.g. scaling = { min = 2, max = 10, cpu = 70 }",
+            );
+        }
+        Scaling {
+            min: u32::try_from(r.min.max(1)).unwrap_or(1),
+            max: u32::try_from(r.max.max(1)).unwrap_or(1),
+            cpu: u32::try_from(r.cpu.clamp(1, 100)).unwrap_or(70),
+        }
+    }
+
+    fn slo(&mut self, name: &str, name_span: &Range<usize>, slo: Option<&RawSlo>) -> Option<Slo> {
+        let slo = slo.map(|slo| Slo {
+            availability: slo.availability,
+            p99_ms: slo.p99_ms,
+        })?;
+        if !(50.0..100.0).contains(&slo.availability) {
+            self.error(
+                name_span.clone(),
+                format!(
+                    "service {name:?} has an availability objective of {}%",
+                    slo.availability
+                ),
+                "write a percentage below 100, e.g. slo = { availability = 99.9, p99_ms = 300 }",
+            );
+        }
+        Some(slo)
+    }
+
+    // --- rules across services --------------------------------------------------------------
+
+    /// Every consumed topic has a producer; every declared topic is produced.
+    fn topics_are_produced(&mut self, spans: &BTreeMap<String, Range<usize>>, seen: &Seen) {
+        for (consumer, topic) in &seen.consumed {
+            if !seen.produced.contains(topic.get_ref()) {
+                self.error(
+                    topic.span(),
+                    format!(
+                        "service {consumer:?} consumes {:?}, which no service produces",
+                        topic.get_ref()
+                    ),
+                    format!(
+                        "add \"{}\" to some service's produces, or remove it here",
+                        topic.get_ref()
+                    ),
+                );
+            }
+        }
+        for (topic, span) in spans {
+            if !seen.produced.contains(topic) {
+                self.error(
+                    span.clone(),
+                    format!("topic {topic:?} is declared but no service produces it"),
+                    "add it to a service's produces, or delete the topic",
+                );
+            }
+        }
+    }
+
+    /// Every declared secret is read by some service.
+    fn unused_secrets(
+        &mut self,
+        secrets: &BTreeMap<String, Secret>,
+        raw: &BTreeMap<Spanned<String>, RawSecret>,
+        seen: &Seen,
+    ) {
+        for name in raw.keys() {
+            if secrets.contains_key(name.get_ref()) && !seen.used_secrets.contains(name.get_ref()) {
+                self.error(
+                    name.span(),
+                    format!(
+                        "secret {:?} is declared but no service reads it",
+                        name.get_ref()
+                    ),
+                    "add it to a service's secrets, or delete the declaration",
+                );
+            }
+        }
+    }
+
+    /// The gateway is a service and may call every service with routes.
+    fn gateway(
+        &mut self,
+        gateway: &Spanned<String>,
+        services: &BTreeMap<String, Service>,
+        seen: &Seen,
+    ) -> String {
+        let name = gateway.get_ref().clone();
+        let Some(gw) = services.get(&name) else {
+            self.error(
+                gateway.span(),
+                format!("gateway {name:?} is not a service"),
+                "name the service that routes API traffic, e.g. gateway = \"api-gateway\"",
+            );
+            return name;
+        };
+        for service in &seen.routed {
+            if !gw.calls.contains(service.get_ref()) {
+                self.error(
+                    service.span(),
+                    format!(
+                        "service {:?} declares routes but the gateway {name:?} does not call it",
+                        service.get_ref()
+                    ),
+                    format!(
+                        "add \"{}\" to [services.{name}] calls, or remove the routes",
+                        service.get_ref()
+                    ),
+                );
+            }
+        }
+        name
+    }
+
+    /// The storefront is a service people reach: it has an ingress host.
+    fn storefront(
+        &mut self,
+        storefront: Option<&Spanned<String>>,
+        services: &BTreeMap<String, Service>,
+    ) -> Option<String> {
+        let storefront = storefront?;
+        let name = storefront.get_ref();
+        match services.get(name) {
+            None => {
+                let help = match closest(name, services.keys().map(String::as_str)) {
+                    Some(c) => format!("did you mean \"{c}\"?"),
+                    None => "name the service whose pages people open, or remove the key".into(),
+                };
+                self.error(
+                    storefront.span(),
+                    format!("storefront {name:?} is not a service"),
+                    help,
+                );
+            }
+            Some(s) if s.ingress_host.is_none() => self.error(
+                storefront.span(),
+                format!("storefront {name:?} has no ingress_host, so nobody can open it"),
+                format!("give [services.{name}] an ingress_host, e.g. ingress_host = \"shop.example.com\""),
+            ),
+            Some(_) => {}
+        }
+        Some(name.clone())
+    }
+
+    /// `[tokens]`: the signer is a service and serves the JWKS; verifiers need `[tokens]`.
+    fn tokens(
+        &mut self,
+        raw: Option<RawTokens>,
+        services: &BTreeMap<String, Service>,
+        seen: &Seen,
+    ) -> Option<Tokens> {
+        let Some(raw) = raw else {
+            for (name, span) in &seen.verifiers {
+                self.error(
+                    span.clone(),
+                    format!("service {name:?} verifies tokens, but no [tokens] section says who signs them"),
+                    "declare [tokens] with signer = \"auth\", issuer = \"shop-auth\" and audience = \"shop\"",
+                );
+            }
+            return None;
+        };
+        let signer = raw.signer.get_ref();
+        match services.get(signer) {
+            None => {
+                let help = match closest(signer, services.keys().map(String::as_str)) {
+                    Some(c) => format!("did you mean signer = \"{c}\"?"),
+                    None => "name the service that signs access tokens, e.g. signer = \"auth\"".into(),
+                };
+                self.error(
+                    raw.signer.span(),
+                    format!("token signer {signer:?} is not a service"),
+                    help,
+                );
+            }
+            Some(s) if !s.routes.iter().any(|r| r == JWKS_PATH) => self.error(
+                raw.signer.span(),
+                format!("token signer {signer:?} does not route {JWKS_PATH}, where verifiers and clients fetch its keys"),
+                format!("add \"{JWKS_PATH}\" to [services.{signer}] routes"),
+            ),
+            Some(_) => {}
+        }
+        for (name, span) in &seen.verifiers {
+            if name == signer {
+                self.error(
+                    span.clone(),
+                    format!("service {name:?} signs the tokens; it verifies them with its own keys, not a fetched JWKS"),
+                    "remove verify_tokens here",
+                );
+            }
+        }
+        for value in [&raw.issuer, &raw.audience] {
+            let v = value.get_ref();
+            if v.is_empty()
+                || v.len() > 100
+                || v.contains(|c: char| c.is_whitespace() || c.is_control() || c == '"')
+            {
+                self.error(
+                    value.span(),
+                    format!("{v:?} is not a usable token claim value"),
+                    "write a short name without spaces or quotes, e.g. issuer = \"shop-auth\"",
+                );
+            }
+        }
+        Some(Tokens {
+            signer: raw.signer.into_inner(),
+            issuer: raw.issuer.into_inner(),
+            audience: raw.audience.into_inner(),
+        })
+    }
+}
+
+/// What every service's rules read.
+struct Context<'a> {
+    domain: &'a str,
+    tiers: &'a BTreeMap<String, Tier>,
+    topics: &'a BTreeMap<String, Topic>,
+    secrets: &'a BTreeMap<String, Secret>,
+    names: &'a BTreeSet<String>,
 }

@@ -29,7 +29,7 @@ pub struct NewService {
     pub tier: String,
     /// Scaffold the crate of a service already declared in platform.toml (all other flags are
     /// read from its declaration).
-    #[arg(long, conflicts_with_all = ["tier", "port", "routes", "postgres", "redis", "produces", "consumes", "calls", "secrets", "description"])]
+    #[arg(long, conflicts_with_all = ["tier", "port", "routes", "postgres", "redis", "verify_tokens", "produces", "consumes", "calls", "secrets", "description"])]
     pub from_platform: bool,
     /// One-line description (defaults to a placeholder you should edit).
     #[arg(long)]
@@ -47,6 +47,9 @@ pub struct NewService {
     /// The service uses Redis.
     #[arg(long)]
     pub redis: bool,
+    /// The service serves users: it verifies their access tokens itself (`kit::auth`).
+    #[arg(long)]
+    pub verify_tokens: bool,
     /// A topic the service produces (repeatable); declared with defaults if new.
     #[arg(long, value_name = "TOPIC", value_delimiter = ',')]
     pub produces: Vec<String>,
@@ -56,9 +59,24 @@ pub struct NewService {
     /// A service this one may call (repeatable); the only way it may reach another service.
     #[arg(long, value_name = "SERVICE", value_delimiter = ',')]
     pub calls: Vec<String>,
-    /// A secret the service reads (repeatable), e.g. `loyalty-api-key`.
-    #[arg(long = "secret", value_name = "NAME")]
+    /// A secret the service reads (repeatable), e.g. `loyalty-api-key`, or `NAME=KIND` to say
+    /// what it is when it is new: `random` (generated), `ed25519-key` (generated) or `provided`
+    /// (a person supplies it; the default). A new secret is declared under [secrets].
+    #[arg(long = "secret", value_name = "NAME[=KIND]")]
     pub secrets: Vec<String>,
+}
+
+impl NewService {
+    /// The secrets' names and the kinds given for them.
+    fn secret_names(&self) -> Vec<(String, Option<String>)> {
+        self.secrets
+            .iter()
+            .map(|s| match s.split_once('=') {
+                Some((name, kind)) => (name.to_owned(), Some(kind.to_owned())),
+                None => (s.clone(), None),
+            })
+            .collect()
+    }
 }
 
 /// A secret as the templates see it.
@@ -103,15 +121,14 @@ scaffold_templates! {
     ConfigRs => "service/src/config.rs.txt",
     StartupRs => "service/src/startup.rs.txt",
     RoutesRs => "service/src/routes/mod.rs.txt",
-    StorageRs => "service/src/storage.rs.txt",
-    InitSql => "service/migrations/init.sql.txt",
+    MigrationsReadme => "service/migrations/README.md.txt",
     TestMain => "service/tests/api/main.rs.txt",
     TestHelpers => "service/tests/api/helpers.rs.txt",
-    TestPlatform => "service/tests/api/platform.rs.txt",
 }
 
-/// The scaffold's files for `service`, relative to the repository root.
-pub fn scaffold_files(service: &Service, migration_stamp: &str) -> anyhow::Result<Files> {
+/// The scaffold's files for `service`, relative to the repository root. Its `src/platform.rs`
+/// is not among them: `cargo xtask render` writes it from platform.toml.
+pub fn scaffold_files(service: &Service) -> anyhow::Result<Files> {
     let ident = service.crate_ident();
     let secrets: Vec<SecretVar> = service.secrets.iter().map(|s| SecretVar::new(s)).collect();
     let dir = PathBuf::from("services").join(&service.name);
@@ -136,12 +153,10 @@ pub fn scaffold_files(service: &Service, migration_stamp: &str) -> anyhow::Resul
     add!(StartupRs, "src/startup.rs");
     add!(RoutesRs, "src/routes/mod.rs");
     if service.postgres {
-        add!(StorageRs, "src/storage.rs");
-        add!(InitSql, format!("migrations/{migration_stamp}_init.sql"));
+        add!(MigrationsReadme, "migrations/README.md");
     }
     add!(TestMain, "tests/api/main.rs");
     add!(TestHelpers, "tests/api/helpers.rs");
-    add!(TestPlatform, "tests/api/platform.rs");
     Ok(files)
 }
 
@@ -175,11 +190,16 @@ pub fn add_to_platform(
     if args.redis {
         table.insert("redis", value(true));
     }
+    if args.verify_tokens {
+        table.insert("verify_tokens", value(true));
+    }
+    let secrets = args.secret_names();
+    let secret_names: Vec<String> = secrets.iter().map(|(name, _)| name.clone()).collect();
     for (key, items) in [
         ("produces", &args.produces),
         ("consumes", &args.consumes),
         ("calls", &args.calls),
-        ("secrets", &args.secrets),
+        ("secrets", &secret_names),
     ] {
         if !items.is_empty() {
             let mut sorted = items.clone();
@@ -192,6 +212,28 @@ pub fn add_to_platform(
     scaling.insert("max", 3.into());
     table.insert("scaling", value(scaling));
     services.insert(&args.name, Item::Table(table));
+
+    // New secrets are declared with their kind.
+    for (name, kind) in &secrets {
+        let declared = doc
+            .entry("secrets")
+            .or_insert_with(|| {
+                let mut t = Table::new();
+                t.set_implicit(true);
+                Item::Table(t)
+            })
+            .as_table_mut()
+            .context("`secrets` in platform.toml is not a table")?;
+        if !declared.contains_key(name) {
+            let mut t = Table::new();
+            t.insert("kind", value(kind.as_deref().unwrap_or("provided")));
+            t.insert(
+                "description",
+                value(format!("Read by {} (describe what it is)", args.name)),
+            );
+            declared.insert(name, Item::Table(t));
+        }
+    }
 
     // New topics get a declaration with defaults the developer can tune.
     for topic in &args.produces {
@@ -252,13 +294,9 @@ pub fn add_to_platform(
 pub fn run(args: &NewService) -> anyhow::Result<()> {
     let root = crate::root();
     let (files, platform_text) = plan(&root, args)?;
-    // Everything is valid: write. The crate first, platform.toml last.
-    for (path, contents) in files.iter() {
-        let full = root.join(path);
-        std::fs::create_dir_all(full.parent().expect("files live in folders"))?;
-        std::fs::write(&full, contents)
-            .with_context(|| format!("cannot write {}", full.display()))?;
-    }
+    // Everything is valid: write. The crate first (new files only), platform.toml last, then
+    // the rendered files, the crate's `src/platform.rs` among them.
+    files.create(&root)?;
     if !args.from_platform {
         std::fs::write(root.join("platform.toml"), &platform_text)
             .context("cannot write platform.toml")?;
@@ -289,8 +327,14 @@ pub fn run(args: &NewService) -> anyhow::Result<()> {
         name = args.name
     );
     println!(
-        "next: cargo test -p {}   (then add routes in services/{}/src/routes/)",
-        args.name, args.name
+        "next: cargo test -p {}   (then add routes in services/{}/src/routes/{})",
+        args.name,
+        args.name,
+        if platform.services[&args.name].postgres {
+            " and migrations in migrations/"
+        } else {
+            ""
+        }
     );
     Ok(())
 }
@@ -308,7 +352,7 @@ pub fn plan(root: &Path, args: &NewService) -> anyhow::Result<(Files, String)> {
     let current = Platform::parse("platform.toml", &source).map_err(|_| {
         anyhow::anyhow!("platform.toml is invalid; fix it first (`cargo xtask check` shows where)")
     })?;
-    if root.join("services").join(name).exists() {
+    if root.join("services").join(name).join("Cargo.toml").exists() {
         bail!("services/{name} already exists; remove it or pick another name");
     }
     if args.from_platform {
@@ -316,7 +360,7 @@ pub fn plan(root: &Path, args: &NewService) -> anyhow::Result<(Files, String)> {
             .services
             .get(name)
             .with_context(|| format!("service {name:?} is not declared in platform.toml"))?;
-        return Ok((scaffold_files(service, &chrono_stamp())?, source));
+        return Ok((scaffold_files(service)?, source));
     }
     if current.services.contains_key(name) {
         bail!(
@@ -378,12 +422,6 @@ pub fn plan(root: &Path, args: &NewService) -> anyhow::Result<(Files, String)> {
         )
     })?;
     let service = &platform.services[name];
-    let stamp = chrono_stamp();
-    let files = scaffold_files(service, &stamp)?;
+    let files = scaffold_files(service)?;
     Ok((files, text))
-}
-
-/// `YYYYMMDDHHMMSS` in UTC, for migration file names.
-fn chrono_stamp() -> String {
-    chrono::Utc::now().format("%Y%m%d%H%M%S").to_string()
 }

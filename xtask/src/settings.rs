@@ -32,6 +32,12 @@ pub enum Setting {
     Secret(String),
     /// The base URL of a service this one `calls`, by name.
     ServiceUrl(String),
+    /// The `iss` of access tokens (`[tokens] issuer`): written by the signer, checked by verifiers.
+    TokenIssuer,
+    /// The `aud` of access tokens (`[tokens] audience`).
+    TokenAudience,
+    /// Where a token verifier fetches the signer's keys: the signer's URL and the JWKS path.
+    JwksUrl,
 }
 
 /// Every variable of `service`, in a stable order.
@@ -67,12 +73,39 @@ pub fn settings(platform: &Platform, service: &Service) -> Vec<(String, Setting)
             Setting::ServiceUrl(target.clone()),
         ));
     }
+    let signs = platform
+        .token_signer()
+        .is_some_and(|signer| signer.name == service.name);
+    if signs || service.verify_tokens {
+        vars.push(("TOKEN_ISSUER".to_owned(), Setting::TokenIssuer));
+        vars.push(("TOKEN_AUDIENCE".to_owned(), Setting::TokenAudience));
+    }
+    if service.verify_tokens {
+        vars.push(("JWKS_URL".to_owned(), Setting::JwksUrl));
+    }
     vars
 }
 
-/// How many proxies that append to `X-Forwarded-For` stand in front of `service` in a cluster:
-/// the Istio ingress gateway (which appends the client's address) for services it routes to and
-/// for those behind the API gateway, which forwards the header unchanged. Sidecars do not append.
+/// The token settings' values, the same in every environment (`[tokens]`); `None` for the URL.
+pub fn token_value(platform: &Platform, setting: &Setting) -> Option<String> {
+    let tokens = platform.tokens.as_ref()?;
+    match setting {
+        Setting::TokenIssuer => Some(tokens.issuer.clone()),
+        Setting::TokenAudience => Some(tokens.audience.clone()),
+        _ => None,
+    }
+}
+
+/// How many proxies that set `X-Forwarded-For` stand in front of `service` in a cluster: the
+/// Istio ingress gateway (which appends the client's address) for the services it routes to, and
+/// the API gateway for the services behind it (it replaces the header with the one client address
+/// it determined). Sidecars do not append.
 pub fn trusted_proxy_hops(service: &Service) -> usize {
     usize::from(service.ingress_host.is_some() || !service.routes.is_empty())
+}
+
+/// The same locally (`cargo xtask up`): clients reach public services directly, and services with
+/// routes are reached through the API gateway, which sets the header.
+pub fn local_trusted_proxy_hops(service: &Service) -> usize {
+    usize::from(!service.routes.is_empty())
 }

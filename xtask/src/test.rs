@@ -8,6 +8,8 @@
 //! review`. A full run also rejects snapshot files no test references any more (insta reports
 //! the ones it reads through `INSTA_SNAPSHOT_REFERENCES_FILE`).
 
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::bail;
@@ -89,31 +91,73 @@ pub fn run(args: &Test) -> anyhow::Result<()> {
 }
 
 /// Snapshot files under the repository that no test read during this run.
-fn unreferenced_snapshots(references: &std::path::Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+fn unreferenced_snapshots(references: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let read = std::fs::read_to_string(references).unwrap_or_default();
-    let referenced: std::collections::BTreeSet<std::path::PathBuf> = read
+    let referenced: BTreeSet<PathBuf> = read
         .lines()
         .filter_map(|l| std::fs::canonicalize(l).ok())
         .collect();
-    let mut unreferenced = Vec::new();
     let root = crate::root();
-    let mut stack = vec![root.clone()];
-    while let Some(dir) = stack.pop() {
+    let mut unreferenced = Vec::new();
+    for path in snapshot_files(&root)? {
+        if !referenced.contains(&std::fs::canonicalize(&path)?) {
+            unreferenced.push(path.strip_prefix(&root)?.to_path_buf());
+        }
+    }
+    Ok(unreferenced)
+}
+
+/// Every `.snap` file under `root` inside a `snapshots` folder, at any depth below it (insta's
+/// `glob!` tests keep theirs in `snapshots/<fixture>/`), skipping build output; sorted.
+fn snapshot_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), false)];
+    while let Some((dir, in_snapshots)) = stack.pop() {
         for entry in std::fs::read_dir(&dir)?.flatten() {
             let path = entry.path();
             let name = entry.file_name();
             if path.is_dir() {
                 if !matches!(name.to_str(), Some("target" | ".git" | "node_modules")) {
-                    stack.push(path);
+                    stack.push((path, in_snapshots || name == "snapshots"));
                 }
-            } else if path.extension().is_some_and(|e| e == "snap")
-                && dir.file_name().is_some_and(|d| d == "snapshots")
-                && !referenced.contains(&std::fs::canonicalize(&path)?)
-            {
-                unreferenced.push(path.strip_prefix(&root)?.to_path_buf());
+            } else if in_snapshots && path.extension().is_some_and(|e| e == "snap") {
+                found.push(path);
             }
         }
     }
-    unreferenced.sort();
-    Ok(unreferenced)
+    found.sort();
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snapshot_files;
+
+    #[test]
+    fn finds_snapshots_at_any_depth_under_a_snapshots_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let make = |path: &str| {
+            let path = root.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        };
+        make("xtask/tests/snapshots/platform_toml__a.snap");
+        make("xtask/tests/snapshots/two-envs/gitops__x.yaml.snap");
+        make("xtask/tests/snapshots/two-envs/nested/stray.snap");
+        make("xtask/tests/not-snapshots/ignored.snap");
+        make("target/snapshots/ignored.snap");
+        let found: Vec<String> = snapshot_files(root.path())
+            .unwrap()
+            .iter()
+            .map(|p| p.strip_prefix(root.path()).unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "xtask/tests/snapshots/platform_toml__a.snap",
+                "xtask/tests/snapshots/two-envs/gitops__x.yaml.snap",
+                "xtask/tests/snapshots/two-envs/nested/stray.snap",
+            ]
+        );
+    }
 }

@@ -21,8 +21,13 @@ use sqlx::{Connection as _, Executor as _, PgConnection};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::model::{Platform, Service};
-use crate::settings::{Setting, settings};
+use crate::model::{JWKS_PATH, Platform, Secret, SecretKind, Service};
+use crate::settings::{Setting, local_trusted_proxy_hops, settings, token_value};
+
+/// A service's base URL on this machine.
+fn local_url(service: &Service) -> String {
+    format!("http://127.0.0.1:{}", service.port)
+}
 
 /// Arguments of `cargo xtask up`.
 #[derive(Debug, Args)]
@@ -43,11 +48,20 @@ pub struct Up {
 }
 
 pub fn run(args: &Up) -> anyhow::Result<()> {
+    let root = crate::root();
+    let platform = crate::load_platform()?;
+    let services = select(&root, &platform, args)?;
+    // Built before the async runtime starts: `cargo build` blocks for minutes.
+    step(&format!(
+        "building {} services (cargo build)",
+        services.len()
+    ));
+    let bin_dir = build(&root, &services, args.release)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(up(args))
+    runtime.block_on(up(args, &platform, &services, &bin_dir))
 }
 
 fn step(message: &str) {
@@ -59,9 +73,15 @@ fn env_var(key: &str) -> Option<String> {
     std::env::var(key).ok().filter(|v| !v.is_empty())
 }
 
-async fn up(args: &Up) -> anyhow::Result<()> {
-    let root = crate::root();
-    let platform = crate::load_platform()?;
+/// The services to start (`--only`, or all with a crate), after checking their ports are free.
+fn select<'a>(root: &Path, platform: &'a Platform, args: &Up) -> anyhow::Result<Vec<&'a Service>> {
+    if let Some(unknown) = args
+        .only
+        .iter()
+        .find(|n| !platform.services.contains_key(*n))
+    {
+        bail!("--only {unknown:?}: no such service in platform.toml");
+    }
     let services: Vec<&Service> = platform
         .services
         .values()
@@ -73,13 +93,6 @@ async fn up(args: &Up) -> anyhow::Result<()> {
                 .exists()
         })
         .collect();
-    if let Some(unknown) = args
-        .only
-        .iter()
-        .find(|n| !platform.services.contains_key(*n))
-    {
-        bail!("--only {unknown:?}: no such service in platform.toml");
-    }
     for s in &services {
         if std::net::TcpListener::bind(("127.0.0.1", s.port)).is_err() {
             bail!(
@@ -89,7 +102,15 @@ async fn up(args: &Up) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(services)
+}
 
+async fn up(
+    args: &Up,
+    platform: &Platform,
+    services: &[&Service],
+    bin_dir: &Path,
+) -> anyhow::Result<()> {
     let mut backing = Backing::default();
     let outcome = async {
         step("PostgreSQL");
@@ -97,17 +118,12 @@ async fn up(args: &Up) -> anyhow::Result<()> {
         step("Redis");
         let redis = backing.redis().await?;
         step("Kafka");
-        let kafka = backing.kafka(&platform)?;
-        step(&format!(
-            "building {} services (cargo build)",
-            services.len()
-        ));
-        let bin_dir = build(&root, &services, args.release)?;
+        let kafka = backing.kafka(platform)?;
         step("creating databases");
-        create_databases(&pg, &services).await?;
+        create_databases(&pg, services).await?;
         step(&format!("starting {} services", services.len()));
         let stores = Stores { pg, redis, kafka };
-        run_services(&platform, &services, &stores, &bin_dir, args).await
+        run_services(platform, services, &stores, bin_dir, args).await
     }
     .await;
     backing.stop().await;
@@ -395,12 +411,11 @@ async fn reachable_pg(url: &str) -> bool {
 async fn reachable_redis(url: &str) -> bool {
     let url = secrecy::SecretString::from(url.to_owned());
     matches!(
-        tokio::time::timeout(
-            Duration::from_secs(2),
-            kit::redis::RedisStore::connect(&url, "up:")
-        )
+        tokio::time::timeout(Duration::from_secs(2), async {
+            kit::redis::RedisStore::new(&url, "up:")?.ping().await
+        })
         .await,
-        Ok(Ok(_))
+        Ok(Ok(()))
     )
 }
 
@@ -455,21 +470,26 @@ async fn create_databases(admin_url: &str, services: &[&Service]) -> anyhow::Res
     Ok(())
 }
 
-/// Development values for declared secrets, new on every run and never written to disk. Secrets
-/// named `*-signing-key` are Ed25519 private keys (PKCS#8 PEM); others are random tokens.
-fn dev_secret(name: &str) -> anyhow::Result<String> {
+/// Development values for declared secrets, new on every run and never written to disk, made as
+/// their kind in platform.toml says: an Ed25519 private key (PKCS#8 PEM), 32 random bytes (hex),
+/// or, for a value a person provides in a cluster, a placeholder naming it.
+fn dev_secret(secret: &Secret) -> anyhow::Result<String> {
     use rand::RngCore as _;
-    if name.ends_with("-signing-key") {
-        use ed25519_dalek::pkcs8::EncodePrivateKey as _;
-        let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
-        let pem = key
-            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-            .map_err(|e| anyhow::anyhow!("cannot encode a development key: {e}"))?;
-        return Ok(pem.to_string());
-    }
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    Ok(kit::hex(&bytes))
+    Ok(match secret.kind {
+        SecretKind::Ed25519Key => {
+            use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+            let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+            key.to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+                .map_err(|e| anyhow::anyhow!("cannot encode a development key: {e}"))?
+                .to_string()
+        }
+        SecretKind::Random => {
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            hex::encode(bytes)
+        }
+        SecretKind::Provided => format!("local-development-{}", secret.name),
+    })
 }
 
 /// The environment of one service process ([`settings`] says what each variable holds).
@@ -487,17 +507,27 @@ fn service_env(
             Setting::ShutdownGrace => "10s".to_owned(),
             // No load balancer to leave locally: stop at once on Ctrl-C.
             Setting::DrainDelay => "0s".to_owned(),
-            // Clients connect directly.
-            Setting::TrustedProxyHops => "0".to_owned(),
+            // Clients reach public services directly, the others through the API gateway.
+            Setting::TrustedProxyHops => local_trusted_proxy_hops(service).to_string(),
             // No collector locally; export only when the developer points it at one.
             Setting::OtlpEndpoint => env_var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_default(),
-            Setting::DatabaseUrl => kit::db::replace_database(&stores.pg, &database_name(service)),
+            Setting::DatabaseUrl => {
+                use sqlx::ConnectOptions as _;
+                kit::db::with_database(&stores.pg, &database_name(service))?
+                    .to_url_lossy()
+                    .to_string()
+            }
             Setting::RedisUrl => stores.redis.clone(),
             Setting::KafkaBrokers => stores.kafka.clone(),
-            Setting::Secret(secret) => dev_secret(&secret)?,
-            Setting::ServiceUrl(target) => {
-                format!("http://127.0.0.1:{}", platform.services[&target].port)
+            Setting::Secret(secret) => dev_secret(&platform.secrets[&secret])?,
+            Setting::ServiceUrl(target) => local_url(&platform.services[&target]),
+            Setting::TokenIssuer | Setting::TokenAudience => {
+                token_value(platform, &setting).unwrap_or_default()
             }
+            Setting::JwksUrl => platform
+                .token_signer()
+                .map(|signer| format!("{}{JWKS_PATH}", local_url(signer)))
+                .unwrap_or_default(),
         };
         env.insert(name, value);
     }
@@ -567,7 +597,11 @@ async fn run_services(
     let all_ready = failed_to_start.is_none() && ready.values().all(|r| *r == Health::Ready);
 
     if !args.smoke && all_ready {
-        if let Some(storefront) = services.iter().find(|s| s.name == "storefront") {
+        let storefront = platform.storefront.as_deref();
+        if let Some(storefront) = services
+            .iter()
+            .find(|s| Some(s.name.as_str()) == storefront)
+        {
             eprintln!(
                 "\nstorefront: http://127.0.0.1:{}/   (Ctrl-C stops everything)",
                 storefront.port
@@ -756,12 +790,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signing_keys_are_pem() {
-        assert!(
-            dev_secret("auth-signing-key")
-                .unwrap()
-                .starts_with("-----BEGIN PRIVATE KEY-----")
+    fn development_secrets_are_made_as_their_kind_says() {
+        let secret = |kind| Secret {
+            name: "x-key".into(),
+            kind,
+            description: String::new(),
+        };
+        let pem = dev_secret(&secret(SecretKind::Ed25519Key)).unwrap();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem}");
+        let random = dev_secret(&secret(SecretKind::Random)).unwrap();
+        assert_eq!(random.len(), 64);
+        assert_ne!(random, dev_secret(&secret(SecretKind::Random)).unwrap());
+        assert_eq!(
+            dev_secret(&secret(SecretKind::Provided)).unwrap(),
+            "local-development-x-key"
         );
-        assert_eq!(dev_secret("smtp-password").unwrap().len(), 64);
     }
 }

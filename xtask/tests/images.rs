@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use serde_yaml::Value;
+use serde_yaml_ng::Value;
 use xtask::codegen::YAML_HEADER;
 
 fn root() -> &'static Path {
@@ -31,7 +31,7 @@ fn cloudbuild_builds_one_image_per_service_tagged_with_the_commit() {
         .get("cloudbuild.yaml")
         .expect("cloudbuild.yaml is rendered");
     assert!(text.starts_with(YAML_HEADER));
-    let doc: Value = serde_yaml::from_str(text).unwrap();
+    let doc: Value = serde_yaml_ng::from_str(text).unwrap();
 
     let steps = doc["steps"].as_sequence().expect("steps");
     assert_eq!(steps.len(), platform.services.len(), "one step per service");

@@ -20,13 +20,16 @@ fn args(line: &str) -> NewService {
         .args
 }
 
-/// A copy of the repository's platform.toml and services folder names in a temporary root.
+/// A copy of the repository's platform.toml and its services' crates (their `Cargo.toml`
+/// only) in a temporary root.
 fn sandbox() -> (tempfile::TempDir, PathBuf) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(repo.join("platform.toml"), dir.path().join("platform.toml")).unwrap();
     for entry in std::fs::read_dir(repo.join("services")).unwrap().flatten() {
-        std::fs::create_dir_all(dir.path().join("services").join(entry.file_name())).unwrap();
+        let crate_dir = dir.path().join("services").join(entry.file_name());
+        std::fs::create_dir_all(&crate_dir).unwrap();
+        std::fs::write(crate_dir.join("Cargo.toml"), "").unwrap();
     }
     let root = dir.path().to_path_buf();
     (dir, root)
@@ -49,32 +52,52 @@ fn refused_in(root: &Path, line: &str) -> String {
 #[test]
 fn plans_a_complete_service() {
     let (_dir, root) = sandbox();
+    let before = Platform::load(&root.join("platform.toml")).unwrap();
     let (files, text) = plan(
         &root,
-        &args("loyalty --tier core --postgres --redis --produces loyalty.v1 --calls product --route /v1/loyalty --secret loyalty-api-key"),
+        &args("loyalty --tier core --postgres --redis --verify-tokens --produces loyalty.v1 --calls product --route /v1/loyalty --secret loyalty-api-key=random --secret partner-webhook-secret"),
     )
     .unwrap();
     let platform = Platform::parse("platform.toml", &text).unwrap();
     let loyalty = &platform.services["loyalty"];
     assert_eq!(loyalty.namespace, "apps-core");
     assert_eq!(loyalty.calls, ["product"]);
+    assert!(loyalty.verify_tokens);
     assert!(platform.topics.contains_key("loyalty.v1"));
     assert!(
         platform.services["api-gateway"]
             .calls
             .contains(&"loyalty".to_owned())
     );
-    assert_eq!(loyalty.port, 8098, "the next free port");
+    let highest = before.services.values().map(|s| s.port).max().unwrap();
+    assert_eq!(loyalty.port, highest + 1, "the next free port");
+    // A new secret is declared with its kind; a declared one is reused as it is.
+    assert_eq!(
+        platform.secrets["loyalty-api-key"].kind,
+        xtask::model::SecretKind::Random
+    );
+    assert_eq!(
+        platform.secrets["partner-webhook-secret"].description,
+        before.secrets["partner-webhook-secret"].description
+    );
     // Comments in platform.toml survive the edit.
     assert!(text.contains("# platform.toml: the single source of truth"));
     let paths: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
-    for expected in [
-        "services/loyalty/Cargo.toml",
-        "services/loyalty/src/startup.rs",
-        "services/loyalty/tests/api/platform.rs",
-    ] {
-        assert!(paths.contains(&expected.to_owned()), "{paths:#?}");
-    }
+    assert_eq!(
+        paths,
+        [
+            "services/loyalty/Cargo.toml",
+            "services/loyalty/migrations/README.md",
+            "services/loyalty/src/config.rs",
+            "services/loyalty/src/lib.rs",
+            "services/loyalty/src/main.rs",
+            "services/loyalty/src/routes/mod.rs",
+            "services/loyalty/src/startup.rs",
+            "services/loyalty/tests/api/helpers.rs",
+            "services/loyalty/tests/api/main.rs",
+        ],
+        "its src/platform.rs comes from `cargo xtask render`, not the scaffold"
+    );
     let config = files.get("services/loyalty/src/config.rs").unwrap();
     assert!(config.contains("LOYALTY_API_KEY"));
 }
@@ -92,7 +115,7 @@ fn refuses_an_existing_crate() {
 #[test]
 fn refuses_a_service_platform_toml_declares() {
     let (_dir, root) = sandbox();
-    std::fs::remove_dir(root.join("services/auth")).unwrap();
+    std::fs::remove_dir_all(root.join("services/auth")).unwrap();
     let error = refused_in(&root, "auth --tier core");
     assert!(error.contains("already exists in platform.toml"), "{error}");
 }
@@ -122,4 +145,13 @@ fn refuses_an_unknown_tier() {
 #[test]
 fn refuses_consuming_an_undeclared_topic() {
     assert!(refused("loyalty --tier core --consumes nothing.v1").contains("not declared"));
+}
+
+#[test]
+fn refuses_an_unknown_secret_kind() {
+    let error = refused("loyalty --tier core --secret loyalty-key=password");
+    assert!(
+        error.contains("secret kind \"password\" is not known"),
+        "{error}"
+    );
 }

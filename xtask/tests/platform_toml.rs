@@ -173,3 +173,43 @@ fn the_repository_platform_is_valid() {
         "the catalogue in DESIGN.md has 18 services"
     );
 }
+
+#[test]
+fn undeclared_secret() {
+    insta::assert_snapshot!(report(
+        "consumes = [\"order.v1\"]",
+        "consumes = [\"order.v1\"]\nsecrets = [\"api-key\"]"
+    ));
+}
+
+#[test]
+fn unknown_secret_kind() {
+    insta::assert_snapshot!(report(
+        "consumes = [\"order.v1\"]",
+        "consumes = [\"order.v1\"]\nsecrets = [\"api-key\"]\n\n[secrets.api-key]\nkind = \"randm\"\ndescription = \"A key\""
+    ));
+}
+
+#[test]
+fn verifying_tokens_nobody_signs() {
+    insta::assert_snapshot!(report(
+        "consumes = [\"order.v1\"]",
+        "consumes = [\"order.v1\"]\nverify_tokens = true"
+    ));
+}
+
+#[test]
+fn a_token_signer_that_serves_no_keys() {
+    insta::assert_snapshot!(report(
+        "[environments.prod]",
+        "[tokens]\nsigner = \"order\"\nissuer = \"shop-auth\"\naudience = \"shop\"\n\n[environments.prod]"
+    ));
+}
+
+#[test]
+fn a_storefront_nobody_can_open() {
+    insta::assert_snapshot!(report(
+        "gateway = \"gateway\"",
+        "gateway = \"gateway\"\nstorefront = \"product\""
+    ));
+}

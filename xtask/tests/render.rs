@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize as _;
-use serde_yaml::Value;
+use serde_yaml_ng::Value;
 use xtask::codegen::{Files, YAML_HEADER};
 use xtask::model::Platform;
 
@@ -28,8 +28,30 @@ const MANIFEST_DIRS: [&str; 3] = ["gitops", "policies/istio", "argocd"];
 const CLUSTER_SCOPED: [&str; 2] = ["Namespace", "ClusterIssuer"];
 
 /// Whether the ingress gateway connects to `s`: it routes to it, or fetches its JWKS.
-fn reached_by_ingress(s: &xtask::model::Service) -> bool {
-    s.ingress_host.is_some() || s.routes.iter().any(|r| r == JWKS_PATH)
+/// Whether the ingress gateway connects to `s`: it routes a public host to it, or fetches the
+/// token signer's JWKS from it.
+fn reached_by_ingress(platform: &Platform, s: &xtask::model::Service) -> bool {
+    s.ingress_host.is_some() || is_signer(platform, s)
+}
+
+fn is_signer(platform: &Platform, s: &xtask::model::Service) -> bool {
+    platform.token_signer().is_some_and(|t| t.name == s.name)
+}
+
+/// The principals the token signer's policy admits to `GET` the JWKS path only: every service
+/// with `verify_tokens` and the ingress gateway, sorted; none for other services.
+fn jwks_readers(platform: &Platform, s: &xtask::model::Service) -> Vec<String> {
+    if !is_signer(platform, s) {
+        return Vec::new();
+    }
+    let mut readers: Vec<String> = platform
+        .token_verifiers()
+        .iter()
+        .map(|v| format!("cluster.local/ns/{}/sa/{}", v.namespace, v.name))
+        .chain([INGRESS.to_owned()])
+        .collect();
+    readers.sort();
+    readers
 }
 
 fn fixtures() -> Vec<PathBuf> {
@@ -87,7 +109,7 @@ fn rendered_files_match_snapshots() {
 
 /// Every YAML document of a file.
 fn documents(file: &Path, contents: &str) -> Vec<Value> {
-    serde_yaml::Deserializer::from_str(contents)
+    serde_yaml_ng::Deserializer::from_str(contents)
         .map(|doc| {
             Value::deserialize(doc)
                 .unwrap_or_else(|e| panic!("{} is not valid YAML: {e}", file.display()))
@@ -167,7 +189,8 @@ fn authorization_policies_allow_exactly_the_declared_callers() {
         for env in platform.environments.values() {
             let dir = format!("policies/istio/{}", env.name);
             // (namespace, policy name) → principals, from every AuthorizationPolicy rendered.
-            let mut policies: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+            let mut policies: BTreeMap<(String, String), (Vec<String>, Vec<String>)> =
+                BTreeMap::new();
             // Services whose platform endpoints are denied to the ingress gateway.
             let mut denied: BTreeSet<String> = BTreeSet::new();
             for (file, contents) in files.iter().filter(|(f, _)| f.starts_with(&dir)) {
@@ -182,11 +205,32 @@ fn authorization_policies_allow_exactly_the_declared_callers() {
                         .expect("name")
                         .to_owned();
                     let principals = principals(&doc);
-                    if str_at(&doc, &["spec", "action"]) == Some("DENY") {
+                    // Rules limited to `GET <JWKS_PATH>` and nothing else, and the rest.
+                    let jwks_only = |rule: &Value| {
+                        let to = rule["to"].as_sequence().map(Vec::as_slice).unwrap_or(&[]);
+                        to.len() == 1
+                            && to[0]["operation"]["methods"].as_sequence().map(Vec::len) == Some(1)
+                            && str_at(&to[0]["operation"]["methods"][0], &[]) == Some("GET")
+                            && to[0]["operation"]["paths"].as_sequence().map(Vec::len) == Some(1)
+                            && str_at(&to[0]["operation"]["paths"][0], &[]) == Some(JWKS_PATH)
+                    };
+                    let unrestricted = principals_of(&doc, |r| r.get("to").is_none());
+                    let readers = principals_of(&doc, jwks_only);
+                    let deny = str_at(&doc, &["spec", "action"]) == Some("DENY");
+                    assert!(
+                        deny || unrestricted.len() + readers.len() == principals.len(),
+                        "{name}: {policy}: an ALLOW rule is neither open to its callers nor limited to the JWKS"
+                    );
+                    let principals = if deny {
+                        (principals, Vec::new())
+                    } else {
+                        (unrestricted, readers)
+                    };
+                    if deny {
                         let service = policy
                             .strip_suffix("-internal-paths")
                             .expect("DENY policies are <service>-internal-paths");
-                        assert_eq!(principals, [INGRESS], "{name}: {policy}");
+                        assert_eq!(principals.0, [INGRESS], "{name}: {policy}");
                         let paths = &doc["spec"]["rules"][0]["to"][0]["operation"]["paths"];
                         for path in ["/metrics", "/readyz", "/healthz"] {
                             assert!(
@@ -248,16 +292,27 @@ fn authorization_policies_allow_exactly_the_declared_callers() {
                     .map(|c| format!("cluster.local/ns/{}/sa/{}", c.namespace, c.name))
                     .collect();
                 callers.sort();
-                let got_callers: Vec<String> =
-                    got.iter().filter(|p| *p != INGRESS).cloned().collect();
+                let (unrestricted, readers) = got;
+                let got_callers: Vec<String> = unrestricted
+                    .iter()
+                    .filter(|p| *p != INGRESS)
+                    .cloned()
+                    .collect();
                 assert_eq!(
                     got_callers, callers,
                     "{name}: callers of {} in {}",
                     s.name, env.name
                 );
                 assert_eq!(
-                    got.iter().any(|p| p == INGRESS),
-                    reached_by_ingress(s),
+                    *readers,
+                    jwks_readers(&platform, s),
+                    "{name}: who may fetch the JWKS of {} in {}",
+                    s.name,
+                    env.name
+                );
+                assert_eq!(
+                    unrestricted.iter().any(|p| p == INGRESS),
+                    s.ingress_host.is_some(),
                     "{name}: ingress principal on {} in {}",
                     s.name,
                     env.name
@@ -284,9 +339,15 @@ fn authorization_policies_allow_exactly_the_declared_callers() {
 /// The principals an AuthorizationPolicy's rules name. Panics on a rule without sources, or a
 /// source without principals: such a rule matches every caller, which no rendered policy means.
 fn principals(doc: &Value) -> Vec<String> {
+    principals_of(doc, |_| true)
+}
+
+/// The principals of the rules `keep` selects.
+fn principals_of(doc: &Value, keep: impl Fn(&Value) -> bool) -> Vec<String> {
     let name = str_at(doc, &["metadata", "name"]).unwrap_or("?");
     let rules = doc["spec"]["rules"].as_sequence().into_iter().flatten();
     rules
+        .filter(|rule| keep(rule))
         .flat_map(|rule| {
             let froms = rule["from"].as_sequence().filter(|f| !f.is_empty());
             froms.unwrap_or_else(|| panic!("{name}: a rule without `from` admits every caller"))
@@ -406,15 +467,24 @@ fn network_policies_admit_exactly_the_declared_callers() {
                         }
                     }
                 }
+                // Callers, and token verifiers at the signer (the mesh policy limits those to
+                // the JWKS path; a NetworkPolicy cannot see paths).
+                let verifiers = if is_signer(&platform, s) {
+                    platform.token_verifiers()
+                } else {
+                    Vec::new()
+                };
                 let mut expected: Vec<(String, String)> = platform
                     .callers(&s.name)
-                    .iter()
+                    .into_iter()
+                    .chain(verifiers)
                     .map(|c| (c.namespace.clone(), c.name.clone()))
                     .collect();
-                if reached_by_ingress(s) {
+                if reached_by_ingress(&platform, s) {
                     expected.push(("istio-ingress".into(), "ingressgateway".into()));
                 }
                 expected.sort();
+                expected.dedup();
                 peers.sort();
                 assert_eq!(peers, expected, "{name}: peers of {key} in {}", env.name);
             }
@@ -638,10 +708,7 @@ fn sync_waves_put_crds_and_operators_before_what_uses_them() {
 fn the_ingress_gateway_checks_jwts_against_the_service_serving_the_jwks() {
     for (name, platform) in all_platforms() {
         let files = render(&platform);
-        let jwks = platform
-            .services
-            .values()
-            .find(|s| s.routes.iter().any(|r| r == JWKS_PATH));
+        let jwks = platform.token_signer();
         for env in platform.environments.values() {
             let dir = format!("policies/istio/{}", env.name);
             let found = kind_in(&files, &dir, "RequestAuthentication");
@@ -668,7 +735,8 @@ fn the_ingress_gateway_checks_jwts_against_the_service_serving_the_jwks() {
             );
             assert_eq!(
                 str_at(rule, &["issuer"]),
-                Some(format!("{}-auth", platform.name).as_str())
+                platform.tokens.as_ref().map(|t| t.issuer.as_str()),
+                "{name}: the issuer platform.toml declares in [tokens]"
             );
             assert_eq!(rule["forwardOriginalToken"].as_bool(), Some(true));
             assert_eq!(

@@ -92,7 +92,7 @@ fn rendered_kinds() -> std::collections::BTreeSet<(String, String)> {
         .flat_map(|dir| yaml_files(&root().join(dir)))
         .flat_map(|file| {
             let text = read(&file);
-            serde_yaml::Deserializer::from_str(&text)
+            serde_yaml_ng::Deserializer::from_str(&text)
                 .map(|de| serde::Deserialize::deserialize(de).expect("rendered YAML parses"))
                 .collect::<Vec<Value>>()
         })
@@ -146,7 +146,7 @@ fn samples() -> Vec<Value> {
         .iter()
         .flat_map(|file| {
             let text = read(file);
-            serde_yaml::Deserializer::from_str(&text)
+            serde_yaml_ng::Deserializer::from_str(&text)
                 .map(|de| serde::Deserialize::deserialize(de).expect("samples are valid YAML"))
                 .collect::<Vec<Value>>()
         })

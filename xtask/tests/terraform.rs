@@ -850,7 +850,7 @@ fn workflows_use_the_ci_account_of_least_privilege() {
     for file in ["terraform.yml", "images.yml"] {
         let path = repo_root().join(".github/workflows").join(file);
         let text = std::fs::read_to_string(&path).unwrap();
-        let workflow: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        let workflow: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
         let jobs = workflow["jobs"].as_mapping().unwrap();
         for (name, job) in jobs {
             let name = name.as_str().unwrap();

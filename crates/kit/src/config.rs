@@ -5,12 +5,14 @@
 //! whole list instead of one variable per restart. Secrets are read as [`SecretString`], whose
 //! `Debug` prints `[REDACTED]`, so a config struct can be logged safely.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
 use secrecy::SecretString;
+
+use crate::app::{Manifest, Tokens};
 
 type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
@@ -83,13 +85,13 @@ impl Env {
         self.parse(key, &value, hint)
     }
 
-    /// A duration written with a unit: `500ms`, `30s`, `5m`, `1h`.
+    /// A duration written with a unit: `500ms`, `30s`, `5m`, `1h`, `30d`.
     pub fn duration(&mut self, key: &str, default: Duration) -> Duration {
         match self.raw(key) {
             None => default,
-            Some(value) => match parse_duration(&value) {
-                Some(d) => d,
-                None => {
+            Some(value) => match humantime::parse_duration(value.trim()) {
+                Ok(d) => d,
+                Err(_) => {
                     self.errors.push(format!(
                         "{key}={value:?} is not a duration (write e.g. 500ms, 30s, 5m or 1h)"
                     ));
@@ -161,23 +163,6 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Parses `500ms`, `30s`, `5m`, `1h`, `14d`.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    let secs = match unit {
-        "ms" => return Some(Duration::from_millis(n)),
-        "s" => n,
-        "m" => n.checked_mul(60)?,
-        "h" => n.checked_mul(3600)?,
-        "d" => n.checked_mul(86_400)?,
-        _ => return None,
-    };
-    Some(Duration::from_secs(secs))
-}
-
 /// Every configuration problem found at start.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {}", problems.join("; "))]
@@ -200,6 +185,10 @@ pub struct CommonConfig {
     /// never collide.
     pub redis_prefix: String,
     pub kafka_brokers: Option<String>,
+    /// Base URL of every service this one `calls`, by name (`<NAME>_URL`).
+    pub calls: BTreeMap<String, String>,
+    /// What access tokens claim and where their keys are, for signers and verifiers.
+    pub tokens: Option<TokenSettings>,
     /// `json` (default, for machines) or `pretty` (for people).
     pub log_format: LogFormat,
     /// Time allowed to drain in-flight work on shutdown; keep below the pod's grace period.
@@ -214,6 +203,17 @@ pub struct CommonConfig {
     pub trusted_proxy_hops: usize,
     /// OTLP/HTTP collector base URL (`OTEL_EXPORTER_OTLP_ENDPOINT`); no trace export when unset.
     pub otlp_endpoint: Option<String>,
+}
+
+/// Access-token settings, rendered from platform.toml `[tokens]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSettings {
+    /// The `iss` claim (`TOKEN_ISSUER`).
+    pub issuer: String,
+    /// The `aud` claim (`TOKEN_AUDIENCE`).
+    pub audience: String,
+    /// Where verifiers fetch the signer's keys (`JWKS_URL`); `None` for the signer itself.
+    pub jwks_url: Option<String>,
 }
 
 /// How logs are written.
@@ -234,48 +234,65 @@ impl FromStr for LogFormat {
     }
 }
 
-/// Which backing stores a service needs; missing URLs for these are errors.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Needs {
-    pub postgres: bool,
-    pub redis: bool,
-    pub kafka: bool,
-}
-
 impl CommonConfig {
-    /// Reads the shared settings; the service's own settings are read from the same `env`.
-    pub fn read(env: &mut Env, service: &str, needs: Needs) -> Self {
-        let database_url = if needs.postgres {
+    /// Reads the shared settings for the service `manifest` declares; the service's own settings
+    /// are read from the same `env`.
+    pub fn read(env: &mut Env, manifest: &Manifest) -> Self {
+        let service = manifest.name;
+        let database_url = manifest.postgres.then(|| {
             env.secret(
                 "DATABASE_URL",
                 "postgres://user:password@host:5432/database",
             )
-        } else {
-            None
-        };
-        let redis_url = if needs.redis {
-            env.secret("REDIS_URL", "redis://host:6379")
-        } else {
-            None
-        };
-        let kafka_brokers = if needs.kafka {
-            env.required::<String>("KAFKA_BROKERS", "comma-separated host:port list")
-        } else {
-            None
-        };
+        });
+        let redis_url = manifest
+            .redis
+            .then(|| env.secret("REDIS_URL", "redis://host:6379"));
+        let kafka_brokers = manifest
+            .kafka()
+            .then(|| env.required::<String>("KAFKA_BROKERS", "comma-separated host:port list"));
+        let calls = manifest
+            .calls
+            .iter()
+            .filter_map(|target| {
+                let key = format!("{}_URL", target.to_uppercase().replace('-', "_"));
+                let url: Option<String> = env.required(
+                    &key,
+                    &format!("the base URL of {target}, e.g. http://{target}"),
+                );
+                url.map(|url| ((*target).to_owned(), url.trim_end_matches('/').to_owned()))
+            })
+            .collect();
+        let tokens = (manifest.tokens != Tokens::None).then(|| {
+            let issuer = env.required("TOKEN_ISSUER", "the `iss` of access tokens, e.g. shop-auth");
+            let audience = env.required("TOKEN_AUDIENCE", "the `aud` of access tokens, e.g. shop");
+            let jwks_url = (manifest.tokens == Tokens::Verify).then(|| {
+                env.required(
+                    "JWKS_URL",
+                    "where the token signer publishes its keys, e.g. http://auth/.well-known/jwks.json",
+                )
+            });
+            TokenSettings {
+                issuer: issuer.unwrap_or_default(),
+                audience: audience.unwrap_or_default(),
+                jwks_url: jwks_url.flatten(),
+            }
+        });
         Self {
             service: service.to_owned(),
             host: env.or("HOST", "0.0.0.0".to_owned(), "an IP address to bind"),
             port: env.or("PORT", 8080, "a TCP port, 0 for any free port"),
-            database_url,
+            database_url: database_url.flatten(),
             database_max_connections: env.or("DATABASE_MAX_CONNECTIONS", 10, "a positive number"),
-            redis_url,
+            redis_url: redis_url.flatten(),
             redis_prefix: env.or(
                 "REDIS_PREFIX",
                 format!("{service}:"),
                 "a key prefix such as `auth:`",
             ),
-            kafka_brokers,
+            kafka_brokers: kafka_brokers.flatten(),
+            calls,
+            tokens,
             log_format: env.or("LOG_FORMAT", LogFormat::Json, "json or pretty"),
             shutdown_grace: env.duration("SHUTDOWN_GRACE", Duration::from_secs(20)),
             drain_delay: env.duration("SHUTDOWN_DRAIN_DELAY", Duration::from_secs(5)),
@@ -293,6 +310,47 @@ impl CommonConfig {
     }
 }
 
+/// A service's own settings, read from the same environment after the shared ones. Read every
+/// variable through `env` (it collects every problem); return `None` when one was missing or
+/// invalid (the error is already recorded).
+pub trait Settings: Sized + Send + Sync + 'static {
+    fn read(env: &mut Env) -> Option<Self>;
+}
+
+/// A service without settings of its own.
+impl Settings for () {
+    fn read(_: &mut Env) -> Option<Self> {
+        Some(())
+    }
+}
+
+/// Everything a service is configured with: the shared settings and its own.
+#[derive(Debug, Clone)]
+pub struct Config<S> {
+    pub common: CommonConfig,
+    pub service: S,
+}
+
+impl<S: Settings> Config<S> {
+    /// Reads the process environment for the service `manifest` declares.
+    pub fn from_env(manifest: &Manifest) -> Result<Self, ConfigError> {
+        Self::read(Env::from_process(), manifest)
+    }
+
+    /// Reads `env`; every problem at once.
+    pub fn read(mut env: Env, manifest: &Manifest) -> Result<Self, ConfigError> {
+        let common = CommonConfig::read(&mut env, manifest);
+        let service = S::read(&mut env);
+        env.finish()?;
+        Ok(Self {
+            common,
+            service: service.ok_or_else(|| ConfigError {
+                problems: vec!["the service's settings are incomplete".into()],
+            })?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,40 +365,68 @@ mod tests {
         )
     }
 
+    const ORDER: Manifest = Manifest {
+        name: "order",
+        postgres: true,
+        migrations: None,
+        redis: false,
+        produces: &["order.v1"],
+        consumes: &[],
+        calls: &["product", "feature-flag"],
+        tokens: Tokens::Verify,
+    };
+
     #[test]
     fn collects_every_problem_with_a_hint() {
         let mut e = env(&[("PORT", "eighty"), ("SHUTDOWN_GRACE", "soon")]);
-        let needs = Needs {
-            postgres: true,
-            redis: false,
-            kafka: true,
-        };
-        let _ = CommonConfig::read(&mut e, "auth", needs);
+        let _ = CommonConfig::read(&mut e, &ORDER);
         let err = e.finish().unwrap_err().to_string();
-        assert!(err.contains("DATABASE_URL is not set"), "{err}");
-        assert!(err.contains("KAFKA_BROKERS is not set"), "{err}");
-        assert!(err.contains("PORT=\"eighty\" is invalid"), "{err}");
-        assert!(
-            err.contains("SHUTDOWN_GRACE=\"soon\" is not a duration"),
-            "{err}"
-        );
+        for expected in [
+            "DATABASE_URL is not set",
+            "KAFKA_BROKERS is not set",
+            "PRODUCT_URL is not set",
+            "FEATURE_FLAG_URL is not set",
+            "JWKS_URL is not set",
+            "TOKEN_ISSUER is not set",
+            "PORT=\"eighty\" is invalid",
+            "SHUTDOWN_GRACE=\"soon\" is not a duration",
+        ] {
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
+        assert!(!err.contains("REDIS_URL"), "order declares no Redis: {err}");
     }
 
     #[test]
-    fn secrets_never_print() {
-        let mut e = env(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]);
-        let needs = Needs {
-            postgres: true,
-            ..Needs::default()
-        };
-        let config = CommonConfig::read(&mut e, "auth", needs);
+    fn reads_calls_and_tokens() {
+        let mut e = env(&[
+            ("DATABASE_URL", "postgres://u:hunter2@h/db"),
+            ("KAFKA_BROKERS", "k:9092"),
+            ("PRODUCT_URL", "http://product/"),
+            ("FEATURE_FLAG_URL", "http://feature-flag"),
+            ("TOKEN_ISSUER", "shop-auth"),
+            ("TOKEN_AUDIENCE", "shop"),
+            ("JWKS_URL", "http://auth/.well-known/jwks.json"),
+            ("SHUTDOWN_GRACE", "1m 30s"),
+        ]);
+        let config = CommonConfig::read(&mut e, &ORDER);
         e.finish().unwrap();
-        assert!(!format!("{config:?}").contains("hunter2"));
+        assert_eq!(config.calls["product"], "http://product");
+        assert_eq!(config.shutdown_grace, Duration::from_secs(90));
+        let tokens = config.tokens.clone().unwrap();
+        assert_eq!(tokens.issuer, "shop-auth");
+        assert_eq!(
+            tokens.jwks_url.as_deref(),
+            Some("http://auth/.well-known/jwks.json")
+        );
+        assert!(
+            !format!("{config:?}").contains("hunter2"),
+            "secrets never print"
+        );
         assert_eq!(
             config.database_url.unwrap().expose_secret(),
             "postgres://u:hunter2@h/db"
         );
-        assert_eq!(config.redis_prefix, "auth:");
+        assert_eq!(config.redis_prefix, "order:");
     }
 
     #[test]
@@ -354,16 +440,5 @@ mod tests {
             "postgres://postgres@h/db"
         );
         assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(
-            parse_duration("14d"),
-            Some(Duration::from_secs(14 * 86_400))
-        );
-        assert_eq!(parse_duration("5"), None);
-        assert_eq!(parse_duration("5y"), None);
     }
 }

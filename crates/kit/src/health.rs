@@ -4,6 +4,8 @@
 //! each [`Check`] with a short timeout and answers 503 when any fails or when shutdown has
 //! begun, so the pod leaves the load balancer before it stops.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Json;
@@ -20,7 +22,11 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// One dependency to check.
 #[derive(Clone)]
 pub enum Check {
-    Postgres(sqlx::PgPool),
+    /// The database answers and the migrations have been applied.
+    Postgres {
+        pool: sqlx::PgPool,
+        migrated: Arc<AtomicBool>,
+    },
     Redis(RedisStore),
     Kafka(Producer),
 }
@@ -28,7 +34,7 @@ pub enum Check {
 impl Check {
     fn name(&self) -> &'static str {
         match self {
-            Self::Postgres(_) => "postgres",
+            Self::Postgres { .. } => "postgres",
             Self::Redis(_) => "redis",
             Self::Kafka(_) => "kafka",
         }
@@ -36,11 +42,16 @@ impl Check {
 
     async fn run(&self) -> Result<(), String> {
         match self {
-            Self::Postgres(pool) => sqlx::query("SELECT 1")
-                .execute(pool)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+            Self::Postgres { pool, migrated } => {
+                if !migrated.load(Ordering::Acquire) {
+                    return Err("migrations not applied yet".to_owned());
+                }
+                sqlx::query("SELECT 1")
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
             Self::Redis(store) => store.ping().await.map_err(|e| e.to_string()),
             Self::Kafka(producer) => producer
                 .check(CHECK_TIMEOUT)
@@ -50,7 +61,7 @@ impl Check {
     }
 }
 
-/// The checks behind `/readyz`.
+/// The checks behind `/readyz`: built by the kit from the service's manifest.
 #[derive(Clone, Default)]
 pub struct Readiness {
     checks: Vec<Check>,

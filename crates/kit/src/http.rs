@@ -2,9 +2,11 @@
 //!
 //! [`ServiceRouter::finish`] wraps a service's API router with the platform endpoints
 //! (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`) and the middleware every request goes
-//! through, outermost first: panic catching, request id (`x-request-id`, generated when absent
-//! and echoed back), trace context, a request span, per-route metrics, a timeout, and a body size
-//! limit. Unknown paths and methods answer with problem documents like every other error.
+//! through, outermost first: panic catching, then one function ([`observe`]) that takes or makes
+//! the request id (`x-request-id`, echoed back), continues the caller's trace, opens the request
+//! span, makes both current for the handler (the kit's client sends them on), applies the
+//! timeout, and records per-route metrics and one access-log line; then a body size limit.
+//! Unknown paths and methods answer with problem documents like every other error.
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -12,20 +14,19 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tracing::Instrument;
 
 use crate::health::Readiness;
 use crate::problem::Problem;
 use crate::shutdown::Shutdown;
-use crate::telemetry::{self, TraceParent};
+use crate::telemetry;
 
 /// Header carrying the request id.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -55,41 +56,37 @@ pub fn prometheus() -> &'static PrometheusHandle {
     })
 }
 
-/// What the platform endpoints need to know about a service.
+/// What the platform endpoints and middleware need to know about a service.
 pub struct ServiceRouter {
     pub service: &'static str,
     pub openapi: utoipa::openapi::OpenApi,
     pub readiness: Readiness,
     pub request_timeout: Duration,
     pub body_limit: usize,
+    /// Proxies in front that append to `X-Forwarded-For` (see [`crate::extract::ClientIp`]).
+    pub trusted_proxy_hops: usize,
+}
+
+/// How many trusted proxies stand in front, put on every request for [`crate::extract::ClientIp`].
+#[derive(Debug, Clone, Copy)]
+pub struct TrustedHops(pub usize);
+
+/// Per-request settings [`observe`] reads.
+#[derive(Clone, Copy)]
+struct Observe {
+    timeout: Duration,
+    hops: TrustedHops,
 }
 
 impl ServiceRouter {
-    pub fn new(
-        service: &'static str,
-        openapi: utoipa::openapi::OpenApi,
-        readiness: Readiness,
-    ) -> Self {
-        Self {
-            service,
-            openapi,
-            readiness,
-            request_timeout: Duration::from_secs(10),
-            body_limit: DEFAULT_BODY_LIMIT,
-        }
-    }
-
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
     /// Adds the platform endpoints and middleware around `api`.
     pub fn finish(self, api: Router) -> Router {
         let metrics = prometheus().clone();
-        let openapi = std::sync::Arc::new(self.openapi);
+        // Serialised once: the document never changes while the process runs.
+        let openapi = axum::body::Bytes::from(
+            serde_json::to_vec(&self.openapi).expect("an OpenAPI document serializes"),
+        );
         let readiness = self.readiness;
-        let timeout = self.request_timeout;
         let platform = Router::new()
             .route(
                 "/healthz",
@@ -108,8 +105,23 @@ impl ServiceRouter {
             )
             .route(
                 "/openapi.json",
-                get(move || std::future::ready(axum::Json(openapi.as_ref().clone()))),
+                get(move || {
+                    std::future::ready(
+                        (
+                            [(
+                                axum::http::header::CONTENT_TYPE,
+                                HeaderValue::from_static("application/json"),
+                            )],
+                            openapi.clone(),
+                        )
+                            .into_response(),
+                    )
+                }),
             );
+        let settings = Observe {
+            timeout: self.request_timeout,
+            hops: TrustedHops(self.trusted_proxy_hops),
+        };
         api.merge(platform)
             .fallback(|| async { Problem::new(StatusCode::NOT_FOUND).detail("No such resource.") })
             .method_not_allowed_fallback(|| async {
@@ -117,9 +129,7 @@ impl ServiceRouter {
                     .detail("This resource does not support that method.")
             })
             .layer(DefaultBodyLimit::max(self.body_limit))
-            .layer(middleware::from_fn_with_state(timeout, observe))
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(middleware::from_fn_with_state(settings, observe))
             .layer(CatchPanicLayer::custom(|_| {
                 tracing::error!("handler panicked");
                 Problem::internal().into_response()
@@ -127,77 +137,111 @@ impl ServiceRouter {
     }
 }
 
-/// Span, trace context, metrics and timeout for one request.
-async fn observe(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
+tokio::task_local! {
+    static REQUEST: HeaderValue;
+}
+
+/// The id of the request being handled, for the kit's client to send on.
+pub fn current_request_id() -> Option<HeaderValue> {
+    REQUEST.try_with(Clone::clone).ok()
+}
+
+/// A request id a client may choose: short, printable, no separators that would break a log
+/// query. Anything else is replaced.
+fn acceptable_request_id(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    (1..=128).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+/// Request id, trace context, span, timeout, metrics and the access log for one request.
+async fn observe(State(settings): State<Observe>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().clone();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let request_id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let incoming = request
-        .headers()
-        .get(&TRACEPARENT)
-        .and_then(|v| v.to_str().ok())
-        .and_then(TraceParent::parse);
+    let request_id = match request.headers().get(&REQUEST_ID) {
+        Some(id) if acceptable_request_id(id) => id.clone(),
+        _ => {
+            let id = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+                .expect("a UUID is a header value");
+            request.headers_mut().insert(REQUEST_ID, id.clone());
+            id
+        }
+    };
+    request.extensions_mut().insert(settings.hops);
+    let parent = telemetry::extract(request.headers());
     let span = tracing::info_span!(
         "request",
-        method = %method,
+        method,
         route = %route,
-        request_id = %request_id,
+        request_id = request_id.to_str().unwrap_or_default(),
         trace_id = tracing::field::Empty,
     );
-    let trace = telemetry::attach(&span, incoming);
+    let context = telemetry::attach(&span, parent);
+    let echoed = context.clone();
     let quiet = matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics");
 
-    let work = telemetry::scope(trace, next.run(request));
-    let mut response = match tokio::time::timeout(timeout, work.instrument(span.clone())).await {
-        Ok(response) => response,
-        Err(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE)
-            .kind("timeout")
-            .detail("The request took too long and was abandoned.")
-            .into_response(),
-    };
-    if let Ok(value) = HeaderValue::from_str(&trace.to_string()) {
-        response.headers_mut().insert(TRACEPARENT, value);
-    }
+    let work = REQUEST.scope(
+        request_id.clone(),
+        telemetry::scope(context, next.run(request)),
+    );
+    let mut response =
+        match tokio::time::timeout(settings.timeout, work.instrument(span.clone())).await {
+            Ok(response) => response,
+            Err(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE)
+                .kind("timeout")
+                .detail("The request took too long and was abandoned.")
+                .retry_after(1)
+                .into_response(),
+        };
+    let headers = response.headers_mut();
+    headers.insert(REQUEST_ID, request_id);
+    // The response names the span that served it, so a client can find the trace.
+    telemetry::inject_context(&echoed, headers);
 
-    let status = response.status().as_u16().to_string();
+    let status = response.status();
     let elapsed = started.elapsed().as_secs_f64();
     let labels = [
-        ("method", method.to_string()),
+        ("method", method.to_owned()),
         ("route", route),
-        ("status", status),
+        ("status", status.as_str().to_owned()),
     ];
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed);
     span.in_scope(|| {
         if quiet {
             tracing::debug!(
-                status = response.status().as_u16(),
+                status = status.as_u16(),
                 elapsed_ms = elapsed * 1e3,
                 "served"
             );
         } else {
             tracing::info!(
-                status = response.status().as_u16(),
+                status = status.as_u16(),
                 elapsed_ms = elapsed * 1e3,
                 "served"
             );
         }
     });
     response
-}
-
-/// Binds `host:port` (port 0 picks a free port).
-pub async fn bind(host: &str, port: u16) -> std::io::Result<TcpListener> {
-    TcpListener::bind((host, port)).await
 }
 
 /// Serves `router` until shutdown begins; keeps accepting for `drain_delay` (while readiness
@@ -220,48 +264,20 @@ pub async fn serve(
     .await
 }
 
-/// The client's address. With no trusted proxies in front (`trusted_hops` = 0) it is the peer.
-/// Behind `trusted_hops` proxies that each append the address they saw to `X-Forwarded-For`
-/// (Envoy and the Istio gateway do), it is the entry that many places from the right: entries
-/// further left were written by the client and prove nothing.
-pub fn client_ip(headers: &axum::http::HeaderMap, peer: SocketAddr, trusted_hops: usize) -> String {
-    if trusted_hops == 0 {
-        return peer.ip().to_string();
-    }
-    let hops: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect();
-    hops.len()
-        .checked_sub(trusted_hops)
-        .and_then(|i| hops.get(i))
-        .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
-        .map_or_else(|| peer.ip().to_string(), |ip| (*ip).to_owned())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::client_ip;
+    use super::*;
 
     #[test]
-    fn client_ip_counts_trusted_hops_from_the_right() {
-        let peer = "10.0.0.9:5000".parse().unwrap();
-        let mut headers = axum::http::HeaderMap::new();
-        headers.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
-        assert_eq!(client_ip(&headers, peer, 0), "10.0.0.9", "no proxy trusted");
-        assert_eq!(
-            client_ip(&headers, peer, 1),
-            "203.0.113.7",
-            "what the gateway saw"
-        );
-        assert_eq!(client_ip(&headers, peer, 2), "6.6.6.6");
-        assert_eq!(
-            client_ip(&headers, peer, 3),
-            "10.0.0.9",
-            "fewer hops than trusted"
-        );
+    fn request_ids_from_clients_are_kept_only_when_harmless() {
+        for good in ["abc", "3f2a-91_x.y:z", &"a".repeat(128)] {
+            assert!(acceptable_request_id(&HeaderValue::from_str(good).unwrap()));
+        }
+        for bad in ["", "a b", "a\"b", "{}", &"a".repeat(129)] {
+            assert!(
+                !acceptable_request_id(&HeaderValue::from_str(bad).unwrap()),
+                "{bad}"
+            );
+        }
     }
 }

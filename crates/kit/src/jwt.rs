@@ -1,23 +1,20 @@
 //! Verifying access tokens offline: the claims auth puts in its JWTs and the key set that checks
 //! them.
 //!
-//! auth signs short-lived access tokens with Ed25519 (`alg: EdDSA`) and publishes its public keys
-//! at `/.well-known/jwks.json`. Any service (the api-gateway first) builds a [`KeySet`] from that
-//! document and calls [`KeySet::verify`]: the header's `kid` picks the key, only `EdDSA` is
-//! accepted (no `none`, no HMAC confusion), and `exp`, `iss` and `aud` are checked. Handlers take
-//! [`Authenticated`] as an extractor; a missing or bad token becomes a 401 problem with
-//! `WWW-Authenticate: Bearer`. A key id is derived from the key itself ([`PublicKey::kid`]), so the
-//! signer and every verifier agree on it without configuration.
+//! The signer (auth) signs short-lived access tokens with Ed25519 (`alg: EdDSA`) and publishes
+//! its public keys at `/.well-known/jwks.json`. A [`KeySet`] built from that document checks a
+//! token ([`KeySet::verify`]): the header's `kid` picks the key, only `EdDSA` is accepted (no
+//! `none`, no HMAC confusion), and `exp`, `iss` and `aud` are checked against the values declared
+//! in platform.toml `[tokens]`. A key id is derived from the key itself ([`PublicKey::kid`]), so
+//! the signer and every verifier agree on it without configuration. Services do not use a
+//! `KeySet` directly: [`crate::auth`] fetches and refreshes it and provides the extractors.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use axum::extract::{FromRef, FromRequestParts};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::VerifyingKey;
@@ -29,14 +26,8 @@ use sha2::{Digest as _, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::problem::{ApiError, Problem};
-
 /// The only signature algorithm issued and accepted.
 pub const ALGORITHM: &str = "EdDSA";
-/// The `iss` auth writes unless configured otherwise.
-pub const DEFAULT_ISSUER: &str = "shop-auth";
-/// The `aud` auth writes unless configured otherwise: every service of the shop.
-pub const DEFAULT_AUDIENCE: &str = "shop";
 /// Clock skew tolerated on `exp`, in seconds.
 pub const LEEWAY_SECS: u64 = 30;
 
@@ -91,16 +82,6 @@ pub struct Claims {
     pub exp: i64,
     /// Unique id of this token.
     pub jti: Uuid,
-}
-
-impl Claims {
-    pub fn user_id(&self) -> Uuid {
-        self.sub
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
-    }
 }
 
 /// Why a token or a key was rejected.
@@ -194,7 +175,7 @@ impl PublicKey {
     /// and replicas, and computable by anyone holding the key.
     pub fn kid(&self) -> String {
         let digest = Sha256::digest(self.as_bytes());
-        crate::hex(&digest[..8])
+        hex::encode(&digest[..8])
     }
 
     /// The key as a JWK (RFC 8037).
@@ -366,78 +347,19 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// Extractor: the verified claims of the request's bearer token. Needs a [`KeySet`] reachable
-/// from the router's state (`impl FromRef<State> for KeySet`).
-#[derive(Debug, Clone)]
-pub struct Authenticated(pub Claims);
-
-impl<S> FromRequestParts<S> for Authenticated
-where
-    S: Send + Sync,
-    KeySet: FromRef<S>,
-{
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Some(token) = bearer_token(&parts.headers) else {
-            return Err(Unauthorized::Missing.into_response());
-        };
-        KeySet::from_ref(state)
-            .verify(token)
-            .map(Authenticated)
-            .map_err(|e| Unauthorized::Invalid(e).into_response())
-    }
-}
-
-/// A request without a usable access token: 401 with `WWW-Authenticate: Bearer` (RFC 6750).
-#[derive(Debug, thiserror::Error)]
-pub enum Unauthorized {
-    #[error("no bearer token")]
-    Missing,
-    #[error("invalid bearer token")]
-    Invalid(#[source] JwtError),
-}
-
-impl ApiError for Unauthorized {
-    fn problem(&self) -> Problem {
-        let detail = match self {
-            Self::Missing => "This resource needs an `Authorization: Bearer` access token.",
-            Self::Invalid(JwtError::Expired) => "The access token has expired; refresh it.",
-            Self::Invalid(_) => "The access token is not valid.",
-        };
-        Problem::new(StatusCode::UNAUTHORIZED)
-            .kind("unauthorized")
-            .detail(detail)
-    }
-}
-
-impl IntoResponse for Unauthorized {
-    fn into_response(self) -> Response {
-        let challenge = match &self {
-            Self::Missing => r#"Bearer realm="shop""#,
-            Self::Invalid(JwtError::Expired) => {
-                r#"Bearer realm="shop", error="invalid_token", error_description="expired""#
-            }
-            Self::Invalid(_) => r#"Bearer realm="shop", error="invalid_token""#,
-        };
-        let mut response = self.into_problem_response();
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static(challenge),
-        );
-        response
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // tests
 
+    use axum::http::HeaderValue;
     use ed25519_dalek::SigningKey;
     use ed25519_dalek::pkcs8::EncodePrivateKey as _;
     use jsonwebtoken::{EncodingKey, Header};
 
     use super::*;
+
+    const ISSUER: &str = "test-issuer";
+    const AUDIENCE: &str = "test-audience";
 
     fn key() -> SigningKey {
         SigningKey::generate(&mut rand::rngs::OsRng)
@@ -452,8 +374,8 @@ mod tests {
             sub: Uuid::new_v4(),
             email: "ada@example.com".into(),
             role: Role::Customer,
-            iss: DEFAULT_ISSUER.into(),
-            aud: DEFAULT_AUDIENCE.into(),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
             iat: now(),
             exp: now() + 900,
             jti: Uuid::new_v4(),
@@ -478,8 +400,8 @@ mod tests {
     fn set(keys: &[&SigningKey]) -> KeySet {
         KeySet::new(
             keys.iter().map(|k| PublicKey::from(k.verifying_key())),
-            DEFAULT_ISSUER,
-            DEFAULT_AUDIENCE,
+            ISSUER,
+            AUDIENCE,
         )
         .unwrap()
     }
@@ -591,12 +513,7 @@ mod tests {
             .as_array_mut()
             .unwrap()
             .push(serde_json::json!({"kty": "RSA", "kid": "rsa", "n": "AQAB", "e": "AQAB"}));
-        let keys = KeySet::from_json(
-            json.to_string().as_bytes(),
-            DEFAULT_ISSUER,
-            DEFAULT_AUDIENCE,
-        )
-        .unwrap();
+        let keys = KeySet::from_json(json.to_string().as_bytes(), ISSUER, AUDIENCE).unwrap();
         let claims = claims();
         assert_eq!(keys.verify(&sign(&b, &claims)).unwrap(), claims);
         assert_eq!(keys.jwks().keys.len(), 2);
@@ -611,12 +528,12 @@ mod tests {
             }],
         };
         assert!(matches!(
-            KeySet::from_jwks(&short, DEFAULT_ISSUER, DEFAULT_AUDIENCE),
+            KeySet::from_jwks(&short, ISSUER, AUDIENCE),
             Err(JwtError::InvalidKey(_))
         ));
-        assert!(KeySet::from_jwks(&Jwks::default(), DEFAULT_ISSUER, DEFAULT_AUDIENCE).is_err());
+        assert!(KeySet::from_jwks(&Jwks::default(), ISSUER, AUDIENCE).is_err());
         let k = PublicKey::from(key().verifying_key());
-        assert!(KeySet::new([k, k], DEFAULT_ISSUER, DEFAULT_AUDIENCE).is_err());
+        assert!(KeySet::new([k, k], ISSUER, AUDIENCE).is_err());
         assert!(
             PublicKey::from_bytes(&[0u8; 32]).is_err(),
             "small-order point"

@@ -1,39 +1,48 @@
 //! The service kit: everything a service needs that is not its business logic.
 //!
-//! A service implements [`app::Service`] in its `startup.rs`: it reads its [`config`], opens its
-//! stores ([`db`], [`redis`], [`kafka`]), builds its API router and binds an [`app::Server`],
-//! which adds health, readiness, metrics, OpenAPI and the shared middleware
-//! ([`http::ServiceRouter`]); its `main` is [`app::main`]. Workers (HTTP server, [`outbox::Relay`], consumers) run on the [`shutdown`]
-//! tracker so the process drains before it exits. Handlers fail with their own error enums mapped
-//! to [`problem::Problem`]. Tests use [`testing`] (feature `testing`) for a fresh database, a
+//! A service's `src/platform.rs` is rendered from platform.toml: its [`app::Manifest`] (stores,
+//! topics, calls) and a `Platform` struct of exactly what it declared. The kit reads the
+//! [`config`] from the environment, opens those stores ([`db`], [`redis`], [`kafka`]; lazily, so a
+//! store that is down makes the service not ready instead of crashing it), starts the
+//! [`outbox`] relay, builds the readiness checks ([`health`]) and hands the service its
+//! `Platform`. The service's `Application::build` turns that into a router and binds an
+//! [`app::Server`], which adds the platform endpoints and middleware ([`http`]).
+//!
+//! Handlers take input through [`extract`] (problem documents on bad input), check it with
+//! [`validate`], identify the caller with [`auth`], reach other services with [`client`], page
+//! with [`pagination`], cache with [`cache`], count money with [`money`] and name things with
+//! [`id`]. They fail with their own error enums implementing [`ApiError`]; [`problem`] turns them
+//! into RFC 9457 responses (503 with `Retry-After` when a dependency is down). Every background
+//! task runs on the [`shutdown`] tracker, so the process drains before it exits. Tests use
+//! [`testing`] (feature `testing`): the real application on port 0 against a fresh database, a
 //! private Redis prefix and an embedded broker.
 
 pub mod app;
+pub mod auth;
 pub mod broker;
+pub mod cache;
+pub mod client;
 pub mod config;
 pub mod db;
+pub mod extract;
 pub mod health;
 pub mod http;
+pub mod id;
 pub mod jwt;
 pub mod kafka;
+pub mod money;
+pub mod openapi;
 pub mod outbox;
+pub mod pagination;
 pub mod problem;
 pub mod redis;
 pub mod shutdown;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod validate;
 
-pub use problem::{ApiError, Problem, ValidJson};
+pub use extract::Json;
+pub use id::Id;
+pub use problem::{ApiError, Problem, Rejection, Result};
 pub use shutdown::Shutdown;
-
-/// Lowercase hexadecimal of `bytes` (trace ids, key ids, hashed keys, generated tokens).
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
-}

@@ -3,6 +3,8 @@
 //! Every key a service writes goes through [`RedisStore::key`], so `auth:` keys never collide
 //! with `cart:` keys on a shared Memorystore, and each test gets its own prefix.
 
+use std::time::Duration;
+
 use deadpool_redis::{Config, Connection, Pool, Runtime};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -34,36 +36,39 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
-    /// Creates the pool (connections open lazily) and checks the server answers.
-    pub async fn connect(url: &SecretString, prefix: &str) -> Result<Self, RedisError> {
-        let pool = Config::from_url(url.expose_secret()).create_pool(Some(Runtime::Tokio1))?;
-        let store = Self {
+    /// Creates the pool; connections open on first use, so a server that is down now only makes
+    /// the first commands fail (and readiness report it).
+    pub fn new(url: &SecretString, prefix: &str) -> Result<Self, RedisError> {
+        let mut config = Config::from_url(url.expose_secret());
+        config.pool = Some(deadpool_redis::PoolConfig {
+            max_size: 32,
+            timeouts: deadpool_redis::Timeouts {
+                wait: Some(Duration::from_secs(2)),
+                create: Some(Duration::from_secs(2)),
+                recycle: Some(Duration::from_secs(2)),
+            },
+            ..Default::default()
+        });
+        let pool = config.create_pool(Some(Runtime::Tokio1))?;
+        Ok(Self {
             pool,
             prefix: prefix.to_owned(),
-        };
-        store.ping().await?;
-        Ok(store)
+        })
     }
 
-    /// Connects with the service's `REDIS_URL` and `REDIS_PREFIX`.
-    pub async fn open(config: &crate::config::CommonConfig) -> anyhow::Result<Self> {
+    /// The pool for the service's `REDIS_URL` and `REDIS_PREFIX`.
+    pub fn open(config: &crate::config::CommonConfig) -> anyhow::Result<Self> {
         use anyhow::Context as _;
         let url = config
             .redis_url
             .as_ref()
             .context("REDIS_URL is required for a service with redis = true")?;
-        Self::connect(url, &config.redis_prefix)
-            .await
-            .context("cannot connect to Redis (REDIS_URL)")
+        Self::new(url, &config.redis_prefix).context("invalid REDIS_URL")
     }
 
     /// The full key for `suffix`, e.g. `auth:signin:ip:127.0.0.1`.
     pub fn key(&self, suffix: &str) -> String {
         format!("{}{suffix}", self.prefix)
-    }
-
-    pub fn prefix(&self) -> &str {
-        &self.prefix
     }
 
     pub async fn conn(&self) -> Result<Connection, RedisError> {

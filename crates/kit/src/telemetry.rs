@@ -1,39 +1,50 @@
 //! Logs and trace context.
 //!
 //! Logs are JSON lines (one object per event, with the current span's fields) unless
-//! `LOG_FORMAT=pretty`; `RUST_LOG` filters them. Trace context follows W3C Trace Context: an
-//! incoming `traceparent` header is continued, otherwise a new trace starts; the context is put
-//! on the request span (`trace_id`), forwarded on outgoing HTTP calls and Kafka envelopes, so a
-//! log search by `trace_id` follows one request across services. With
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are exported over OTLP/HTTP and the ids in logs and
-//! headers are the exported spans' ids.
+//! `LOG_FORMAT=pretty`; `RUST_LOG` filters them. They are written by a background thread
+//! (`tracing-appender`), so a request never waits on a write to stdout.
+//!
+//! Trace context follows W3C Trace Context, parsed and written by OpenTelemetry's
+//! `TraceContextPropagator` (`traceparent` and `tracestate`). An incoming request or consumed
+//! event continues its caller's trace, otherwise a new trace starts; the context is put on the
+//! span (`trace_id`), made current for the request's task ([`scope`]) and sent on: the kit's HTTP
+//! client injects it into outgoing calls ([`inject`]) and the producer and outbox into event
+//! envelopes ([`current_event_context`]). A log search by `trace_id` follows one request across
+//! services. With `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are also exported over OTLP/HTTP and
+//! the ids in logs and headers are the exported spans' ids.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io::IsTerminal as _;
-use std::sync::Once;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator as _};
 use opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState, TracerProvider as _,
+    SpanContext, TraceContextExt as _, TraceFlags, TraceState, TracerProvider as _,
 };
+use opentelemetry::{Context, trace::TraceId};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator, SdkTracerProvider};
+use tracing_appender::non_blocking::WorkerGuard;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-
-use rand::RngCore;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::{CommonConfig, LogFormat};
 
-static INIT: Once = Once::new();
 static OTEL: AtomicBool = AtomicBool::new(false);
+static INSTALLED: Mutex<bool> = Mutex::new(false);
 
-/// Keeps the trace exporter alive; dropping it flushes pending spans. Hold it in `main`.
-#[must_use = "dropping the guard stops trace export"]
+/// Keeps the log writer and the trace exporter alive. Call [`Telemetry::shutdown`] before the
+/// process exits: it flushes pending spans and log lines (off the async runtime's threads).
+#[must_use = "dropping the guard stops log writing and trace export"]
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
+    writer: Option<WorkerGuard>,
 }
 
 impl fmt::Debug for Telemetry {
@@ -44,11 +55,19 @@ impl fmt::Debug for Telemetry {
     }
 }
 
-impl Drop for Telemetry {
-    fn drop(&mut self) {
-        if let Some(provider) = self.provider.take() {
-            let _ = provider.shutdown();
-        }
+impl Telemetry {
+    /// Flushes and stops trace export and the log writer. Both block, so they run on the
+    /// blocking pool.
+    pub async fn shutdown(mut self) {
+        let provider = self.provider.take();
+        let writer = self.writer.take();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(provider) = provider {
+                let _ = provider.shutdown();
+            }
+            drop(writer);
+        })
+        .await;
     }
 }
 
@@ -56,55 +75,69 @@ impl Drop for Telemetry {
 /// applications in one process). With `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are also exported
 /// over OTLP/HTTP to it.
 pub fn init(config: &CommonConfig) -> Telemetry {
-    let mut provider = None;
-    INIT.call_once(|| {
-        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-            EnvFilter::new(format!(
-                "info,{}=debug,tower_http=info,sqlx=warn,rdkafka=warn",
-                config.service.replace('-', "_")
-            ))
-        });
-        let mut export_error = None;
-        let otel_layer = config.otlp_endpoint.as_deref().and_then(|endpoint| {
-            match otlp_provider(&config.service, endpoint) {
-                Ok(p) => {
-                    let tracer = p.tracer(config.service.clone());
-                    provider = Some(p);
-                    OTEL.store(true, Ordering::Relaxed);
-                    Some(tracing_opentelemetry::layer().with_tracer(tracer))
-                }
-                Err(e) => {
-                    export_error = Some(e);
-                    None
-                }
-            }
-        });
-        let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
-        let result = match config.log_format {
-            LogFormat::Json => registry
-                .with(
-                    tracing_subscriber::fmt::layer()
-                        .json()
-                        .flatten_event(true)
-                        .with_current_span(true)
-                        .with_span_list(false),
-                )
-                .try_init(),
-            LogFormat::Pretty => registry
-                .with(
-                    tracing_subscriber::fmt::layer()
-                        .compact()
-                        .with_ansi(std::io::stdout().is_terminal()),
-                )
-                .try_init(),
+    let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+    if *installed {
+        return Telemetry {
+            provider: None,
+            writer: None,
         };
-        // Another subscriber (e.g. a test harness's) may already be installed; keep it.
-        let _ = result;
-        if let Some(error) = export_error {
-            tracing::warn!(%error, "OTLP trace export disabled: cannot build the exporter");
+    }
+    *installed = true;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "info,{}=debug,tower_http=info,sqlx=warn,rdkafka=warn",
+            config.service.replace('-', "_")
+        ))
+    });
+    let mut provider = None;
+    let mut export_error = None;
+    let otel_layer = config.otlp_endpoint.as_deref().and_then(|endpoint| {
+        match otlp_provider(&config.service, endpoint) {
+            Ok(p) => {
+                let tracer = p.tracer(config.service.clone());
+                provider = Some(p);
+                OTEL.store(true, Ordering::Relaxed);
+                Some(tracing_opentelemetry::layer().with_tracer(tracer))
+            }
+            Err(e) => {
+                export_error = Some(e);
+                None
+            }
         }
     });
-    Telemetry { provider }
+    // Lines are never dropped: when the writer falls behind, logging waits for it.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stdout());
+    let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
+    // Another subscriber (e.g. a test harness's) may already be installed; keep it.
+    let _ = match config.log_format {
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_writer(writer),
+            )
+            .try_init(),
+        LogFormat::Pretty => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .compact()
+                    .with_ansi(std::io::stdout().is_terminal())
+                    .with_writer(writer),
+            )
+            .try_init(),
+    };
+    if let Some(error) = export_error {
+        tracing::warn!(%error, "OTLP trace export disabled: cannot build the exporter");
+    }
+    Telemetry {
+        provider,
+        writer: Some(guard),
+    }
 }
 
 fn otlp_provider(service: &str, endpoint: &str) -> Result<SdkTracerProvider, String> {
@@ -112,7 +145,7 @@ fn otlp_provider(service: &str, endpoint: &str) -> Result<SdkTracerProvider, Str
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
-        .with_headers(std::collections::HashMap::new())
+        .with_headers(HashMap::new())
         .build()
         .map_err(|e| e.to_string())?;
     Ok(SdkTracerProvider::builder()
@@ -125,176 +158,218 @@ fn otlp_provider(service: &str, endpoint: &str) -> Result<SdkTracerProvider, Str
         .build())
 }
 
-/// Connects `span` to the distributed trace and returns the context that names it: with OTLP
-/// export, the span's own OpenTelemetry ids (its parent set from `incoming`); without, a new span
-/// id in the incoming trace (or a new trace). Records `trace_id` on the span.
-pub fn attach(span: &tracing::Span, incoming: Option<TraceParent>) -> TraceParent {
-    let fallback = incoming.map_or_else(TraceParent::new_root, |p| p.child());
-    let trace = if OTEL.load(Ordering::Relaxed) {
-        if let Some(parent) = incoming {
-            let remote = SpanContext::new(
-                TraceId::from_bytes(parent.trace_id),
-                SpanId::from_bytes(parent.span_id),
-                if parent.sampled {
-                    TraceFlags::SAMPLED
-                } else {
-                    TraceFlags::default()
-                },
-                true,
-                TraceState::default(),
-            );
-            let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote));
-        }
-        let context = span.context();
-        let own = context.span().span_context().clone();
-        if own.is_valid() {
-            TraceParent {
-                trace_id: own.trace_id().to_bytes(),
-                span_id: own.span_id().to_bytes(),
-                sampled: own.is_sampled(),
-            }
+/// The trace context a caller sent in `traceparent`/`tracestate` (an empty context when absent
+/// or malformed: a new trace starts).
+pub fn extract(headers: &HeaderMap) -> Context {
+    TraceContextPropagator::new().extract(&HeaderExtractor(headers))
+}
+
+/// The trace context of an event's envelope.
+pub fn extract_event(trace: Option<&events::TraceContext>) -> Context {
+    let Some(trace) = trace else {
+        return Context::new();
+    };
+    let mut fields = HashMap::from([("traceparent".to_owned(), trace.traceparent.clone())]);
+    if let Some(state) = &trace.tracestate {
+        fields.insert("tracestate".to_owned(), state.clone());
+    }
+    TraceContextPropagator::new().extract(&fields)
+}
+
+/// Connects `span` to the distributed trace continued from `parent` and returns the context that
+/// names it: with OTLP export, the span's own OpenTelemetry context (its parent set); without, a
+/// new span id in the parent's trace (or a new trace), keeping the parent's `tracestate`.
+/// Records `trace_id` on the span.
+pub fn attach(span: &tracing::Span, parent: Context) -> Context {
+    let context = if OTEL.load(Ordering::Relaxed) {
+        let _ = span.set_parent(parent.clone());
+        let own = span.context();
+        if own.span().span_context().is_valid() {
+            own
         } else {
-            fallback
+            child_of(&parent)
         }
     } else {
-        fallback
+        child_of(&parent)
     };
-    span.record("trace_id", tracing::field::display(trace.trace_id_hex()));
-    trace
+    let trace_id = context.span().span_context().trace_id();
+    span.record("trace_id", tracing::field::display(TraceIdHex(trace_id)));
+    context
 }
 
-/// A W3C `traceparent`: version 00, 16-byte trace id, 8-byte parent span id, flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TraceParent {
-    pub trace_id: [u8; 16],
-    pub span_id: [u8; 8],
-    pub sampled: bool,
-}
-
-impl TraceParent {
-    /// Starts a new trace.
-    pub fn new_root() -> Self {
-        let mut rng = rand::thread_rng();
-        let mut trace_id = [0u8; 16];
-        let mut span_id = [0u8; 8];
-        rng.fill_bytes(&mut trace_id);
-        rng.fill_bytes(&mut span_id);
-        Self {
-            trace_id,
-            span_id,
-            sampled: true,
-        }
-    }
-
-    /// A child of this context: same trace, new span id.
-    pub fn child(&self) -> Self {
-        let mut span_id = [0u8; 8];
-        rand::thread_rng().fill_bytes(&mut span_id);
-        Self { span_id, ..*self }
-    }
-
-    /// Parses a `traceparent` header value; `None` when malformed (then a new trace starts).
-    pub fn parse(value: &str) -> Option<Self> {
-        let mut parts = value.trim().split('-');
-        let version = parts.next()?;
-        let trace = parts.next()?;
-        let span = parts.next()?;
-        let flags = parts.next()?;
-        if version != "00" || parts.next().is_some() {
-            return None;
-        }
-        let trace_id: [u8; 16] = hex_decode(trace)?.try_into().ok()?;
-        let span_id: [u8; 8] = hex_decode(span)?.try_into().ok()?;
-        let flags: [u8; 1] = hex_decode(flags)?.try_into().ok()?;
-        if trace_id == [0; 16] || span_id == [0; 8] {
-            return None;
-        }
-        Some(Self {
-            trace_id,
-            span_id,
-            sampled: flags[0] & 1 == 1,
-        })
-    }
-
-    pub fn trace_id_hex(&self) -> String {
-        crate::hex(&self.trace_id)
-    }
-}
-
-impl fmt::Display for TraceParent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "00-{}-{}-{:02x}",
-            crate::hex(&self.trace_id),
-            crate::hex(&self.span_id),
-            u8::from(self.sampled)
+fn child_of(parent: &Context) -> Context {
+    let ids = RandomIdGenerator::default();
+    let parent_span = parent.span();
+    let remote = parent_span.span_context();
+    let (trace_id, flags, state) = if remote.is_valid() {
+        (
+            remote.trace_id(),
+            remote.trace_flags(),
+            remote.trace_state().clone(),
         )
-    }
+    } else {
+        (
+            ids.new_trace_id(),
+            TraceFlags::SAMPLED,
+            TraceState::default(),
+        )
+    };
+    let own = SpanContext::new(trace_id, ids.new_span_id(), flags, false, state);
+    Context::new().with_remote_span_context(own)
 }
 
-fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2)
-        || !text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return None;
+struct TraceIdHex(TraceId);
+
+impl fmt::Display for TraceIdHex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
 }
 
 tokio::task_local! {
-    static CURRENT: TraceParent;
+    static CURRENT: Context;
 }
 
-/// Runs `future` with `trace` as the current trace context (read by producers and clients).
-pub async fn scope<F: std::future::Future>(trace: TraceParent, future: F) -> F::Output {
-    CURRENT.scope(trace, future).await
+/// Runs `future` with `context` as the current trace context (read by producers and clients).
+pub async fn scope<F: std::future::Future>(context: Context, future: F) -> F::Output {
+    CURRENT.scope(context, future).await
 }
 
 /// The current trace context, if the code runs inside a request or consumed event.
-pub fn current() -> Option<TraceParent> {
-    CURRENT.try_with(|t| *t).ok()
+pub fn current() -> Option<Context> {
+    CURRENT.try_with(Clone::clone).ok()
+}
+
+/// The current trace id as 32 hex digits, if any.
+pub fn current_trace_id() -> Option<String> {
+    let context = current()?;
+    let span = context.span();
+    let span_context = span.span_context();
+    span_context
+        .is_valid()
+        .then(|| TraceIdHex(span_context.trace_id()).to_string())
+}
+
+/// Writes the current trace context (`traceparent`, `tracestate`) into outgoing headers.
+pub fn inject(headers: &mut HeaderMap) {
+    if let Some(context) = current() {
+        inject_context(&context, headers);
+    }
+}
+
+/// Writes `context` (`traceparent`, `tracestate`) into `headers`.
+pub fn inject_context(context: &Context, headers: &mut HeaderMap) {
+    TraceContextPropagator::new().inject_context(context, &mut HeaderInjector(headers));
 }
 
 /// The current trace context as an event's [`events::TraceContext`]: the consumer's span becomes
 /// a child of the span that produced the event.
 pub fn current_event_context() -> Option<events::TraceContext> {
-    current().map(|t| events::TraceContext {
-        traceparent: t.to_string(),
-        tracestate: None,
+    let context = current()?;
+    let mut fields: HashMap<String, String> = HashMap::new();
+    TraceContextPropagator::new().inject_context(&context, &mut fields);
+    Some(events::TraceContext {
+        traceparent: fields.remove("traceparent")?,
+        tracestate: fields.remove("tracestate").filter(|s| !s.is_empty()),
     })
+}
+
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(HeaderName::as_str).collect()
+    }
+}
+
+struct HeaderInjector<'a>(&'a mut HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(key.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn traceparent_round_trips() {
-        let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-        let tp = TraceParent::parse(header).unwrap();
-        assert_eq!(tp.to_string(), header);
-        assert_eq!(tp.trace_id_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
-        let child = tp.child();
-        assert_eq!(child.trace_id, tp.trace_id);
-        assert_ne!(child.span_id, tp.span_id);
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, v.parse().unwrap());
+        }
+        map
     }
 
-    #[test]
-    fn rejects_malformed_traceparent() {
+    #[tokio::test]
+    async fn continues_the_callers_trace_and_keeps_tracestate() {
+        let incoming = headers(&[
+            (
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+            ("tracestate", "vendor=abc,other=1"),
+        ]);
+        let span = tracing::info_span!("t", trace_id = tracing::field::Empty);
+        let context = attach(&span, extract(&incoming));
+        let mut outgoing = HeaderMap::new();
+        scope(context, async { inject(&mut outgoing) }).await;
+        let traceparent = outgoing["traceparent"].to_str().unwrap();
+        assert!(
+            traceparent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+            "{traceparent}"
+        );
+        assert!(
+            !traceparent.contains("00f067aa0ba902b7"),
+            "a new span id: {traceparent}"
+        );
+        assert_eq!(outgoing["tracestate"], "vendor=abc,other=1");
+    }
+
+    #[tokio::test]
+    async fn malformed_context_starts_a_new_trace() {
         for bad in [
             "",
-            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
             "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
-            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
         ] {
-            assert!(TraceParent::parse(bad).is_none(), "{bad}");
+            let span = tracing::info_span!("t", trace_id = tracing::field::Empty);
+            let context = attach(&span, extract(&headers(&[("traceparent", bad)])));
+            let id = scope(context, async { current_trace_id() }).await.unwrap();
+            assert_ne!(id, "4bf92f3577b34da6a3ce929d0e0e4736", "{bad}");
+            assert_eq!(id.len(), 32);
         }
+    }
+
+    #[tokio::test]
+    async fn events_carry_the_context() {
+        let span = tracing::info_span!("t", trace_id = tracing::field::Empty);
+        let context = attach(&span, Context::new());
+        let (trace, id) = scope(context, async {
+            (
+                current_event_context().unwrap(),
+                current_trace_id().unwrap(),
+            )
+        })
+        .await;
+        assert!(trace.traceparent.contains(&id));
+        let continued = extract_event(Some(&trace));
+        assert_eq!(
+            TraceIdHex(continued.span().span_context().trace_id()).to_string(),
+            id
+        );
     }
 }

@@ -1,20 +1,41 @@
-//! Test helpers (feature `testing`): every test gets real, isolated backing services.
+//! Test helpers (feature `testing`): the real application on a free port, against real,
+//! isolated backing services.
 //!
-//! - [`TestDatabase`]: a fresh PostgreSQL database per test, migrated, dropped afterwards.
-//! - [`redis_prefix`]: a unique Redis key prefix per test on the shared server.
-//! - [`broker`]: `KAFKA_BROKERS` when set, otherwise one embedded broker per test process.
+//! [`TestApp::spawn`] starts a service the way `main` does, from its rendered manifest: a fresh
+//! PostgreSQL database (migrated) when it declares `postgres`, a private Redis key prefix, the
+//! embedded broker with its topics, a [`TestSigner`] whose JWKS the service verifies tokens
+//! against, and its `calls` pointed where the test says ([`TestAppBuilder::call`]; nowhere by
+//! default). It waits until `/readyz` answers 200 and returns the address and a client.
+//!
+//! ```ignore
+//! let app = TestApp::builder(Settings::default())
+//!     .call("product", &product.address)
+//!     .spawn(Application::build, Application::run_until_stopped)
+//!     .await;
+//! ```
 //!
 //! Server addresses default to the local ones (`127.0.0.1:5432` as `postgres`, `127.0.0.1:6379`)
-//! and can be pointed elsewhere with `TEST_DATABASE_URL` and `TEST_REDIS_URL`.
+//! and can be pointed elsewhere with `TEST_DATABASE_URL` and `TEST_REDIS_URL`; `KAFKA_BROKERS`
+//! replaces the embedded broker.
 
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::OnceLock;
+use std::time::Duration;
 
+use ed25519_dalek::pkcs8::EncodePrivateKey as _;
 use secrecy::SecretString;
+use serde_json::Value;
 use sqlx::migrate::Migrator;
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use sqlx::{ConnectOptions as _, Connection as _, Executor as _, PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::app::{Dependencies, Opened, Runtime, Tokens};
 use crate::broker::EmbeddedBroker;
+use crate::config::{CommonConfig, Config, LogFormat, Settings, TokenSettings};
+use crate::jwt::{Claims, PublicKey, Role};
+use crate::redis::RedisStore;
+use crate::shutdown::Shutdown;
 
 #[allow(clippy::disallowed_methods)] // test helpers read their own environment
 fn var(key: &str) -> Option<String> {
@@ -45,8 +66,9 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// Creates `test_<uuid>` and applies `migrator`.
-    pub async fn create(migrator: &Migrator) -> Self {
+    /// Creates `test_<uuid>` and applies `migrator` (and the kit's tables a service of
+    /// `kit_tables` needs).
+    pub async fn create(migrator: Option<&Migrator>, kit_tables: crate::db::KitTables) -> Self {
         let admin = admin_database_url();
         let name = format!("test_{}", Uuid::new_v4().simple());
         let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
@@ -59,11 +81,14 @@ impl TestDatabase {
             .await
             .expect("create test database");
         conn.close().await.ok();
-        let url = crate::db::replace_database(&admin, &name);
-        let pool = PgPool::connect(&url)
+        let options = crate::db::with_database(&admin, &name).expect("a valid TEST_DATABASE_URL");
+        let url = options.to_url_lossy().to_string();
+        let pool = PgPool::connect_with(options)
             .await
             .expect("connect to test database");
-        migrator.run(&pool).await.expect("migrate test database");
+        crate::db::migrate(&pool, migrator, kit_tables)
+            .await
+            .expect("migrate test database");
         Self {
             name,
             url: SecretString::from(url),
@@ -122,7 +147,7 @@ pub fn broker() -> String {
 }
 
 /// Creates `topic` on the embedded broker (a real broker is expected to have it or to create
-/// topics automatically).
+/// topics automatically). Creating a topic twice is fine.
 pub fn create_topic(topic: &str, partitions: i32) {
     if let BrokerSource::Embedded(broker) = broker_source() {
         broker
@@ -177,28 +202,354 @@ pub async fn consume_until(
     out
 }
 
-/// Settings for a service under test: port 0 on loopback, the test database, a private Redis
-/// prefix and the test broker, for the stores the service declares.
-pub fn common_config(
-    service: &str,
-    db: Option<&TestDatabase>,
-    redis: bool,
-    kafka: bool,
-) -> crate::config::CommonConfig {
-    crate::config::CommonConfig {
+/// Settings for a service under test: port 0 on loopback, short grace, no drain delay; stores
+/// and calls are filled in by [`TestApp::spawn`].
+pub fn common_config(service: &str) -> CommonConfig {
+    CommonConfig {
         service: service.to_owned(),
         host: "127.0.0.1".to_owned(),
         port: 0,
-        database_url: db.map(|db| db.url.clone()),
+        database_url: None,
         database_max_connections: 5,
-        redis_url: redis.then(redis_url),
+        redis_url: None,
         redis_prefix: redis_prefix(service),
-        kafka_brokers: kafka.then(broker),
-        log_format: crate::config::LogFormat::Json,
-        shutdown_grace: std::time::Duration::from_secs(5),
-        drain_delay: std::time::Duration::ZERO,
-        request_timeout: std::time::Duration::from_secs(10),
+        kafka_brokers: None,
+        calls: BTreeMap::new(),
+        tokens: None,
+        log_format: LogFormat::Json,
+        shutdown_grace: Duration::from_secs(5),
+        drain_delay: Duration::ZERO,
+        request_timeout: Duration::from_secs(10),
         trusted_proxy_hops: 0,
         otlp_endpoint: None,
     }
+}
+
+/// Signs access tokens for tests, as the real signer would, and serves its JWKS.
+#[derive(Clone)]
+pub struct TestSigner {
+    key: std::sync::Arc<ed25519_dalek::SigningKey>,
+    pub issuer: String,
+    pub audience: String,
+    /// Where the JWKS is served (`http://127.0.0.1:<port>/.well-known/jwks.json`).
+    pub jwks_url: String,
+}
+
+impl TestSigner {
+    /// A fresh key, its JWKS served on a free port.
+    pub async fn start() -> Self {
+        let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+        let public = PublicKey::from(key.verifying_key());
+        let issuer = "test-signer".to_owned();
+        let audience = "test".to_owned();
+        let keys = crate::jwt::KeySet::new([public], &issuer, &audience).expect("a key set");
+        let jwks = keys.jwks().clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the test JWKS server");
+        let port = listener.local_addr().expect("bound").port();
+        let router = axum::Router::new().route(
+            "/.well-known/jwks.json",
+            axum::routing::get(move || std::future::ready(axum::Json(jwks.clone()))),
+        );
+        #[allow(clippy::disallowed_methods)] // lives as long as the test
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Self {
+            key: std::sync::Arc::new(key),
+            issuer,
+            audience,
+            jwks_url: format!("http://127.0.0.1:{port}/.well-known/jwks.json"),
+        }
+    }
+
+    /// The token settings a verifying service gets.
+    pub fn settings(&self) -> TokenSettings {
+        TokenSettings {
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            jwks_url: Some(self.jwks_url.clone()),
+        }
+    }
+
+    /// Valid claims for a new user with `role`.
+    pub fn claims(&self, role: Role) -> Claims {
+        let now = chrono::Utc::now().timestamp();
+        let sub = Uuid::new_v4();
+        Claims {
+            sub,
+            email: format!("{}@example.com", sub.simple()),
+            role,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: now,
+            exp: now + 900,
+            jti: Uuid::new_v4(),
+        }
+    }
+
+    /// Signs `claims`.
+    pub fn sign(&self, claims: &Claims) -> String {
+        let der = self.key.to_pkcs8_der().expect("encode the test key");
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some(PublicKey::from(self.key.verifying_key()).kid());
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &jsonwebtoken::EncodingKey::from_ed_der(der.as_bytes()),
+        )
+        .expect("sign a test token")
+    }
+
+    /// A token for a new user with `role`, and the user's id.
+    pub fn token(&self, role: Role) -> (String, Uuid) {
+        let claims = self.claims(role);
+        (self.sign(&claims), claims.sub)
+    }
+}
+
+/// A change to a test app's shared settings.
+type Configure = Box<dyn FnOnce(&mut CommonConfig) + Send>;
+
+/// Options of a test app; see [`TestApp::builder`].
+pub struct TestAppBuilder<S> {
+    settings: S,
+    calls: BTreeMap<String, String>,
+    configure: Vec<Configure>,
+    signer: Option<TestSigner>,
+    wait_ready: bool,
+}
+
+impl<S: Settings> TestAppBuilder<S> {
+    /// Points the client of `service` at `base_url` (default: an address that refuses).
+    pub fn call(mut self, service: &str, base_url: &str) -> Self {
+        self.calls.insert(service.to_owned(), base_url.to_owned());
+        self
+    }
+
+    /// Changes a shared setting (e.g. `trusted_proxy_hops`).
+    pub fn configure(mut self, f: impl FnOnce(&mut CommonConfig) + Send + 'static) -> Self {
+        self.configure.push(Box::new(f));
+        self
+    }
+
+    /// Verifies tokens of this signer (default: a fresh one).
+    pub fn signer(mut self, signer: TestSigner) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// Returns as soon as the server listens, ready or not (tests of outages).
+    pub fn without_waiting(mut self) -> Self {
+        self.wait_ready = false;
+        self
+    }
+
+    /// Starts the service with `build` and `run` (its `Application::build` and
+    /// `Application::run_until_stopped`), and waits until it is ready.
+    pub async fn spawn<P, A, B, BF, R, RF>(self, build: B, run: R) -> TestApp
+    where
+        P: Dependencies,
+        B: FnOnce(Config<S>, P) -> BF,
+        BF: Future<Output = anyhow::Result<A>>,
+        R: FnOnce(A) -> RF + Send + 'static,
+        RF: Future<Output = anyhow::Result<()>> + Send + 'static,
+        A: Send + 'static,
+    {
+        let manifest = P::MANIFEST;
+        let mut common = common_config(manifest.name);
+        let kit_tables = crate::db::KitTables {
+            outbox: manifest.outbox(),
+            processed_events: !manifest.consumes.is_empty(),
+        };
+        let db = if manifest.postgres {
+            let db = TestDatabase::create(manifest.migrations, kit_tables).await;
+            common.database_url = Some(db.url.clone());
+            Some(db)
+        } else {
+            None
+        };
+        if manifest.redis {
+            common.redis_url = Some(redis_url());
+        }
+        if manifest.kafka() {
+            common.kafka_brokers = Some(broker());
+            for topic in manifest.produces.iter().chain(manifest.consumes) {
+                create_topic(topic, 3);
+                create_topic(&crate::kafka::dead_letter_topic(topic), 1);
+            }
+        }
+        let signer = match (manifest.tokens, self.signer) {
+            (Tokens::None, _) => None,
+            (_, Some(signer)) => Some(signer),
+            (_, None) => Some(TestSigner::start().await),
+        };
+        if let Some(signer) = &signer {
+            let mut settings = signer.settings();
+            if manifest.tokens == Tokens::Sign {
+                settings.jwks_url = None;
+            }
+            common.tokens = Some(settings);
+        }
+        for service in manifest.calls {
+            let url = self
+                .calls
+                .get(*service)
+                .cloned()
+                .unwrap_or_else(|| "http://127.0.0.1:9".to_owned());
+            common.calls.insert((*service).to_owned(), url);
+        }
+        for configure in self.configure {
+            configure(&mut common);
+        }
+        let redis = common.redis_url.as_ref().map(|url| {
+            RedisStore::new(url, &common.redis_prefix).expect("a Redis pool for the test")
+        });
+        let shutdown = Shutdown::new();
+        let opened = Opened::open(manifest, &common, &shutdown).expect("the kit opens the stores");
+        let runtime = opened.runtime.clone();
+        let config = Config {
+            common,
+            service: self.settings,
+        };
+        let app = build(config, P::assemble(opened))
+            .await
+            .expect("the application builds");
+        let port = runtime.port().expect("the application bound its port");
+        #[allow(clippy::disallowed_methods)] // the app under test lives as long as the test
+        tokio::spawn(async move {
+            if let Err(error) = run(app).await {
+                eprintln!("the application under test failed: {error:#}");
+            }
+        });
+        let app = TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+            db,
+            redis,
+            signer,
+            runtime,
+        };
+        if self.wait_ready {
+            app.wait_ready(Duration::from_secs(30)).await;
+        }
+        app
+    }
+}
+
+/// A running service under test. Dropping it stops the service.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    /// The service's database, when it declares one.
+    pub db: Option<TestDatabase>,
+    /// A Redis pool under the service's own key prefix, when it declares Redis.
+    pub redis: Option<RedisStore>,
+    /// The signer whose tokens the service accepts, when it verifies tokens.
+    pub signer: Option<TestSigner>,
+    pub runtime: Runtime,
+}
+
+impl TestApp {
+    /// A test app of a service with its own `settings`.
+    pub fn builder<S: Settings>(settings: S) -> TestAppBuilder<S> {
+        TestAppBuilder {
+            settings,
+            calls: BTreeMap::new(),
+            configure: Vec::new(),
+            signer: None,
+            wait_ready: true,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// The service's database pool.
+    pub fn pool(&self) -> &PgPool {
+        &self
+            .db
+            .as_ref()
+            .expect("the service declares postgres")
+            .pool
+    }
+
+    /// The signer of the tokens this service accepts.
+    pub fn signer(&self) -> &TestSigner {
+        self.signer.as_ref().expect("the service verifies tokens")
+    }
+
+    /// A token of a new customer, and the user's id.
+    pub fn customer(&self) -> (String, Uuid) {
+        self.signer().token(Role::Customer)
+    }
+
+    /// A token of a new admin, and the user's id.
+    pub fn admin(&self) -> (String, Uuid) {
+        self.signer().token(Role::Admin)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path))
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path))
+    }
+
+    pub fn put(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.put(self.url(path))
+    }
+
+    pub fn patch(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.patch(self.url(path))
+    }
+
+    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.delete(self.url(path))
+    }
+
+    /// Waits until `/readyz` answers 200.
+    pub async fn wait_ready(&self, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let ready = self
+                .client
+                .get(self.url("/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200);
+            if ready {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} did not become ready within {timeout:?}",
+                self.runtime.manifest.name
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.runtime.shutdown.trigger();
+    }
+}
+
+/// Asserts `response` is a problem document with `status`; returns its body.
+pub async fn problem(response: reqwest::Response, status: u16) -> Value {
+    let actual = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(actual, status, "{body}");
+    assert_eq!(content_type, crate::problem::PROBLEM_JSON, "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    body
 }

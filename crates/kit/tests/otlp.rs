@@ -11,7 +11,19 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use kit::Shutdown;
+use kit::app::{Api, Manifest, Runtime, Server, Tokens};
 use kit::health::Readiness;
+
+const MANIFEST: Manifest = Manifest {
+    name: "otlp-test",
+    postgres: false,
+    migrations: None,
+    redis: false,
+    produces: &[],
+    consumes: &[],
+    calls: &[],
+    tokens: Tokens::None,
+};
 
 #[derive(Default, Clone)]
 struct Received(Arc<Mutex<Vec<(String, Bytes)>>>);
@@ -39,26 +51,20 @@ async fn request_spans_are_exported_with_the_incoming_trace_id() {
     #[allow(clippy::disallowed_methods)] // the collector stand-in is not a platform task
     tokio::spawn(async move { axum::serve(listener, collector).await });
 
-    let mut config = kit::testing::common_config("otlp-test", None, false, false);
+    let mut config = kit::testing::common_config("otlp-test");
     config.otlp_endpoint = Some(endpoint);
     let telemetry = kit::telemetry::init(&config);
 
     let shutdown = Shutdown::new();
-    let router = kit::http::ServiceRouter::new(
-        "otlp-test",
+    let runtime = Runtime::new(MANIFEST, shutdown.clone(), Readiness::new(&shutdown));
+    let api = Api::new(
         utoipa::openapi::OpenApiBuilder::new().build(),
-        Readiness::new(&shutdown),
-    )
-    .finish(Router::new());
-    let app = kit::http::bind("127.0.0.1", 0).await.unwrap();
-    let url = format!("http://{}/healthz", app.local_addr().unwrap());
+        Router::new(),
+    );
+    let server = Server::bind(api, &config, &runtime).await.unwrap();
+    let url = format!("http://127.0.0.1:{}/healthz", server.port());
     #[allow(clippy::disallowed_methods)] // the server under test
-    tokio::spawn(kit::http::serve(
-        app,
-        router,
-        shutdown.clone(),
-        std::time::Duration::ZERO,
-    ));
+    tokio::spawn(server.run_until_stopped());
 
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let response = reqwest::Client::new()
@@ -78,10 +84,8 @@ async fn request_spans_are_exported_with_the_incoming_trace_id() {
         "the response names this service's span"
     );
 
-    // Dropping the guard flushes the batch exporter (on its own thread).
-    tokio::task::spawn_blocking(move || drop(telemetry))
-        .await
-        .unwrap();
+    // Shutting telemetry down flushes the batch exporter (off the async threads).
+    telemetry.shutdown().await;
     let received = received.0.lock().unwrap().clone();
     assert!(!received.is_empty(), "the collector received no spans");
     let (content_type, body) = &received[0];

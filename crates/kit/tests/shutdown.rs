@@ -5,27 +5,35 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use kit::Shutdown;
-use kit::app::Server;
+use kit::app::{Api, Manifest, Runtime, Server, Tokens};
 use kit::health::Readiness;
+
+const MANIFEST: Manifest = Manifest {
+    name: "drain-test",
+    postgres: false,
+    migrations: None,
+    redis: false,
+    produces: &[],
+    consumes: &[],
+    calls: &[],
+    tokens: Tokens::None,
+};
 
 #[tokio::test]
 async fn readiness_fails_while_draining_then_the_server_stops() {
     let shutdown = Shutdown::new();
-    let mut common = kit::testing::common_config("drain-test", None, false, false);
+    let mut common = kit::testing::common_config("drain-test");
     common.drain_delay = Duration::from_millis(800);
-    let server = Server::bind(
-        &common,
-        "drain-test",
+    let runtime = Runtime::new(MANIFEST, shutdown.clone(), Readiness::new(&shutdown));
+    let api = Api::new(
         utoipa::openapi::OpenApiBuilder::new().build(),
-        Readiness::new(&shutdown),
         Router::new(),
-        shutdown.clone(),
-    )
-    .await
-    .unwrap();
+    );
+    let server = Server::bind(api, &common, &runtime).await.unwrap();
+    assert_eq!(runtime.port(), Some(server.port()));
     let url = format!("http://127.0.0.1:{}/readyz", server.port());
     #[allow(clippy::disallowed_methods)] // the server under test
-    let running = tokio::spawn(server.run());
+    let running = tokio::spawn(server.run_until_stopped());
     let client = reqwest::Client::new();
     assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
 

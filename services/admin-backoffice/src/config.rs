@@ -1,32 +1,24 @@
-//! Settings, read once from the environment at start; every problem is reported at once.
+//! admin-backoffice's own settings, read from the environment after the kit's; every problem is
+//! reported at once (see `kit::config`).
 
-use kit::config::{CommonConfig, ConfigError, Env, Needs};
+use kit::config::Env;
 use secrecy::SecretString;
 
-/// Stores this service declares in platform.toml.
-pub const NEEDS: Needs = Needs {
-    postgres: false,
-    redis: false,
-    kafka: false,
-};
-
-/// Everything admin-backoffice is configured with.
+/// Settings beyond the kit's.
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub common: CommonConfig,
+pub struct Settings {
     /// Secret `admin-session-key` (platform.toml), from `ADMIN_SESSION_KEY`.
     pub admin_session_key: SecretString,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let mut env = Env::from_process();
-        let common = CommonConfig::read(&mut env, crate::NAME, NEEDS);
+impl kit::config::Settings for Settings {
+    fn read(env: &mut Env) -> Option<Self> {
         let admin_session_key = env.secret("ADMIN_SESSION_KEY", "the admin-session-key secret");
-        env.finish()?;
-        Ok(Self {
-            common,
-            admin_session_key: admin_session_key.expect("checked by finish"),
+        Some(Self {
+            admin_session_key: admin_session_key?,
         })
     }
 }
+
+/// Everything admin-backoffice is configured with: the kit's settings and its own.
+pub type Config = kit::config::Config<Settings>;

@@ -1,14 +1,13 @@
 //! Admin UI: products, stock, offers, flags, orders, audit log, reports.
 //!
-//! Layout: `config` (settings from the environment), `startup` (the `Application`, a
-//! `kit::app::Service`, and the router), `routes/` (one module per resource). Declared in platform.toml as `[services.admin-backoffice]`.
+//! Layout: `platform` (rendered from `[services.admin-backoffice]` in platform.toml: what the service
+//! declares and what the kit opens for it), `config` (its own settings), `startup` (the
+//! `Application` and its router), `routes/` (one module per resource).
 
 pub mod config;
+pub mod platform;
 pub mod routes;
 pub mod startup;
 
-pub use config::Config;
+pub use config::{Config, Settings};
 pub use startup::Application;
-
-/// The service's name, as in platform.toml.
-pub const NAME: &str = "admin-backoffice";

@@ -1,6 +1,9 @@
-//! The admin-backoffice binary: configuration, telemetry, then the application until a stop signal.
+//! The admin-backoffice binary: the kit reads the configuration, opens what the service declares and
+//! runs the application until a stop signal.
+
+use admin_backoffice::Application;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    kit::app::main::<admin_backoffice::Application>().await
+    kit::app::main(Application::build, Application::run_until_stopped).await
 }

@@ -1,6 +1,9 @@
-//! The analytics-ingest binary: configuration, telemetry, then the application until a stop signal.
+//! The analytics-ingest binary: the kit reads the configuration, opens what the service declares and
+//! runs the application until a stop signal.
+
+use analytics_ingest::Application;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    kit::app::main::<analytics_ingest::Application>().await
+    kit::app::main(Application::build, Application::run_until_stopped).await
 }

@@ -1,6 +1,9 @@
-//! The api-gateway binary: configuration, telemetry, then the application until a stop signal.
+//! The api-gateway binary: the kit reads the configuration, opens what the service declares and
+//! runs the application until a stop signal.
+
+use api_gateway::Application;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    kit::app::main::<api_gateway::Application>().await
+    kit::app::main(Application::build, Application::run_until_stopped).await
 }

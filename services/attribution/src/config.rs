@@ -1,25 +1,17 @@
-//! Settings, read once from the environment at start; every problem is reported at once.
+//! attribution's own settings, read from the environment after the kit's; every problem is
+//! reported at once (see `kit::config`).
 
-use kit::config::{CommonConfig, ConfigError, Env, Needs};
+use kit::config::Env;
 
-/// Stores this service declares in platform.toml.
-pub const NEEDS: Needs = Needs {
-    postgres: true,
-    redis: false,
-    kafka: true,
-};
-
-/// Everything attribution is configured with.
+/// Settings beyond the kit's.
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub common: CommonConfig,
-}
+pub struct Settings {}
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let mut env = Env::from_process();
-        let common = CommonConfig::read(&mut env, crate::NAME, NEEDS);
-        env.finish()?;
-        Ok(Self { common })
+impl kit::config::Settings for Settings {
+    fn read(_env: &mut Env) -> Option<Self> {
+        Some(Self {})
     }
 }
+
+/// Everything attribution is configured with: the kit's settings and its own.
+pub type Config = kit::config::Config<Settings>;

@@ -1,16 +1,13 @@
 //! Last-touch attribution of orders and conversions to clicks and visits.
 //!
-//! Layout: `config` (settings from the environment), `startup` (the `Application`, a
-//! `kit::app::Service`, and the router), `routes/` (one module per resource), `storage`
-//! (migrations and queries). Declared in platform.toml as `[services.attribution]`.
+//! Layout: `platform` (rendered from `[services.attribution]` in platform.toml: what the service
+//! declares and what the kit opens for it), `config` (its own settings), `startup` (the
+//! `Application` and its router), `routes/` (one module per resource).
 
 pub mod config;
+pub mod platform;
 pub mod routes;
 pub mod startup;
-pub mod storage;
 
-pub use config::Config;
+pub use config::{Config, Settings};
 pub use startup::Application;
-
-/// The service's name, as in platform.toml.
-pub const NAME: &str = "attribution";

@@ -1,6 +1,9 @@
-//! The audit binary: configuration, telemetry, then the application until a stop signal.
+//! The audit binary: the kit reads the configuration, opens what the service declares and
+//! runs the application until a stop signal.
+
+use audit::Application;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    kit::app::main::<audit::Application>().await
+    kit::app::main(Application::build, Application::run_until_stopped).await
 }

@@ -1,12 +1,11 @@
-//! Settings, read once from the environment at start; every problem is reported at once.
-//!
-//! Besides the shared settings auth reads:
+//! auth's own settings, read once from the environment at start after the kit's (which include
+//! the `iss` and `aud` of tokens, `TOKEN_ISSUER` and `TOKEN_AUDIENCE`, rendered from
+//! platform.toml `[tokens]`); every problem is reported at once.
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `AUTH_SIGNING_KEY` | required (secret) | PKCS#8 PEM Ed25519 private key that signs access tokens |
 //! | `AUTH_PREVIOUS_PUBLIC_KEYS` | none | PEM public keys of earlier signing keys, still in the JWKS |
-//! | `AUTH_ISSUER`, `AUTH_AUDIENCE` | `shop-auth`, `shop` | the `iss` and `aud` of access tokens |
 //! | `AUTH_ACCESS_TOKEN_TTL`, `AUTH_REFRESH_TOKEN_TTL` | `15m`, `30d` | token lifetimes |
 //! | `AUTH_SIGNIN_WINDOW` | `15m` | window of the sign-in rate limits |
 //! | `AUTH_SIGNIN_MAX_FAILURES` | `5` | failed sign-ins per account per window |
@@ -20,36 +19,29 @@
 
 use std::time::Duration;
 
-use kit::config::{CommonConfig, ConfigError, Env, Needs};
+use kit::config::Env;
 use kit::jwt::PublicKey;
 
 use crate::domain::SigningKey;
 use crate::domain::signing_key::parse_public_keys;
 use crate::passwords::PasswordCost;
 
-/// Stores this service declares in platform.toml.
-pub const NEEDS: Needs = Needs {
-    postgres: true,
-    redis: true,
-    kafka: true,
-};
-
-/// Everything auth is configured with.
+/// auth's settings beyond the kit's.
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub common: CommonConfig,
+pub struct Settings {
     /// Secret `auth-signing-key` (platform.toml), from `AUTH_SIGNING_KEY`, parsed.
     pub signing_key: SigningKey,
     /// Public keys of earlier signing keys, accepted until their tokens have expired.
     pub previous_public_keys: Vec<PublicKey>,
-    pub issuer: String,
-    pub audience: String,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub signin_limits: SigninLimits,
     /// Argon2id cost; always [`PasswordCost::OWASP`] outside tests.
     pub password_cost: PasswordCost,
 }
+
+/// Everything auth is configured with: the kit's settings and its own.
+pub type Config = kit::config::Config<Settings>;
 
 /// Sign-in rate limits, counted in Redis per fixed window.
 #[derive(Debug, Clone, Copy)]
@@ -63,17 +55,8 @@ pub struct SigninLimits {
     pub max_signups_per_ip: u64,
 }
 
-impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let mut env = Env::from_process();
-        let common = CommonConfig::read(&mut env, crate::NAME, NEEDS);
-        Self::read(env, common)
-    }
-
-    /// Reads auth's own settings from `env`; `common` was read from it before (or made by the
-    /// test helpers).
-    pub fn read(mut env: Env, common: CommonConfig) -> Result<Self, ConfigError> {
+impl kit::config::Settings for Settings {
+    fn read(env: &mut Env) -> Option<Self> {
         let signing_key = env
             .secret(
                 "AUTH_SIGNING_KEY",
@@ -94,16 +77,6 @@ impl Config {
                     Vec::new()
                 })
             });
-        let issuer = env.or(
-            "AUTH_ISSUER",
-            kit::jwt::DEFAULT_ISSUER.to_owned(),
-            "a name such as shop-auth",
-        );
-        let audience = env.or(
-            "AUTH_AUDIENCE",
-            kit::jwt::DEFAULT_AUDIENCE.to_owned(),
-            "a name such as shop",
-        );
         let access_token_ttl = env.duration("AUTH_ACCESS_TOKEN_TTL", Duration::from_secs(15 * 60));
         let refresh_token_ttl =
             env.duration("AUTH_REFRESH_TOKEN_TTL", Duration::from_secs(30 * 86_400));
@@ -124,13 +97,9 @@ impl Config {
         if signin_limits.window < Duration::from_secs(1) {
             env.invalid("AUTH_SIGNIN_WINDOW must be at least 1s");
         }
-        env.finish()?;
-        Ok(Self {
-            common,
-            signing_key: signing_key.expect("checked by finish"),
+        Some(Self {
+            signing_key: signing_key?,
             previous_public_keys,
-            issuer,
-            audience,
             access_token_ttl,
             refresh_token_ttl,
             signin_limits,
@@ -147,25 +116,32 @@ mod tests {
 
     use super::*;
 
-    fn read(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs
+    fn read(pairs: &[(&str, &str)]) -> Result<Config, kit::config::ConfigError> {
+        let mut map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        let mut env = Env::from_map(map.clone());
-        let common = CommonConfig::read(&mut env, crate::NAME, Needs::default());
-        Config::read(env, common)
+        for (k, v) in [
+            ("DATABASE_URL", "postgres://a@b/c"),
+            ("REDIS_URL", "redis://r"),
+            ("KAFKA_BROKERS", "k:9092"),
+            ("TOKEN_ISSUER", "shop-auth"),
+            ("TOKEN_AUDIENCE", "shop"),
+        ] {
+            map.entry(k.to_owned()).or_insert_with(|| v.to_owned());
+        }
+        Config::read(Env::from_map(map), &crate::platform::MANIFEST)
     }
 
     #[test]
     fn reads_the_key_and_defaults() {
         let key = SigningKey::generate();
         let config = read(&[("AUTH_SIGNING_KEY", key.to_pem().expose_secret())]).expect("valid");
-        assert_eq!(config.signing_key.kid(), key.kid());
-        assert_eq!(config.access_token_ttl, Duration::from_secs(900));
-        assert_eq!(config.issuer, "shop-auth");
+        assert_eq!(config.service.signing_key.kid(), key.kid());
+        assert_eq!(config.service.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(config.common.tokens.unwrap().issuer, "shop-auth");
         assert_eq!(config.common.trusted_proxy_hops, 0);
-        assert_eq!(config.password_cost, PasswordCost::OWASP);
+        assert_eq!(config.service.password_cost, PasswordCost::OWASP);
     }
 
     #[test]

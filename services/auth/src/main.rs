@@ -1,6 +1,9 @@
-//! The auth binary: configuration, telemetry, then the application until a stop signal.
+//! The auth binary: the kit reads the configuration, opens what the service declares and runs the
+//! application until a stop signal.
+
+use auth::Application;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    kit::app::main::<auth::Application>().await
+    kit::app::main(Application::build, Application::run_until_stopped).await
 }

@@ -7,8 +7,8 @@
 //! `signin:account:<sha256(email)>` counts attempts on an account since its last successful
 //! sign-in, so it limits failures. The account key is a hash, so Redis holds no e-mail addresses,
 //! and it is counted whether or not the account exists, so the limit reveals nothing about which
-//! addresses have accounts. When Redis is unreachable sign-in fails closed (500) rather than
-//! allowing unlimited guessing.
+//! addresses have accounts. When Redis is unreachable sign-in fails closed (503 with
+//! `Retry-After`, like every request whose store is down) rather than allowing unlimited guessing.
 
 use std::time::Duration;
 
@@ -79,5 +79,5 @@ impl SigninLimiter {
 
 fn account_key(email: &Email) -> String {
     let digest = Sha256::digest(email.as_str().as_bytes());
-    format!("signin:account:{}", kit::hex(&digest[..16]))
+    format!("signin:account:{}", hex::encode(&digest[..16]))
 }

@@ -1,23 +1,22 @@
-//! Builds the application (stores, router, listener) and runs it until shutdown.
+//! Builds the application from what the kit opened (database, Redis, the outbox relay already
+//! running) and runs it until shutdown.
 //!
-//! `build` connects to PostgreSQL (migrating it), Redis and Kafka, parses nothing twice (the
-//! config already holds the parsed signing key), prepares password hashing, starts the outbox
-//! relay on the shutdown tracker and binds the port. On shutdown the server drains and the relay
-//! makes a last pass before the process exits.
+//! `build` parses nothing twice (the config already holds the parsed signing key), prepares
+//! password hashing on the blocking pool and binds the port. On shutdown the server drains and
+//! the relay makes a last pass before the process exits.
+
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::FromRef;
-use kit::Shutdown;
-use kit::app::{Server, Service};
-use kit::config::{CommonConfig, ConfigError};
-use kit::health::{Check, Readiness};
-use kit::jwt::KeySet;
-use kit::outbox::Relay;
-use utoipa::OpenApi;
+use kit::app::{Api, Server};
+use kit::auth::Verifier;
+use utoipa::OpenApi as _;
 
 use crate::config::Config;
 use crate::passwords::Passwords;
+use crate::platform::Platform;
 use crate::rate_limit::SigninLimiter;
 use crate::routes::{self, ApiDoc};
 use crate::tokens::AccessTokens;
@@ -25,84 +24,56 @@ use crate::tokens::AccessTokens;
 /// Shared state handed to every handler.
 #[derive(Clone)]
 pub struct AppState {
-    pub config: std::sync::Arc<Config>,
+    pub config: Arc<Config>,
     pub db: sqlx::PgPool,
     pub passwords: Passwords,
     pub tokens: AccessTokens,
     pub signin_limiter: SigninLimiter,
 }
 
-/// Lets [`kit::jwt::Authenticated`] find the keys that verify access tokens.
-impl FromRef<AppState> for KeySet {
+/// auth verifies its own tokens with the keys it signs with, the keys the JWKS publishes.
+impl FromRef<AppState> for Verifier {
     fn from_ref(state: &AppState) -> Self {
-        state.tokens.keys().clone()
+        Verifier::local(state.tokens.keys().clone())
     }
 }
 
-/// The service, bound and ready to serve; the outbox relay runs on the shutdown tracker.
+/// The service, bound and ready to serve.
 pub struct Application {
     server: Server,
 }
 
-impl Service for Application {
-    const NAME: &'static str = crate::NAME;
-    type Config = Config;
-
-    fn config_from_env() -> Result<Config, ConfigError> {
-        Config::from_env()
-    }
-
-    fn common(config: &Config) -> &CommonConfig {
-        &config.common
-    }
-
-    /// Connects to the stores (migrating the database), starts the outbox relay, builds the
-    /// router and binds the port.
-    async fn build(config: Config, shutdown: Shutdown) -> anyhow::Result<Self> {
-        let common = config.common.clone();
-        let db = kit::db::open(&common, &crate::storage::MIGRATOR).await?;
-        let redis = kit::redis::RedisStore::open(&common).await?;
-        let producer = kit::kafka::Producer::open(&common)?;
-        let readiness = Readiness::new(&shutdown)
-            .with(Check::Postgres(db.clone()))
-            .with(Check::Redis(redis.clone()));
-        // No Kafka check: events go through the outbox, so a broker outage delays them but does
-        // not stop sign-ups.
-        let cost = config.password_cost;
+impl Application {
+    /// Prepares hashing and token signing, builds the router and binds the port.
+    pub async fn build(config: Config, platform: Platform) -> anyhow::Result<Self> {
+        let cost = config.service.password_cost;
         let passwords = tokio::task::spawn_blocking(move || Passwords::new(cost))
             .await
             .context("password hashing setup panicked")??;
-        let tokens = AccessTokens::new(&config).context("invalid signing keys")?;
-        shutdown.spawn(Relay::new(db.clone(), producer).run(shutdown.clone()));
+        let tokens = AccessTokens::new(&config)?;
         let state = AppState {
-            signin_limiter: SigninLimiter::new(redis, config.signin_limits),
-            config: std::sync::Arc::new(config),
-            db,
+            signin_limiter: SigninLimiter::new(platform.redis, config.service.signin_limits),
+            config: Arc::new(config),
+            db: platform.db,
             passwords,
             tokens,
         };
-        let server = Server::bind(
-            &common,
-            crate::NAME,
-            ApiDoc::openapi(),
-            readiness,
-            router(state),
-            shutdown,
-        )
-        .await?;
+        let api = Api::new(ApiDoc::openapi(), router(state.clone()));
+        let server = Server::bind(api, &state.config.common, &platform.runtime).await?;
         Ok(Self { server })
     }
 
-    fn server(&self) -> &Server {
-        &self.server
+    pub fn port(&self) -> u16 {
+        self.server.port()
     }
 
-    fn into_server(self) -> Server {
-        self.server
+    /// Serves until a stop signal, then drains.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.server.run_until_stopped().await
     }
 }
 
-/// The service's API routes (platform endpoints are added by the kit).
+/// The service's API routes (the kit adds the platform endpoints).
 pub fn router(state: AppState) -> Router {
     routes::router().with_state(state)
 }

@@ -1,20 +1,17 @@
-//! The service's database: migrations (`migrations/`, applied at start) and queries.
+//! The service's queries (its migrations are in `migrations/`, embedded by the rendered
+//! `platform.rs` and applied by the kit at start).
 //!
 //! Tables: `users` (accounts), `refresh_tokens` (hashed refresh tokens grouped in families) and
-//! `outbox` (events written in the same transaction as the change they record). Queries are
+//! the kit's `outbox` (events written in the same transaction as the change they record). Queries are
 //! checked at run time (`sqlx::query_as`), so no offline query data has to be kept fresh.
 //! Functions that must join a caller's transaction take `&mut PgConnection`.
 
 use chrono::{DateTime, Utc};
 use kit::jwt::Role;
-use sqlx::migrate::Migrator;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::domain::Email;
-
-/// Migrations embedded in the binary.
-pub static MIGRATOR: Migrator = sqlx::migrate!();
 
 /// An account, without its password hash.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,8 @@
 //! An access token is a JWT (`alg: EdDSA`, `kid` of the signing key) with claims `sub` (user id),
 //! `email`, `role`, `iss`, `aud`, `iat`, `exp` and a random `jti`. It lives for
 //! `AUTH_ACCESS_TOKEN_TTL` (15 minutes) and is never stored: revoking a session stops its refresh
-//! token, and the access token runs out on its own shortly after.
+//! token, and the access token runs out on its own shortly after. `iss` and `aud` are platform.toml
+//! `[tokens]`, the same values every verifier and Istio's RequestAuthentication check.
 
 use std::time::Duration;
 
@@ -28,15 +29,22 @@ pub struct AccessTokens {
 
 impl AccessTokens {
     /// The current key first, then the previous ones (for the JWKS and for verification).
-    pub fn new(config: &Config) -> Result<Self, JwtError> {
-        let public = std::iter::once(config.signing_key.public_key())
-            .chain(config.previous_public_keys.iter().copied());
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let settings = &config.service;
+        let tokens = config
+            .common
+            .tokens
+            .as_ref()
+            .context("auth signs tokens: TOKEN_ISSUER and TOKEN_AUDIENCE are required")?;
+        let public = std::iter::once(settings.signing_key.public_key())
+            .chain(settings.previous_public_keys.iter().copied());
+        let keys: Result<KeySet, JwtError> = KeySet::new(public, &tokens.issuer, &tokens.audience);
         Ok(Self {
-            signing_key: config.signing_key.clone(),
-            keys: KeySet::new(public, &config.issuer, &config.audience)?,
-            issuer: config.issuer.clone(),
-            audience: config.audience.clone(),
-            ttl: config.access_token_ttl,
+            signing_key: settings.signing_key.clone(),
+            keys: keys.context("invalid signing keys")?,
+            issuer: tokens.issuer.clone(),
+            audience: tokens.audience.clone(),
+            ttl: settings.access_token_ttl,
         })
     }
 

@@ -1,14 +1,13 @@
 //! Carts per user or anonymous session, with TTL and merge on sign-in.
 //!
-//! Layout: `config` (settings from the environment), `startup` (the `Application`, a
-//! `kit::app::Service`, and the router), `routes/` (one module per resource). Declared in platform.toml as `[services.cart]`.
+//! Layout: `platform` (rendered from `[services.cart]` in platform.toml: what the service
+//! declares and what the kit opens for it), `config` (its own settings), `startup` (the
+//! `Application` and its router), `routes/` (one module per resource).
 
 pub mod config;
+pub mod platform;
 pub mod routes;
 pub mod startup;
 
-pub use config::Config;
+pub use config::{Config, Settings};
 pub use startup::Application;
-
-/// The service's name, as in platform.toml.
-pub const NAME: &str = "cart";

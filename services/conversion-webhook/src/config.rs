@@ -1,35 +1,27 @@
-//! Settings, read once from the environment at start; every problem is reported at once.
+//! conversion-webhook's own settings, read from the environment after the kit's; every problem is
+//! reported at once (see `kit::config`).
 
-use kit::config::{CommonConfig, ConfigError, Env, Needs};
+use kit::config::Env;
 use secrecy::SecretString;
 
-/// Stores this service declares in platform.toml.
-pub const NEEDS: Needs = Needs {
-    postgres: true,
-    redis: false,
-    kafka: true,
-};
-
-/// Everything conversion-webhook is configured with.
+/// Settings beyond the kit's.
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub common: CommonConfig,
+pub struct Settings {
     /// Secret `partner-webhook-secret` (platform.toml), from `PARTNER_WEBHOOK_SECRET`.
     pub partner_webhook_secret: SecretString,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let mut env = Env::from_process();
-        let common = CommonConfig::read(&mut env, crate::NAME, NEEDS);
+impl kit::config::Settings for Settings {
+    fn read(env: &mut Env) -> Option<Self> {
         let partner_webhook_secret = env.secret(
             "PARTNER_WEBHOOK_SECRET",
             "the partner-webhook-secret secret",
         );
-        env.finish()?;
-        Ok(Self {
-            common,
-            partner_webhook_secret: partner_webhook_secret.expect("checked by finish"),
+        Some(Self {
+            partner_webhook_secret: partner_webhook_secret?,
         })
     }
 }
+
+/// Everything conversion-webhook is configured with: the kit's settings and its own.
+pub type Config = kit::config::Config<Settings>;

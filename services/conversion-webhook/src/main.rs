@@ -1,6 +1,9 @@
-//! The conversion-webhook binary: configuration, telemetry, then the application until a stop signal.
+//! The conversion-webhook binary: the kit reads the configuration, opens what the service declares and
+//! runs the application until a stop signal.
+
+use conversion_webhook::Application;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    kit::app::main::<conversion_webhook::Application>().await
+    kit::app::main(Application::build, Application::run_until_stopped).await
 }

@@ -1,6 +1,9 @@
-//! The feature-flag binary: configuration, telemetry, then the application until a stop signal.
+//! The feature-flag binary: the kit reads the configuration, opens what the service declares and
+//! runs the application until a stop signal.
+
+use feature_flag::Application;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    kit::app::main::<feature_flag::Application>().await
+    kit::app::main(Application::build, Application::run_until_stopped).await
 }

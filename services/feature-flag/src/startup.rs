@@ -1,21 +1,20 @@
-//! Builds the application (stores, router, server) and the state handlers share.
+//! Builds the application from what the kit opened for it and runs it until shutdown.
+
+use std::sync::Arc;
 
 use axum::Router;
-use kit::Shutdown;
-use kit::app::{Server, Service};
-use kit::config::{CommonConfig, ConfigError};
-use kit::health::{Check, Readiness};
-use utoipa::OpenApi;
+use kit::app::{Api, Server};
+use utoipa::OpenApi as _;
 
 use crate::config::Config;
+use crate::platform::Platform;
 use crate::routes::{self, ApiDoc};
 
 /// Shared state handed to every handler.
 #[derive(Clone)]
 pub struct AppState {
-    pub config: std::sync::Arc<Config>,
-    pub db: sqlx::PgPool,
-    pub redis: kit::redis::RedisStore,
+    pub config: Arc<Config>,
+    pub platform: Platform,
 }
 
 /// The service, bound and ready to serve.
@@ -23,54 +22,30 @@ pub struct Application {
     server: Server,
 }
 
-impl Service for Application {
-    const NAME: &'static str = crate::NAME;
-    type Config = Config;
-
-    fn config_from_env() -> Result<Config, ConfigError> {
-        Config::from_env()
-    }
-
-    fn common(config: &Config) -> &CommonConfig {
-        &config.common
-    }
-
-    /// Connects to the stores (migrating the database), builds the router and binds the port.
-    async fn build(config: Config, shutdown: Shutdown) -> anyhow::Result<Self> {
-        let common = &config.common;
-        let db = kit::db::open(common, &crate::storage::MIGRATOR).await?;
-        let redis = kit::redis::RedisStore::open(common).await?;
-        let readiness = Readiness::new(&shutdown)
-            .with(Check::Postgres(db.clone()))
-            .with(Check::Redis(redis.clone()));
-        let common = common.clone();
+impl Application {
+    /// Makes the state and the router and binds the port (0 picks a free one).
+    pub async fn build(config: Config, platform: Platform) -> anyhow::Result<Self> {
+        let runtime = platform.runtime.clone();
         let state = AppState {
-            config: std::sync::Arc::new(config),
-            db,
-            redis,
+            config: Arc::new(config),
+            platform,
         };
-        let server = Server::bind(
-            &common,
-            crate::NAME,
-            ApiDoc::openapi(),
-            readiness,
-            router(state),
-            shutdown,
-        )
-        .await?;
+        let api = Api::new(ApiDoc::openapi(), router(state.clone()));
+        let server = Server::bind(api, &state.config.common, &runtime).await?;
         Ok(Self { server })
     }
 
-    fn server(&self) -> &Server {
-        &self.server
+    pub fn port(&self) -> u16 {
+        self.server.port()
     }
 
-    fn into_server(self) -> Server {
-        self.server
+    /// Serves until a stop signal, then drains.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.server.run_until_stopped().await
     }
 }
 
-/// The service's API routes (platform endpoints are added by the kit).
+/// The service's API routes (the kit adds the platform endpoints).
 pub fn router(state: AppState) -> Router {
     routes::router().with_state(state)
 }

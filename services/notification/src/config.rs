@@ -1,32 +1,24 @@
-//! Settings, read once from the environment at start; every problem is reported at once.
+//! notification's own settings, read from the environment after the kit's; every problem is
+//! reported at once (see `kit::config`).
 
-use kit::config::{CommonConfig, ConfigError, Env, Needs};
+use kit::config::Env;
 use secrecy::SecretString;
 
-/// Stores this service declares in platform.toml.
-pub const NEEDS: Needs = Needs {
-    postgres: true,
-    redis: false,
-    kafka: true,
-};
-
-/// Everything notification is configured with.
+/// Settings beyond the kit's.
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub common: CommonConfig,
+pub struct Settings {
     /// Secret `smtp-password` (platform.toml), from `SMTP_PASSWORD`.
     pub smtp_password: SecretString,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let mut env = Env::from_process();
-        let common = CommonConfig::read(&mut env, crate::NAME, NEEDS);
+impl kit::config::Settings for Settings {
+    fn read(env: &mut Env) -> Option<Self> {
         let smtp_password = env.secret("SMTP_PASSWORD", "the smtp-password secret");
-        env.finish()?;
-        Ok(Self {
-            common,
-            smtp_password: smtp_password.expect("checked by finish"),
+        Some(Self {
+            smtp_password: smtp_password?,
         })
     }
 }
+
+/// Everything notification is configured with: the kit's settings and its own.
+pub type Config = kit::config::Config<Settings>;

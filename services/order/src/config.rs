@@ -1,33 +1,25 @@
-//! Settings, read once from the environment at start; every problem is reported at once.
+//! order's own settings, read from the environment after the kit's; every problem is
+//! reported at once (see `kit::config`).
 
-use kit::config::{CommonConfig, ConfigError, Env, Needs};
+use kit::config::Env;
 use secrecy::SecretString;
 
-/// Stores this service declares in platform.toml.
-pub const NEEDS: Needs = Needs {
-    postgres: true,
-    redis: false,
-    kafka: true,
-};
-
-/// Everything order is configured with.
+/// Settings beyond the kit's.
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub common: CommonConfig,
+pub struct Settings {
     /// Secret `payment-provider-key` (platform.toml), from `PAYMENT_PROVIDER_KEY`.
     pub payment_provider_key: SecretString,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let mut env = Env::from_process();
-        let common = CommonConfig::read(&mut env, crate::NAME, NEEDS);
+impl kit::config::Settings for Settings {
+    fn read(env: &mut Env) -> Option<Self> {
         let payment_provider_key =
             env.secret("PAYMENT_PROVIDER_KEY", "the payment-provider-key secret");
-        env.finish()?;
-        Ok(Self {
-            common,
-            payment_provider_key: payment_provider_key.expect("checked by finish"),
+        Some(Self {
+            payment_provider_key: payment_provider_key?,
         })
     }
 }
+
+/// Everything order is configured with: the kit's settings and its own.
+pub type Config = kit::config::Config<Settings>;

@@ -1,6 +1,9 @@
-//! The product binary: configuration, telemetry, then the application until a stop signal.
+//! The product binary: the kit reads the configuration, opens what the service declares and
+//! runs the application until a stop signal.
+
+use product::Application;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    kit::app::main::<product::Application>().await
+    kit::app::main(Application::build, Application::run_until_stopped).await
 }

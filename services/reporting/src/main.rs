@@ -1,6 +1,9 @@
-//! The reporting binary: configuration, telemetry, then the application until a stop signal.
+//! The reporting binary: the kit reads the configuration, opens what the service declares and
+//! runs the application until a stop signal.
+
+use reporting::Application;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    kit::app::main::<reporting::Application>().await
+    kit::app::main(Application::build, Application::run_until_stopped).await
 }

@@ -1,35 +1,27 @@
-//! Settings, read once from the environment at start; every problem is reported at once.
+//! storefront's own settings, read from the environment after the kit's; every problem is
+//! reported at once (see `kit::config`).
 
-use kit::config::{CommonConfig, ConfigError, Env, Needs};
+use kit::config::Env;
 use secrecy::SecretString;
 
-/// Stores this service declares in platform.toml.
-pub const NEEDS: Needs = Needs {
-    postgres: false,
-    redis: false,
-    kafka: false,
-};
-
-/// Everything storefront is configured with.
+/// Settings beyond the kit's.
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub common: CommonConfig,
+pub struct Settings {
     /// Secret `storefront-session-key` (platform.toml), from `STOREFRONT_SESSION_KEY`.
     pub storefront_session_key: SecretString,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let mut env = Env::from_process();
-        let common = CommonConfig::read(&mut env, crate::NAME, NEEDS);
+impl kit::config::Settings for Settings {
+    fn read(env: &mut Env) -> Option<Self> {
         let storefront_session_key = env.secret(
             "STOREFRONT_SESSION_KEY",
             "the storefront-session-key secret",
         );
-        env.finish()?;
-        Ok(Self {
-            common,
-            storefront_session_key: storefront_session_key.expect("checked by finish"),
+        Some(Self {
+            storefront_session_key: storefront_session_key?,
         })
     }
 }
+
+/// Everything storefront is configured with: the kit's settings and its own.
+pub type Config = kit::config::Config<Settings>;

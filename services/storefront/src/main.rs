@@ -1,6 +1,9 @@
-//! The storefront binary: configuration, telemetry, then the application until a stop signal.
+//! The storefront binary: the kit reads the configuration, opens what the service declares and
+//! runs the application until a stop signal.
+
+use storefront::Application;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    kit::app::main::<storefront::Application>().await
+    kit::app::main(Application::build, Application::run_until_stopped).await
 }

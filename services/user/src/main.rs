@@ -1,6 +1,9 @@
-//! The user binary: configuration, telemetry, then the application until a stop signal.
+//! The user binary: the kit reads the configuration, opens what the service declares and
+//! runs the application until a stop signal.
+
+use user::Application;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    kit::app::main::<user::Application>().await
+    kit::app::main(Application::build, Application::run_until_stopped).await
 }

@@ -595,7 +595,7 @@ pub(super) fn render(
             String::new()
         } else {
             // Indented under `valuesObject:`.
-            indent(&serde_yaml::to_string(&chart.values)?, "        ")
+            indent(&serde_yaml_ng::to_string(&chart.values)?, "        ")
         };
         let body = ChartYaml {
             platform,

@@ -5,34 +5,20 @@
 //! `<namespace>/<service>.yaml`, an ALLOW policy for exactly the service accounts of its callers
 //! (`calls` in platform.toml), the ingress gateway when it has a public host, and Prometheus on
 //! `GET /metrics`. `ingress.yaml` is the environment's Gateway, one VirtualService per public
-//! host and, when a service routes `/.well-known/jwks.json`, a RequestAuthentication that checks
-//! JWTs at the gateway against those keys (its ALLOW policy then admits the gateway on that path).
+//! host and, when `[tokens]` names a signer, a RequestAuthentication that checks JWTs at the
+//! gateway against its keys. The signer's ALLOW policy admits the ingress gateway and every
+//! service with `verify_tokens` to `GET` the JWKS path, and to nothing else of it.
 
 use askama::Template;
 
 use super::{add_yaml, filters};
 use crate::codegen::Files;
-use crate::model::{Environment, Platform, Service};
+use crate::model::{Environment, JWKS_PATH, Platform, Service};
 
 /// The service account of the Istio ingress gateway (the `gateway` chart in `istio-ingress`).
 pub const INGRESS_PRINCIPAL: &str = "cluster.local/ns/istio-ingress/sa/istio-ingressgateway";
 /// Paths of the kit's platform endpoints, never reachable from the ingress gateway.
 pub const INTERNAL_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics", "/openapi.json"];
-
-/// The path of the JWT signing keys; the service that routes it is the token issuer.
-pub const JWKS_PATH: &str = "/.well-known/jwks.json";
-/// The `iss` of the platform's tokens (the kit's `jwt::DEFAULT_ISSUER` for `shop`).
-pub fn issuer(platform: &Platform) -> String {
-    format!("{}-auth", platform.name)
-}
-
-/// The service that serves [`JWKS_PATH`] (lists it in `routes`), if any.
-pub fn jwks_service(platform: &Platform) -> Option<&Service> {
-    platform
-        .services
-        .values()
-        .find(|s| s.routes.iter().any(|r| r == JWKS_PATH))
-}
 
 /// The mesh identity of a service's pods.
 pub fn principal(s: &Service) -> String {
@@ -74,16 +60,24 @@ pub(super) fn render(
             .collect();
         callers.sort();
         let ingress = platform.ingress_host(s, env).map(|_| INGRESS_PRINCIPAL);
-        let jwks = jwks_service(platform)
+        let jwks = platform
+            .token_signer()
             .filter(|j| j.name == s.name)
             .map(|_| JWKS_PATH);
+        let mut jwks_readers: Vec<String> = platform
+            .token_verifiers()
+            .into_iter()
+            .map(principal)
+            .chain([INGRESS_PRINCIPAL.to_owned()])
+            .collect();
+        jwks_readers.sort();
         let body = ServicePolicyYaml {
             platform: name,
             s,
             callers,
             ingress,
             jwks,
-            ingress_principal: INGRESS_PRINCIPAL,
+            jwks_readers,
             internal_paths: INTERNAL_PATHS,
         }
         .render()?;
@@ -110,14 +104,17 @@ pub(super) fn render(
             gateway: format!("{name}-ingress"),
             credential: ingress_tls_secret(platform),
             routes,
-            jwks: jwks_service(platform).map(|j| Jwks {
-                service: j,
-                issuer: issuer(platform),
-                uri: format!(
-                    "http://{}.{}.svc.cluster.local{JWKS_PATH}",
-                    j.name, j.namespace
-                ),
-            }),
+            jwks: platform
+                .token_signer()
+                .zip(platform.tokens.as_ref())
+                .map(|(j, tokens)| Jwks {
+                    service: j,
+                    issuer: tokens.issuer.clone(),
+                    uri: format!(
+                        "http://{}.{}.svc.cluster.local{JWKS_PATH}",
+                        j.name, j.namespace
+                    ),
+                }),
         }
         .render()?;
         add_yaml(files, format!("{dir}/ingress.yaml"), &body);
@@ -152,9 +149,10 @@ struct ServicePolicyYaml<'a> {
     /// Principals of the services that call `s`, sorted.
     callers: Vec<String>,
     ingress: Option<&'a str>,
-    /// The JWKS path, when `s` serves it: the ingress gateway fetches it.
+    /// The JWKS path, when `s` signs the tokens.
     jwks: Option<&'a str>,
-    ingress_principal: &'a str,
+    /// Who may fetch it: the ingress gateway and the token verifiers, sorted.
+    jwks_readers: Vec<String>,
     internal_paths: &'a [&'a str],
 }
 

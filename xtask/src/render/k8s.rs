@@ -13,8 +13,8 @@ use askama::Template;
 
 use super::{add_yaml, filters};
 use crate::codegen::Files;
-use crate::model::{Environment, Platform, Service, Slo};
-use crate::settings::{Setting, settings, trusted_proxy_hops};
+use crate::model::{Environment, JWKS_PATH, Platform, Service, Slo};
+use crate::settings::{Setting, settings, token_value, trusted_proxy_hops};
 
 /// What services get as `SHUTDOWN_GRACE`, in seconds.
 const SHUTDOWN_GRACE_SECONDS: u32 = 20;
@@ -232,16 +232,26 @@ impl<'a> ServiceYaml<'a> {
                 .collect(),
             store_keys,
             callers: {
+                // Callers, and the token verifiers when this is the signer (the mesh policy then
+                // admits them to the JWKS path only).
+                let signer = platform.token_signer().is_some_and(|j| j.name == s.name);
+                let verifiers = if signer {
+                    platform.token_verifiers()
+                } else {
+                    Vec::new()
+                };
                 let mut callers: Vec<(String, String)> = platform
                     .callers(&s.name)
                     .into_iter()
+                    .chain(verifiers)
                     .map(|c| (c.namespace.clone(), c.name.clone()))
                     .collect();
                 callers.sort();
+                callers.dedup();
                 callers
             },
             ingress: platform.ingress_host(s, env).is_some()
-                || super::istio::jwks_service(platform).is_some_and(|j| j.name == s.name),
+                || platform.token_signer().is_some_and(|j| j.name == s.name),
             slo: s.slo.map(|slo| SloYaml {
                 availability: slo.availability.to_string(),
                 p99_seconds: (f64::from(slo.p99_ms) / 1000.0).to_string(),
@@ -430,6 +440,11 @@ fn dashboard(s: &Service, slo: Slo) -> String {
     serde_json::to_string_pretty(&dashboard).expect("a JSON value serializes")
 }
 
+/// A service's base URL inside the cluster (its Service listens on port 80).
+fn cluster_url(s: &Service) -> String {
+    format!("http://{}.{}.svc.cluster.local", s.name, s.namespace)
+}
+
 /// The service's environment in a cluster ([`settings`] says what each variable holds).
 fn env_vars(platform: &Platform, env: &Environment, s: &Service) -> Vec<EnvVar> {
     let stores = format!("{}-stores", s.name);
@@ -456,10 +471,16 @@ fn env_vars(platform: &Platform, env: &Environment, s: &Service) -> Vec<EnvVar> 
                 Setting::RedisUrl => secret(stores.clone(), "REDIS_URL"),
                 Setting::KafkaBrokers => value(platform.kafka_bootstrap()),
                 Setting::Secret(key) => secret(format!("{}-secrets", s.name), &key),
-                Setting::ServiceUrl(target) => {
-                    let namespace = &platform.services[&target].namespace;
-                    value(format!("http://{target}.{namespace}.svc.cluster.local"))
+                Setting::ServiceUrl(target) => value(cluster_url(&platform.services[&target])),
+                Setting::TokenIssuer | Setting::TokenAudience => {
+                    value(token_value(platform, &setting).unwrap_or_default())
                 }
+                Setting::JwksUrl => value(
+                    platform
+                        .token_signer()
+                        .map(|signer| format!("{}{JWKS_PATH}", cluster_url(signer)))
+                        .unwrap_or_default(),
+                ),
             };
             EnvVar { name, source }
         })

@@ -10,7 +10,8 @@
 //! - [`components`]: third-party charts as Applications in `argocd/<env>/apps/`, and the custom
 //!   resources they serve under `gitops/<env>/platform/` (secret store, Kafka cluster, topics);
 //! - [`terraform`] writes `terraform/envs/<env>/platform.auto.tfvars.json`;
-//! - [`images`] writes `cloudbuild.yaml` (once, not per environment).
+//! - [`images`] writes `cloudbuild.yaml` (once, not per environment);
+//! - [`rust`] writes each service's `services/<name>/src/platform.rs` (once).
 //!
 //! Templates write YAML text; every value that comes from the model goes through the `q` filter
 //! ([`yaml_scalar`]), which quotes it exactly when YAML would otherwise read it as something
@@ -27,6 +28,7 @@ mod components;
 mod images;
 mod istio;
 mod k8s;
+pub mod rust;
 mod terraform;
 
 pub use components::{Identity, database_grants_sql, identities as component_identities};
@@ -44,6 +46,7 @@ pub fn render(platform: &Platform) -> anyhow::Result<Files> {
         terraform::render(platform, env, &mut files)?;
     }
     images::render(platform, &mut files)?;
+    rust::render(platform, &mut files)?;
     Ok(files)
 }
 

@@ -132,7 +132,7 @@ impl Registry {
     pub fn check_yaml(&self, file: &str, text: &str) -> (usize, Vec<Problem>) {
         let mut problems = Vec::new();
         let mut count = 0;
-        for (index, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        for (index, de) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
             let doc = match Value::deserialize(de) {
                 Ok(Value::Null) => continue, // an empty document (comments only)
                 Ok(doc) => doc,

@@ -2,6 +2,7 @@
 //! `#[utoipa::path]` and is listed in [`ApiDoc`], served at `/openapi.json`.
 
 use axum::Router;
+use kit::openapi::Conventions;
 use utoipa::OpenApi;
 
 use crate::startup::AppState;
@@ -9,11 +10,8 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(
-        title = "attribution",
-        description = "Last-touch attribution of orders and conversions to clicks and visits"
-    ),
-    components(schemas(kit::Problem))
+    info(title = "attribution", description = "Last-touch attribution of orders and conversions to clicks and visits"),
+    modifiers(&Conventions)
 )]
 pub struct ApiDoc;
 

@@ -1,15 +1,17 @@
 //! `GET /v1/auth/me`: the account an access token belongs to.
 //!
-//! The token is verified offline by [`kit::jwt::Authenticated`] with the same key set published
-//! in the JWKS, exactly as other services verify it; the account is then read fresh from the
-//! database, so the answer shows the current role. A token for an account that no longer exists
-//! is a 401 like any other unusable token.
+//! The token is verified offline by [`kit::auth::User`] with the same key set published in the
+//! JWKS, exactly as other services verify it; the account is then read fresh from the database,
+//! so the answer shows the current role. A token for an account that no longer exists is a 401
+//! like any other unusable token.
 
 use anyhow::Context as _;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use kit::jwt::{Authenticated, JwtError, Unauthorized};
-use kit::{ApiError, Problem, ValidJson};
+use axum::http::HeaderMap;
+use kit::auth::{AuthError, User};
+use kit::extract::Json;
+use kit::jwt::JwtError;
+use kit::{ApiError, Problem};
 
 use super::signup::UserResponse;
 use crate::startup::AppState;
@@ -24,6 +26,11 @@ pub enum MeError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// The same answer, header included, as for any other unusable token.
+fn unknown_account() -> AuthError {
+    AuthError::Invalid(JwtError::InvalidClaims("unknown account".into()))
+}
+
 impl ApiError for MeError {
     fn problem(&self) -> Problem {
         match self {
@@ -31,20 +38,13 @@ impl ApiError for MeError {
             Self::Unexpected(_) => Problem::internal(),
         }
     }
-}
 
-impl IntoResponse for MeError {
-    fn into_response(self) -> Response {
+    fn headers(&self) -> HeaderMap {
         match self {
-            // Same answer, header included, as for any other unusable token.
-            Self::UnknownAccount => unknown_account().into_response(),
-            other => other.into_problem_response(),
+            Self::UnknownAccount => unknown_account().headers(),
+            Self::Unexpected(_) => HeaderMap::new(),
         }
     }
-}
-
-fn unknown_account() -> Unauthorized {
-    Unauthorized::Invalid(JwtError::InvalidClaims("unknown account".into()))
 }
 
 /// The signed-in account.
@@ -55,18 +55,16 @@ fn unknown_account() -> Unauthorized {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The account of the access token", body = UserResponse),
-        (status = 401, description = "Missing, expired or invalid access token; see WWW-Authenticate", body = Problem, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge (RFC 6750)"))),
     )
 )]
-#[tracing::instrument(name = "me", skip_all, fields(user_id = %claims.sub))]
+#[tracing::instrument(name = "me", skip_all, fields(user_id = %caller.id))]
 pub async fn me(
     State(state): State<AppState>,
-    Authenticated(claims): Authenticated,
-) -> Result<ValidJson<UserResponse>, MeError> {
-    let user = storage::find_user(&state.db, claims.sub)
+    caller: User,
+) -> kit::Result<Json<UserResponse>, MeError> {
+    let user = storage::find_user(&state.db, caller.id)
         .await
         .context("cannot look up account")?
         .ok_or(MeError::UnknownAccount)?;
-    Ok(ValidJson(user.into()))
+    Ok(Json(user.into()))
 }

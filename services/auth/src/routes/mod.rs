@@ -14,9 +14,9 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use kit::openapi::Conventions;
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{OpenApi, ToSchema};
 
 use crate::startup::AppState;
 
@@ -32,23 +32,11 @@ pub mod signup;
 #[openapi(
     info(title = "auth", description = "Sign-up, sign-in, JWT access tokens, rotating refresh tokens, JWKS, roles"),
     paths(signup::signup, signin::signin, refresh::refresh, signout::signout, me::me, jwks::jwks),
-    components(schemas(kit::Problem, kit::problem::FieldError, kit::jwt::Role, kit::jwt::Jwks, kit::jwt::Jwk, TokenResponse)),
-    modifiers(&BearerAuth),
+    components(schemas(kit::jwt::Role, kit::jwt::Jwks, kit::jwt::Jwk, TokenResponse)),
+    modifiers(&Conventions),
     tags((name = "auth", description = "Accounts, sessions and tokens"))
 )]
 pub struct ApiDoc;
-
-/// Declares the `bearer` security scheme that `/v1/auth/me` requires.
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        let mut scheme = Http::new(HttpAuthScheme::Bearer);
-        scheme.bearer_format = Some("JWT".to_owned());
-        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
-    }
-}
 
 /// Routes of this service's API.
 pub fn router() -> Router<AppState> {

@@ -10,8 +10,8 @@
 use anyhow::Context as _;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use kit::{ApiError, Problem, ValidJson};
+use kit::extract::Json;
+use kit::{ApiError, Problem};
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -51,15 +51,6 @@ impl ApiError for RefreshError {
     }
 }
 
-impl IntoResponse for RefreshError {
-    fn into_response(self) -> Response {
-        if let Self::Reused { user_id, family_id } = &self {
-            tracing::warn!(%user_id, %family_id, "refresh token reused; session family revoked");
-        }
-        self.into_problem_response()
-    }
-}
-
 /// Rotates a refresh token.
 #[utoipa::path(
     post,
@@ -68,18 +59,17 @@ impl IntoResponse for RefreshError {
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "New tokens; the presented refresh token is used up", body = TokenResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(name = "refresh", skip_all, fields(user_id = tracing::field::Empty))]
 pub async fn refresh(
     State(state): State<AppState>,
-    ValidJson(body): ValidJson<RefreshRequest>,
-) -> Result<TokenResponse, RefreshError> {
+    Json(body): Json<RefreshRequest>,
+) -> kit::Result<TokenResponse, RefreshError> {
     let presented = RefreshToken::parse(&body.refresh_token).ok_or(RefreshError::Rejected)?;
     let next = RefreshToken::generate();
-    let expires_at = chrono::Utc::now() + state.config.refresh_token_ttl;
+    let expires_at = chrono::Utc::now() + state.config.service.refresh_token_ttl;
     let rotation =
         storage::rotate_refresh_token(&state.db, &presented.hash(), &next.hash(), expires_at)
             .await
@@ -87,9 +77,10 @@ pub async fn refresh(
     let user = match rotation {
         Rotation::Rotated { user, .. } => user,
         Rotation::Reused { user_id, family_id } => {
-            return Err(RefreshError::Reused { user_id, family_id });
+            tracing::warn!(%user_id, %family_id, "refresh token reused; session family revoked");
+            return Err(RefreshError::Reused { user_id, family_id }.into());
         }
-        Rotation::Rejected => return Err(RefreshError::Rejected),
+        Rotation::Rejected => return Err(RefreshError::Rejected.into()),
     };
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
     let access_token = state.tokens.issue(&user)?;

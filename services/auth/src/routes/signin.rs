@@ -7,13 +7,11 @@
 //! over a limit the answer is 429 with `Retry-After`. A successful sign-in starts a new refresh
 //! token family.
 
-use std::net::SocketAddr;
-
 use anyhow::Context as _;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use kit::{ApiError, Problem, ValidJson};
+use axum::extract::State;
+use axum::http::StatusCode;
+use kit::extract::{ClientIp, Json};
+use kit::{ApiError, Problem};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -60,12 +58,6 @@ impl ApiError for SigninError {
     }
 }
 
-impl IntoResponse for SigninError {
-    fn into_response(self) -> Response {
-        self.into_problem_response()
-    }
-}
-
 /// Signs in with e-mail address and password.
 #[utoipa::path(
     post,
@@ -74,9 +66,7 @@ impl IntoResponse for SigninError {
     request_body = SigninRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong e-mail address or password", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts; see Retry-After", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
@@ -84,14 +74,12 @@ impl IntoResponse for SigninError {
 #[tracing::instrument(name = "signin", skip_all, fields(user_id = tracing::field::Empty))]
 pub async fn signin(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    ValidJson(body): ValidJson<SigninRequest>,
-) -> Result<TokenResponse, SigninError> {
-    let ip = kit::http::client_ip(&headers, peer, state.config.common.trusted_proxy_hops);
+    ip: ClientIp,
+    Json(body): Json<SigninRequest>,
+) -> kit::Result<TokenResponse, SigninError> {
     let limiter = &state.signin_limiter;
     limiter
-        .attempt_from(&ip)
+        .attempt_from(&ip.to_string())
         .await
         .context("cannot count sign-in attempt")?
         .map_err(limited("ip"))?;
@@ -103,7 +91,7 @@ pub async fn signin(
         .context("cannot count sign-in attempt")?
         .map_err(limited("account"))?;
     if body.password.expose_secret().chars().count() > password::MAX_CHARS {
-        return Err(SigninError::InvalidCredentials);
+        return Err(SigninError::InvalidCredentials.into());
     }
 
     let credentials = storage::find_credentials(&state.db, &email)
@@ -113,7 +101,7 @@ pub async fn signin(
     let matches = state.passwords.verify(&body.password, stored).await?;
     let user = match credentials {
         Some(credentials) if matches => credentials.user,
-        _ => return Err(SigninError::InvalidCredentials),
+        _ => return Err(SigninError::InvalidCredentials.into()),
     };
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
     if let Err(error) = limiter.succeeded(&email).await {
@@ -121,7 +109,7 @@ pub async fn signin(
     }
 
     let refresh_token = RefreshToken::generate();
-    let expires_at = chrono::Utc::now() + state.config.refresh_token_ttl;
+    let expires_at = chrono::Utc::now() + state.config.service.refresh_token_ttl;
     let mut conn = state
         .db
         .acquire()

@@ -7,8 +7,8 @@
 use anyhow::Context as _;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use kit::{ApiError, Problem, ValidJson};
+use kit::extract::Json;
+use kit::{ApiError, Problem};
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -39,12 +39,6 @@ impl ApiError for SignoutError {
     }
 }
 
-impl IntoResponse for SignoutError {
-    fn into_response(self) -> Response {
-        self.into_problem_response()
-    }
-}
-
 /// Revokes the session a refresh token belongs to.
 #[utoipa::path(
     post,
@@ -53,14 +47,13 @@ impl IntoResponse for SignoutError {
     request_body = SignoutRequest,
     responses(
         (status = 204, description = "Signed out (also when the token was unknown or already revoked)"),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(name = "signout", skip_all, fields(revoked = tracing::field::Empty))]
 pub async fn signout(
     State(state): State<AppState>,
-    ValidJson(body): ValidJson<SignoutRequest>,
-) -> Result<StatusCode, SignoutError> {
+    Json(body): Json<SignoutRequest>,
+) -> kit::Result<StatusCode, SignoutError> {
     if let Some(token) = RefreshToken::parse(&body.refresh_token) {
         let revoked = storage::revoke_family_of(&state.db, &token.hash())
             .await

@@ -8,14 +8,13 @@
 //! Sign-ups are rate limited per client IP (429 with `Retry-After`), since each costs a hash.
 
 use anyhow::Context as _;
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::http::StatusCode;
 use events::user::UserRegistered;
+use kit::extract::{ClientIp, Json};
 use kit::jwt::Role;
-use kit::{ApiError, Problem, ValidJson};
+use kit::validate::Invalid;
+use kit::{ApiError, Problem};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -58,8 +57,8 @@ impl From<User> for UserResponse {
 /// Why a sign-up failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SignupError {
-    #[error("invalid fields")]
-    Validation(Vec<(&'static str, &'static str)>),
+    #[error(transparent)]
+    Validation(#[from] Invalid),
     #[error("the e-mail address is taken")]
     EmailTaken,
     #[error("too many sign-ups")]
@@ -71,12 +70,7 @@ pub enum SignupError {
 impl ApiError for SignupError {
     fn problem(&self) -> Problem {
         match self {
-            Self::Validation(fields) => fields.iter().fold(
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY)
-                    .kind("validation")
-                    .detail("Some fields are invalid."),
-                |problem, (field, message)| problem.field(*field, *message),
-            ),
+            Self::Validation(invalid) => invalid.problem(),
             Self::EmailTaken => Problem::new(StatusCode::CONFLICT)
                 .kind("email-taken")
                 .detail("An account with this e-mail address already exists."),
@@ -89,12 +83,6 @@ impl ApiError for SignupError {
     }
 }
 
-impl IntoResponse for SignupError {
-    fn into_response(self) -> Response {
-        self.into_problem_response()
-    }
-}
-
 /// Creates an account.
 #[utoipa::path(
     post,
@@ -103,10 +91,8 @@ impl IntoResponse for SignupError {
     request_body = SignupRequest,
     responses(
         (status = 201, description = "Account created", body = UserResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "E-mail address taken", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid e-mail address or weak password", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid e-mail address, or a password that breaks the policy (12 to 128 characters, not one repeated character, not a common password, not the e-mail address)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many sign-ups; see Retry-After", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
@@ -114,29 +100,18 @@ impl IntoResponse for SignupError {
 #[tracing::instrument(name = "signup", skip_all, fields(user_id = tracing::field::Empty))]
 pub async fn signup(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    ValidJson(body): ValidJson<SignupRequest>,
-) -> Result<(StatusCode, ValidJson<UserResponse>), SignupError> {
-    let ip = kit::http::client_ip(&headers, peer, state.config.common.trusted_proxy_hops);
+    ip: ClientIp,
+    Json(body): Json<SignupRequest>,
+) -> kit::Result<(StatusCode, Json<UserResponse>), SignupError> {
     state
         .signin_limiter
-        .signup_from(&ip)
+        .signup_from(&ip.to_string())
         .await
         .context("cannot count sign-up")?
         .map_err(SignupError::RateLimited)?;
     let email = Email::parse(&body.email);
     let password = NewPassword::parse(body.password, email.as_ref().ok());
-    let (email, password) = match (email, password) {
-        (Ok(email), Ok(password)) => (email, password),
-        (email, password) => {
-            let fields = [("email", email.err()), ("password", password.err())]
-                .into_iter()
-                .filter_map(|(field, error)| error.map(|message| (field, message)))
-                .collect();
-            return Err(SignupError::Validation(fields));
-        }
-    };
+    let (email, password) = kit::validate::fields((("email", email), ("password", password)))?;
     let password_hash = state.passwords.hash(&password).await?;
 
     let id = Uuid::now_v7();
@@ -151,10 +126,10 @@ pub async fn signup(
         email: user.email.clone(),
         role: user.role.as_str().to_owned(),
     };
-    kit::outbox::enqueue(&mut tx, crate::NAME, event)
+    kit::outbox::enqueue(&mut tx, crate::platform::MANIFEST.name, event)
         .await
         .context("cannot enqueue user.registered")?;
     tx.commit().await.context("cannot commit sign-up")?;
     tracing::info!("account created");
-    Ok((StatusCode::CREATED, ValidJson(user.into())))
+    Ok((StatusCode::CREATED, Json(user.into())))
 }

@@ -1,37 +1,36 @@
-//! `spawn_app`: starts auth on port 0 with a fresh database, its own Redis prefix, the test
-//! broker and a freshly generated Ed25519 signing key, and returns a client for it.
+//! `spawn_app`: auth on a free port against fresh stores (`kit::testing::TestApp`), with a freshly
+//! generated Ed25519 signing key, and the calls its tests make.
 //!
 //! Password hashing uses the cheapest Argon2 parameters here (`PasswordCost::INSECURE_FOR_TESTS`):
 //! the production cost is checked by a unit test, and every test below hashes several times.
 
 use std::collections::HashMap;
+use std::ops::Deref;
 
 use auth::domain::SigningKey;
 use auth::passwords::PasswordCost;
-use auth::{Application, Config, NAME};
-use events::Event;
-use events::user::UserRegistered;
+use auth::{Application, Settings};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use kit::Shutdown;
-use kit::app::Service as _;
-use kit::config::Env;
+use kit::config::{Env, Settings as _};
 use kit::jwt::{Claims, Role};
-use kit::testing::TestDatabase;
+pub use kit::testing::{TestApp, problem};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
 /// A password that meets the policy.
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// A running instance of the service.
-pub struct TestApp {
-    pub address: String,
-    pub client: reqwest::Client,
-    /// The service's database; dropped with the app.
-    pub db: TestDatabase,
-    /// The key the app signs access tokens with.
+/// auth under test, and the key it signs access tokens with.
+pub struct AuthApp {
+    pub app: TestApp,
     pub signing_key: SigningKey,
-    pub config: Config,
+}
+
+impl Deref for AuthApp {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 /// Settings of a test app beyond the defaults.
@@ -43,41 +42,30 @@ pub struct Options {
     pub trusted_proxy_hops: usize,
 }
 
-pub async fn spawn_app() -> TestApp {
+pub async fn spawn_app() -> AuthApp {
     spawn_app_with(Options::default()).await
 }
 
-pub async fn spawn_app_with(options: Options) -> TestApp {
-    // The relay publishes here; the embedded broker does not create topics on its own.
-    kit::testing::create_topic(<UserRegistered as Event>::TOPIC, 3);
-    let db = TestDatabase::create(&auth::storage::MIGRATOR).await;
+pub async fn spawn_app_with(options: Options) -> AuthApp {
     let signing_key = SigningKey::generate();
     let mut vars: HashMap<String, String> = HashMap::from([(
         "AUTH_SIGNING_KEY".to_owned(),
         signing_key.to_pem().expose_secret().to_owned(),
     )]);
     vars.extend(options.env.into_iter().map(|(k, v)| (k.to_owned(), v)));
-    let mut common = kit::testing::common_config(NAME, Some(&db), true, true);
-    common.trusted_proxy_hops = options.trusted_proxy_hops;
-    let mut config = Config::read(Env::from_map(vars), common).expect("valid test configuration");
-    config.password_cost = PasswordCost::INSECURE_FOR_TESTS;
-
-    let app = Application::build(config.clone(), Shutdown::new())
-        .await
-        .expect("the application builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    #[allow(clippy::disallowed_methods)] // the app under test lives as long as the test
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        client: reqwest::Client::new(),
-        db,
-        signing_key,
-        config,
-    }
+    let mut env = Env::from_map(vars);
+    let mut settings = Settings::read(&mut env).expect("valid test settings");
+    env.finish().expect("valid test settings");
+    settings.password_cost = PasswordCost::INSECURE_FOR_TESTS;
+    let hops = options.trusted_proxy_hops;
+    let app = TestApp::builder(settings)
+        .configure(move |c| c.trusted_proxy_hops = hops)
+        .spawn(Application::build, Application::run_until_stopped)
+        .await;
+    AuthApp { app, signing_key }
 }
 
-impl TestApp {
+impl AuthApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -148,12 +136,13 @@ impl TestApp {
     /// Valid claims for `user_id` as this app would issue them.
     pub fn claims(&self, user_id: uuid::Uuid, email: &str) -> Claims {
         let now = chrono::Utc::now().timestamp();
+        let signer = self.signer();
         Claims {
             sub: user_id,
             email: email.to_owned(),
             role: Role::Customer,
-            iss: self.config.issuer.clone(),
-            aud: self.config.audience.clone(),
+            iss: signer.issuer.clone(),
+            aud: signer.audience.clone(),
             iat: now,
             exp: now + 900,
             jti: uuid::Uuid::new_v4(),
@@ -168,16 +157,4 @@ pub fn mint(key: &SigningKey, kid: &str, claims: &Claims) -> String {
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(kid.to_owned());
     jsonwebtoken::encode(&header, claims, &encoding).expect("signs")
-}
-
-/// Asserts `response` is a problem document with `status`; returns its body.
-pub async fn problem(response: reqwest::Response, status: u16) -> Value {
-    assert_eq!(response.status(), status);
-    assert_eq!(
-        response.headers()["content-type"],
-        kit::problem::PROBLEM_JSON
-    );
-    let body: Value = response.json().await.expect("problem body");
-    assert_eq!(body["status"], status);
-    body
 }

@@ -3,7 +3,6 @@
 mod helpers;
 mod openapi;
 mod outbox;
-mod platform;
 mod refresh;
 mod signin;
 mod signout;

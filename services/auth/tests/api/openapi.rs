@@ -35,7 +35,11 @@ async fn every_endpoint_is_documented() {
     );
     assert!(doc["components"]["schemas"]["TokenResponse"].is_object());
     let signup = &doc["paths"]["/v1/auth/signup"]["post"]["responses"];
-    for status in ["201", "400", "409", "415", "422"] {
+    for status in [
+        "201", "400", "409", "413", "415", "422", "429", "500", "503",
+    ] {
         assert!(signup[status].is_object(), "signup {status} undocumented");
     }
+    let me = &doc["paths"]["/v1/auth/me"]["get"]["responses"];
+    assert!(me["401"]["headers"]["WWW-Authenticate"].is_object());
 }

@@ -32,7 +32,7 @@ async fn user_and_event_are_written_together_or_not_at_all() {
         .unwrap();
     let envelope: Value = sqlx::query_scalar("SELECT envelope FROM outbox WHERE key = $1")
         .bind(created["user_id"].as_str().unwrap())
-        .fetch_one(&app.db.pool)
+        .fetch_one(app.pool())
         .await
         .unwrap();
     assert_eq!(envelope["type"], "user.registered");
@@ -44,7 +44,7 @@ async fn user_and_event_are_written_together_or_not_at_all() {
            $$ BEGIN RAISE EXCEPTION 'outbox unavailable'; END $$; \
          CREATE TRIGGER refuse BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse();",
     )
-    .execute(&app.db.pool)
+    .execute(app.pool())
     .await
     .unwrap();
     let body = problem(app.signup("bob@example.com", PASSWORD).await, 500).await;
@@ -52,8 +52,8 @@ async fn user_and_event_are_written_together_or_not_at_all() {
         !body.to_string().contains("outbox"),
         "no internals in {body}"
     );
-    assert_eq!(count(&app.db.pool, "users").await, 1);
-    assert_eq!(count(&app.db.pool, "outbox").await, 1);
+    assert_eq!(count(app.pool(), "users").await, 1);
+    assert_eq!(count(app.pool(), "outbox").await, 1);
 }
 
 /// Reads `user.v1` from the beginning, at least `expected` events, until `done` holds for what
@@ -98,7 +98,7 @@ async fn the_relay_publishes_user_registered_once() {
     let mut published = false;
     for _ in 0..100 {
         published = sqlx::query_scalar("SELECT published_at IS NOT NULL FROM outbox")
-            .fetch_one(&app.db.pool)
+            .fetch_one(app.pool())
             .await
             .unwrap();
         if published {
@@ -109,8 +109,9 @@ async fn the_relay_publishes_user_registered_once() {
     assert!(published, "outbox row not marked published");
 
     // Relaying again finds nothing to publish.
-    let producer = Producer::new(&kit::testing::broker(), "auth").unwrap();
-    let relay = Relay::new(app.db.pool.clone(), producer.clone());
+    let shutdown = kit::Shutdown::new();
+    let producer = Producer::new(&kit::testing::broker(), "auth", &shutdown).unwrap();
+    let relay = Relay::new(app.pool().clone(), producer.clone());
     assert_eq!(relay.relay_once().await.unwrap(), 0);
 
     // A marker with the same key lands on the same partition after our event; once it is read,
@@ -122,7 +123,6 @@ async fn the_relay_publishes_user_registered_once() {
             email: marker.into(),
             role: "customer".into(),
         })
-        .await
         .unwrap();
     let events = consume_until(2, |events| {
         registered(events, user_id)

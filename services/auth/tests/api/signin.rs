@@ -4,9 +4,9 @@
 use kit::jwt::{KeySet, Role};
 use serde_json::Value;
 
-use crate::helpers::{Options, PASSWORD, TestApp, problem, spawn_app, spawn_app_with};
+use crate::helpers::{AuthApp, Options, PASSWORD, problem, spawn_app, spawn_app_with};
 
-async fn key_set(app: &TestApp) -> KeySet {
+async fn key_set(app: &AuthApp) -> KeySet {
     let jwks = app
         .client
         .get(app.url("/.well-known/jwks.json"))
@@ -16,7 +16,8 @@ async fn key_set(app: &TestApp) -> KeySet {
         .bytes()
         .await
         .unwrap();
-    KeySet::from_json(&jwks, kit::jwt::DEFAULT_ISSUER, kit::jwt::DEFAULT_AUDIENCE).unwrap()
+    let signer = app.signer();
+    KeySet::from_json(&jwks, &signer.issuer, &signer.audience).unwrap()
 }
 
 #[tokio::test]
@@ -45,9 +46,11 @@ async fn the_right_password_gets_tokens_that_verify_against_the_jwks() {
     assert_eq!(claims.sub.to_string(), signup["user_id"].as_str().unwrap());
     assert_eq!(claims.email, "ada@example.com");
     assert_eq!(claims.role, Role::Customer);
+    let signer = app.signer();
     assert_eq!(
         (claims.iss.as_str(), claims.aud.as_str()),
-        ("shop-auth", "shop")
+        (signer.issuer.as_str(), signer.audience.as_str()),
+        "the [tokens] issuer and audience the platform declares"
     );
     assert_eq!(claims.exp - claims.iat, 900);
 }
@@ -70,7 +73,7 @@ async fn admins_are_made_in_the_database() {
     let app = spawn_app().await;
     app.signup("ops@example.com", PASSWORD).await;
     sqlx::query("UPDATE users SET role = 'admin' WHERE email = 'ops@example.com'")
-        .execute(&app.db.pool)
+        .execute(app.pool())
         .await
         .unwrap();
     let body: Value = app

@@ -23,7 +23,7 @@ async fn signout_revokes_the_refresh_token_family() {
 
     let live: i64 =
         sqlx::query_scalar("SELECT count(*) FROM refresh_tokens WHERE revoked_at IS NULL")
-            .fetch_one(&app.db.pool)
+            .fetch_one(app.pool())
             .await
             .unwrap();
     assert_eq!(live, 0);

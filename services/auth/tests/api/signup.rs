@@ -18,7 +18,7 @@ async fn creates_a_customer_with_a_normalised_email() {
     let (email, hash): (String, String) =
         sqlx::query_as("SELECT email, password_hash FROM users WHERE id = $1")
             .bind(user_id)
-            .fetch_one(&app.db.pool)
+            .fetch_one(app.pool())
             .await
             .unwrap();
     assert_eq!(email, "ada.lovelace@example.com");
@@ -38,7 +38,7 @@ async fn the_same_address_in_another_case_is_a_conflict() {
     .await;
     assert_eq!(body["type"], "/problems/email-taken");
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(&app.db.pool)
+        .fetch_one(app.pool())
         .await
         .unwrap();
     assert_eq!(count, 1);

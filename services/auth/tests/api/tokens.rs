@@ -8,10 +8,10 @@ use ed25519_dalek::pkcs8::EncodePublicKey as _;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use serde_json::Value;
 
-use crate::helpers::{Options, TestApp, mint, problem, spawn_app, spawn_app_with};
+use crate::helpers::{AuthApp, Options, mint, problem, spawn_app, spawn_app_with};
 
 /// A signed-in user: (user id, access token).
-async fn user(app: &TestApp) -> (uuid::Uuid, String) {
+async fn user(app: &AuthApp) -> (uuid::Uuid, String) {
     let tokens = app.signed_in("ada@example.com").await;
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     let me: Value = app.me(&access).await.json().await.unwrap();
@@ -45,7 +45,7 @@ async fn missing_or_malformed_tokens_are_rejected() {
     let missing = app.client.get(app.url("/v1/auth/me")).send().await.unwrap();
     assert_eq!(
         missing.headers()["www-authenticate"],
-        r#"Bearer realm="shop""#
+        r#"Bearer realm="api""#
     );
     rejected(missing).await;
     rejected(app.me("not-a-jwt").await).await;

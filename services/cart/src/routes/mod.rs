@@ -2,6 +2,7 @@
 //! `#[utoipa::path]` and is listed in [`ApiDoc`], served at `/openapi.json`.
 
 use axum::Router;
+use kit::openapi::Conventions;
 use utoipa::OpenApi;
 
 use crate::startup::AppState;
@@ -9,11 +10,8 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(
-        title = "cart",
-        description = "Carts per user or anonymous session, with TTL and merge on sign-in"
-    ),
-    components(schemas(kit::Problem))
+    info(title = "cart", description = "Carts per user or anonymous session, with TTL and merge on sign-in"),
+    modifiers(&Conventions)
 )]
 pub struct ApiDoc;
 

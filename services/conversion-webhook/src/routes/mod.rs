@@ -2,6 +2,7 @@
 //! `#[utoipa::path]` and is listed in [`ApiDoc`], served at `/openapi.json`.
 
 use axum::Router;
+use kit::openapi::Conventions;
 use utoipa::OpenApi;
 
 use crate::startup::AppState;
@@ -9,11 +10,8 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(
-        title = "conversion-webhook",
-        description = "Partner conversion postbacks, HMAC-signed with a replay window"
-    ),
-    components(schemas(kit::Problem))
+    info(title = "conversion-webhook", description = "Partner conversion postbacks, HMAC-signed with a replay window"),
+    modifiers(&Conventions)
 )]
 pub struct ApiDoc;
 

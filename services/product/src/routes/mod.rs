@@ -2,6 +2,7 @@
 //! `#[utoipa::path]` and is listed in [`ApiDoc`], served at `/openapi.json`.
 
 use axum::Router;
+use kit::openapi::Conventions;
 use utoipa::OpenApi;
 
 use crate::startup::AppState;
@@ -9,11 +10,8 @@ use crate::startup::AppState;
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
-    info(
-        title = "product",
-        description = "Catalog, categories, search, prices and stock with reservations"
-    ),
-    components(schemas(kit::Problem))
+    info(title = "product", description = "Catalog, categories, search, prices and stock with reservations"),
+    modifiers(&Conventions)
 )]
 pub struct ApiDoc;
 

@@ -1,39 +1,11 @@
-//! `spawn_app`: starts product on port 0 with a fresh database, its own Redis prefix and the
-//! test broker, and returns a client for it.
+//! `spawn_app`: product on a free port against fresh stores (see `kit::testing`).
 
-use kit::Shutdown;
-use kit::app::Service as _;
-use kit::testing::TestDatabase;
-use product::{Application, Config, NAME};
-
-/// A running instance of the service.
-pub struct TestApp {
-    pub address: String,
-    pub client: reqwest::Client,
-    /// The service's database; dropped with the app.
-    #[allow(dead_code)] // not every test queries it directly
-    pub db: TestDatabase,
-}
-
-impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
-    }
-}
+pub use kit::testing::TestApp;
+use product::{Application, Settings};
 
 pub async fn spawn_app() -> TestApp {
-    let db = TestDatabase::create(&product::storage::MIGRATOR).await;
-    let common = kit::testing::common_config(NAME, Some(&db), true, true);
-    let config = Config { common };
-    let app = Application::build(config, Shutdown::new())
+    let settings = Settings {};
+    TestApp::builder(settings)
+        .spawn(Application::build, Application::run_until_stopped)
         .await
-        .expect("the application builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    #[allow(clippy::disallowed_methods)] // the app under test lives as long as the test
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        client: reqwest::Client::new(),
-        db,
-    }
 }

@@ -2,6 +2,7 @@
 //! `#[utoipa::path]` and is listed in [`ApiDoc`], served at `/openapi.json`.
 
 use axum::Router;
+use kit::openapi::Conventions;
 use utoipa::OpenApi;
 
 use crate::startup::AppState;
@@ -10,7 +11,7 @@ use crate::startup::AppState;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "user", description = "Profiles and addresses"),
-    components(schemas(kit::Problem))
+    modifiers(&Conventions)
 )]
 pub struct ApiDoc;
 

@@ -1,0 +1,153 @@
+//! A read-through JSON cache in Redis whose invalidation cannot lose a race.
+//!
+//! Entries live in *scopes* (say `product:<id>` or `lists`), and every scope has a generation
+//! counter. An entry's key includes the generation it was read under; a write to the data
+//! increments the scope's generation ([`Cache::invalidate`]), so every entry of the old
+//! generation is unreachable at once. A reader that loaded old data just before the write stores
+//! it under the old generation, where nobody looks again: a read that starts after the write's
+//! invalidation never sees the old value. Reading the generation and the entry is one round trip
+//! (a Lua script). Entries expire after the cache's TTL, generations after a day of no writes.
+//!
+//! Writers invalidate before committing (a failure aborts the write, so it cannot leave stale
+//! entries behind) and again after (to drop what a reader cached in between). When Redis is down,
+//! reads go to the source and the service keeps serving.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::redis::{RedisError, RedisStore};
+
+/// Reads a scope's generation and the entry under it, in one round trip. The entry key is
+/// `ARGV[1] .. generation .. ARGV[2]`; standalone Redis (Memorystore basic) allows keys built in
+/// the script.
+const READ: &str = r"
+local generation = redis.call('GET', KEYS[1]) or '0'
+return {generation, redis.call('GET', ARGV[1] .. generation .. ARGV[2])}
+";
+
+/// How long a scope's generation counter outlives its last write.
+const GENERATION_TTL_SECS: u64 = 86_400;
+
+/// A named cache with a TTL. Cheap to clone.
+#[derive(Clone)]
+pub struct Cache {
+    redis: RedisStore,
+    name: &'static str,
+    ttl: Duration,
+    script: std::sync::Arc<redis::Script>,
+}
+
+/// Where an entry was read: pass it back to [`Cache::put`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generation(String);
+
+impl Cache {
+    pub fn new(redis: RedisStore, name: &'static str, ttl: Duration) -> Self {
+        Self {
+            redis,
+            name,
+            ttl,
+            script: std::sync::Arc::new(redis::Script::new(READ)),
+        }
+    }
+
+    fn generation_key(&self, scope: &str) -> String {
+        self.redis.key(&format!("cache:{}:{scope}:gen", self.name))
+    }
+
+    fn entry_prefix(&self, scope: &str) -> String {
+        self.redis.key(&format!("cache:{}:{scope}:", self.name))
+    }
+
+    /// The raw entry for `key` in `scope`, and the generation it was looked up under.
+    pub async fn get_raw(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<(Option<Vec<u8>>, Generation), RedisError> {
+        let mut conn = self.redis.conn().await?;
+        let (generation, value): (String, Option<Vec<u8>>) = self
+            .script
+            .key(self.generation_key(scope))
+            .arg(self.entry_prefix(scope))
+            .arg(format!(":{key}"))
+            .invoke_async(&mut conn)
+            .await?;
+        Ok((value, Generation(generation)))
+    }
+
+    /// Stores raw bytes for `key` under the generation it was looked up under.
+    pub async fn put_raw(
+        &self,
+        scope: &str,
+        generation: &Generation,
+        key: &str,
+        bytes: &[u8],
+    ) -> Result<(), RedisError> {
+        let mut conn = self.redis.conn().await?;
+        let entry = format!("{}{}:{key}", self.entry_prefix(scope), generation.0);
+        let _: () = redis::cmd("SET")
+            .arg(entry)
+            .arg(bytes)
+            .arg("PX")
+            .arg(u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX))
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The value for `key` in `scope`, from the cache or, on a miss, from `load` (then cached;
+    /// `None` from `load` is not cached). When Redis fails, `load` answers and the failure is
+    /// logged.
+    pub async fn get_or_load<T, E, F, Fut>(
+        &self,
+        scope: &str,
+        key: &str,
+        load: F,
+    ) -> Result<Option<T>, E>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, E>>,
+    {
+        let generation = match self.get_raw(scope, key).await {
+            Ok((Some(bytes), _)) => match serde_json::from_slice(&bytes) {
+                Ok(value) => return Ok(Some(value)),
+                Err(error) => {
+                    tracing::warn!(%error, cache = self.name, "unreadable cache entry, reloading");
+                    None
+                }
+            },
+            Ok((None, generation)) => Some(generation),
+            Err(error) => {
+                tracing::warn!(error = %crate::problem::ErrorChain(&error), cache = self.name, "cache unavailable, reading the source");
+                None
+            }
+        };
+        let value = load().await?;
+        if let (Some(value), Some(generation)) = (&value, generation) {
+            let bytes = serde_json::to_vec(value).expect("a cached value serializes");
+            if let Err(error) = self.put_raw(scope, &generation, key, &bytes).await {
+                tracing::warn!(error = %crate::problem::ErrorChain(&error), cache = self.name, "cannot fill cache");
+            }
+        }
+        Ok(value)
+    }
+
+    /// Makes every entry of `scope` unreachable.
+    pub async fn invalidate(&self, scope: &str) -> Result<(), RedisError> {
+        let mut conn = self.redis.conn().await?;
+        let key = self.generation_key(scope);
+        let _: () = redis::pipe()
+            .atomic()
+            .incr(&key, 1u64)
+            .ignore()
+            .expire(&key, GENERATION_TTL_SECS as i64)
+            .ignore()
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,155 @@
+//! Extractors whose rejections are problem documents, so bad input never reaches a handler and
+//! never answers in anything but RFC 9457 JSON.
+//!
+//! - [`Json`]: a JSON body (415 without `Content-Type: application/json`, 400 when it is not
+//!   JSON, 422 when it has the wrong shape, 413 over the body limit); also a JSON response.
+//! - [`Path`]: path parameters (400 when one does not parse, e.g. an id that is not a UUID).
+//! - [`Query`]: query parameters (400 with what is wrong).
+//! - [`ClientIp`]: the client's address, behind as many trusted proxies as the service's
+//!   `TRUSTED_PROXY_HOPS` says.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::http::TrustedHops;
+use crate::problem::Problem;
+
+/// A JSON request body, or a JSON response.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(Problem))]
+pub struct Json<T>(pub T);
+
+impl From<JsonRejection> for Problem {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        let detail = match &rejection {
+            JsonRejection::MissingJsonContentType(_) => {
+                "Send the body as JSON with `Content-Type: application/json`.".to_owned()
+            }
+            JsonRejection::JsonSyntaxError(_) => "The body is not valid JSON.".to_owned(),
+            JsonRejection::JsonDataError(e) => {
+                format!("The body does not match the schema: {}", e.body_text())
+            }
+            JsonRejection::BytesRejection(_) if status == StatusCode::PAYLOAD_TOO_LARGE => {
+                "The body is larger than this resource accepts.".to_owned()
+            }
+            _ => rejection.body_text(),
+        };
+        Problem::new(status).kind("invalid-body").detail(detail)
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// Path parameters.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(Problem))]
+pub struct Path<T>(pub T);
+
+impl From<PathRejection> for Problem {
+    fn from(rejection: PathRejection) -> Self {
+        let detail = match &rejection {
+            PathRejection::FailedToDeserializePathParams(e) => {
+                format!("A path parameter is invalid: {}", e.body_text())
+            }
+            _ => rejection.body_text(),
+        };
+        Problem::new(StatusCode::BAD_REQUEST)
+            .kind("invalid-path")
+            .detail(detail)
+    }
+}
+
+/// Query parameters.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(Problem))]
+pub struct Query<T>(pub T);
+
+impl From<QueryRejection> for Problem {
+    fn from(rejection: QueryRejection) -> Self {
+        Problem::new(StatusCode::BAD_REQUEST)
+            .kind("invalid-query")
+            .detail(format!("The query is invalid: {}", rejection.body_text()))
+    }
+}
+
+/// The client's IP address. With no trusted proxies in front (`TRUSTED_PROXY_HOPS=0`) it is the
+/// peer. Behind `n` proxies that each append the address they saw to `X-Forwarded-For` (Envoy,
+/// the Istio ingress gateway, the API gateway), it is the entry `n` places from the right:
+/// entries further left were written by the client and prove nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+impl ClientIp {
+    /// The address from the headers and the peer, trusting `trusted_hops` proxies.
+    pub fn resolve(headers: &HeaderMap, peer: IpAddr, trusted_hops: usize) -> Self {
+        if trusted_hops == 0 {
+            return Self(peer);
+        }
+        let hops: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        let forwarded = hops
+            .len()
+            .checked_sub(trusted_hops)
+            .and_then(|i| hops.get(i))
+            .and_then(|ip| ip.parse().ok());
+        Self(forwarded.unwrap_or(peer))
+    }
+}
+
+impl std::fmt::Display for ClientIp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .ok_or_else(|| {
+                tracing::error!("ClientIp needs the server's connect info");
+                Problem::internal()
+            })?;
+        let hops = parts.extensions.get::<TrustedHops>().map_or(0, |h| h.0);
+        Ok(Self::resolve(&parts.headers, peer, hops))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ip_counts_trusted_hops_from_the_right() {
+        let peer: IpAddr = "10.0.0.9".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
+        let ip = |headers: &HeaderMap, hops| ClientIp::resolve(headers, peer, hops).to_string();
+        assert_eq!(ip(&headers, 0), "10.0.0.9", "no proxy trusted");
+        assert_eq!(ip(&headers, 1), "203.0.113.7", "what the gateway saw");
+        assert_eq!(ip(&headers, 2), "6.6.6.6");
+        assert_eq!(ip(&headers, 3), "10.0.0.9", "fewer hops than trusted");
+        headers.insert("x-forwarded-for", "not-an-ip".parse().unwrap());
+        assert_eq!(ip(&headers, 1), "10.0.0.9", "garbage is ignored");
+    }
+}
