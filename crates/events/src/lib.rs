@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
+pub mod cart;
+pub mod catalog;
 pub mod user;
 
 /// One catalogued event type: wire name, version, topic.
@@ -33,7 +35,15 @@ impl EventType {
 }
 
 /// Every event type defined here. Add each new payload type.
-pub const CATALOG: &[EventType] = &[EventType::of::<user::UserRegistered>()];
+pub const CATALOG: &[EventType] = &[
+    EventType::of::<user::UserRegistered>(),
+    EventType::of::<catalog::ProductCreated>(),
+    EventType::of::<catalog::ProductUpdated>(),
+    EventType::of::<catalog::StockChanged>(),
+    EventType::of::<cart::ItemAdded>(),
+    EventType::of::<cart::ItemRemoved>(),
+    EventType::of::<cart::CartMerged>(),
+];
 
 /// A typed event payload.
 pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {

@@ -202,6 +202,20 @@ pub async fn consume_until(
     out
 }
 
+/// Logs of the services under test, captured by the test harness and shown when a test fails
+/// (`RUST_LOG` filters them; warnings and errors by default).
+pub fn init_logs() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 /// Settings for a service under test: port 0 on loopback, short grace, no drain delay; stores
 /// and calls are filled in by [`TestApp::spawn`].
 pub fn common_config(service: &str) -> CommonConfig {
@@ -355,6 +369,7 @@ impl<S: Settings> TestAppBuilder<S> {
         RF: Future<Output = anyhow::Result<()>> + Send + 'static,
         A: Send + 'static,
     {
+        init_logs();
         let manifest = P::MANIFEST;
         let mut common = common_config(manifest.name);
         let kit_tables = crate::db::KitTables {

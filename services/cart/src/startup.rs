@@ -1,26 +1,35 @@
-//! Builds the application from what the kit opened for it and runs it until shutdown.
+//! Builds the application from what the kit opened (Redis, the `cart.v1` producer, the token
+//! verifier, the product client) and runs it until shutdown.
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::FromRef;
 use kit::app::{Api, Server};
+use kit::auth::Verifier;
+use kit::kafka::Producer;
 use utoipa::OpenApi as _;
 
+use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::platform::Platform;
 use crate::routes::{self, ApiDoc};
+use crate::store::Carts;
 
 /// Shared state handed to every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub platform: Platform,
+    pub carts: Carts,
+    pub catalog: Catalog,
+    pub events: Producer,
+    pub tokens: Verifier,
 }
 
-/// Lets the `kit::auth` extractors (`User`, `MaybeUser`, `Admin`) check tokens.
-impl axum::extract::FromRef<AppState> for kit::auth::Verifier {
+/// Lets the `kit::auth` extractors (`User`, `MaybeUser`) check tokens.
+impl FromRef<AppState> for Verifier {
     fn from_ref(state: &AppState) -> Self {
-        state.platform.tokens.clone()
+        state.tokens.clone()
     }
 }
 
@@ -32,13 +41,16 @@ pub struct Application {
 impl Application {
     /// Makes the state and the router and binds the port (0 picks a free one).
     pub async fn build(config: Config, platform: Platform) -> anyhow::Result<Self> {
-        let runtime = platform.runtime.clone();
+        let settings = &config.service;
         let state = AppState {
+            carts: Carts::new(platform.redis, settings.ttl, settings.max_lines),
+            catalog: Catalog::new(platform.clients.product),
+            events: platform.events,
+            tokens: platform.tokens,
             config: Arc::new(config),
-            platform,
         };
         let api = Api::new(ApiDoc::openapi(), router(state.clone()));
-        let server = Server::bind(api, &state.config.common, &runtime).await?;
+        let server = Server::bind(api, &state.config.common, &platform.runtime).await?;
         Ok(Self { server })
     }
 

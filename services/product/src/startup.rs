@@ -1,26 +1,34 @@
-//! Builds the application from what the kit opened for it and runs it until shutdown.
+//! Builds the application from what the kit opened (database, Redis, the outbox relay, the token
+//! verifier) and runs it until shutdown.
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::FromRef;
 use kit::app::{Api, Server};
+use kit::auth::Verifier;
 use utoipa::OpenApi as _;
 
+use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::platform::Platform;
 use crate::routes::{self, ApiDoc};
+
+/// Products with their variants' inline images can be large.
+pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 /// Shared state handed to every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub platform: Platform,
+    pub catalog: Catalog,
+    pub tokens: Verifier,
 }
 
-/// Lets the `kit::auth` extractors (`User`, `MaybeUser`, `Admin`) check tokens.
-impl axum::extract::FromRef<AppState> for kit::auth::Verifier {
+/// Lets the `kit::auth` extractors (`MaybeUser`, `Admin`) check tokens.
+impl FromRef<AppState> for Verifier {
     fn from_ref(state: &AppState) -> Self {
-        state.platform.tokens.clone()
+        state.tokens.clone()
     }
 }
 
@@ -30,15 +38,15 @@ pub struct Application {
 }
 
 impl Application {
-    /// Makes the state and the router and binds the port (0 picks a free one).
+    /// Makes the catalog and the router and binds the port (0 picks a free one).
     pub async fn build(config: Config, platform: Platform) -> anyhow::Result<Self> {
-        let runtime = platform.runtime.clone();
         let state = AppState {
             config: Arc::new(config),
-            platform,
+            catalog: Catalog::new(platform.db, platform.redis),
+            tokens: platform.tokens,
         };
-        let api = Api::new(ApiDoc::openapi(), router(state.clone()));
-        let server = Server::bind(api, &state.config.common, &runtime).await?;
+        let api = Api::new(ApiDoc::openapi(), router(state.clone())).body_limit(BODY_LIMIT);
+        let server = Server::bind(api, &state.config.common, &platform.runtime).await?;
         Ok(Self { server })
     }
 

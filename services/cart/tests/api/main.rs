@@ -1,12 +1,5 @@
-//! Integration tests of cart: the real application on a free port, against real stores
-//! (the kit tests the platform endpoints every service has).
+//! Integration tests of cart: the real application, and the real product service it calls, on
+//! free ports against real stores.
 
+mod carts;
 mod helpers;
-
-#[tokio::test]
-async fn documents_its_api() {
-    let app = helpers::spawn_app().await;
-    let response = app.get("/openapi.json").send().await.unwrap();
-    let doc: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(doc["info"]["title"], "cart");
-}

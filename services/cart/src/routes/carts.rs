@@ -1,0 +1,375 @@
+//! `/v1/carts/{cart}`: a signed-in user's cart (`mine`, with the user's access token) or a
+//! guest's (the anonymous cart id the storefront keeps in a signed cookie: a random UUID, so
+//! holding it is the permission). Lines are changed atomically and bounded by stock; every answer
+//! re-reads names and prices from product. `POST /v1/carts/mine/merge` moves a guest cart into
+//! the user's at sign-in.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use events::cart::{CartMerged, ItemAdded, ItemRemoved};
+use kit::auth::{AuthError, MaybeUser, User};
+use kit::extract::{Json, Path};
+use kit::validate::Invalid;
+use kit::{ApiError, Problem};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::startup::AppState;
+use crate::store::{Change, Owner};
+use crate::view::Cart;
+
+/// Why a cart request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CartError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("only {0} in stock")]
+    OverStock(u32),
+    #[error("the cart has too many lines")]
+    TooManyLines,
+    #[error("cart request failed")]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl ApiError for CartError {
+    fn problem(&self) -> Problem {
+        match self {
+            Self::Auth(auth) => auth.problem(),
+            Self::Invalid(invalid) => invalid.problem(),
+            Self::OverStock(cap) => Problem::new(StatusCode::CONFLICT)
+                .kind("insufficient-stock")
+                .detail(format!(
+                    "There are not enough in stock: a cart may hold at most {cap} of this item."
+                )),
+            Self::TooManyLines => Problem::new(StatusCode::CONFLICT)
+                .kind("cart-full")
+                .detail("The cart has as many different items as it may hold."),
+            Self::Unexpected(_) => Problem::internal(),
+        }
+    }
+
+    fn headers(&self) -> HeaderMap {
+        match self {
+            Self::Auth(auth) => auth.headers(),
+            _ => HeaderMap::new(),
+        }
+    }
+}
+
+/// Whose cart a path names: `mine` needs the user's token; anything else is a guest cart id.
+fn owner(cart: &str, user: Option<&User>) -> Result<Owner, CartError> {
+    if cart == "mine" {
+        return user
+            .map(|u| Owner::User(u.id))
+            .ok_or(CartError::Auth(AuthError::Missing));
+    }
+    cart.parse::<Uuid>().map(Owner::Anonymous).map_err(|_| {
+        Invalid::field("cart", "must be `mine` or an anonymous cart id (a UUID)").into()
+    })
+}
+
+/// The view of a cart's current lines.
+async fn view(state: &AppState, owner: Owner) -> Result<Cart, CartError> {
+    let lines = state.carts.lines(owner).await.context("cannot read cart")?;
+    render(state, &lines).await
+}
+
+async fn render(state: &AppState, lines: &BTreeMap<Uuid, u32>) -> Result<Cart, CartError> {
+    let ids: Vec<Uuid> = lines.keys().copied().collect();
+    let variants = if ids.is_empty() {
+        BTreeMap::new()
+    } else {
+        state
+            .catalog
+            .variants(&ids)
+            .await
+            .context("cannot read the cart's products")?
+    };
+    Ok(Cart::of(lines, &variants))
+}
+
+/// A quantity in a request: 1 (or 0, where allowed) to the configured maximum.
+fn quantity(raw: i64, min: i64, max: u32) -> Result<u32, Invalid> {
+    u32::try_from(raw)
+        .ok()
+        .filter(|q| i64::from(*q) >= min && *q <= max)
+        .ok_or_else(|| Invalid::field("quantity", format!("must be between {min} and {max}")))
+}
+
+/// A cart.
+#[utoipa::path(get, path = "/v1/carts/{cart}", tag = "carts",
+    params(("cart" = String, Path, description = "`mine` (with a bearer token), or a guest's anonymous cart id")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The cart, with current prices (empty if it does not exist)", body = Cart),
+        (status = 401, description = "`mine` without a valid token", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[tracing::instrument(name = "get_cart", skip_all)]
+pub async fn get(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    Path(cart): Path<String>,
+) -> kit::Result<Json<Cart>, CartError> {
+    let owner = owner(&cart, user.as_ref())?;
+    Ok(Json(view(&state, owner).await?))
+}
+
+/// What to add.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AddItem {
+    pub variant_id: Uuid,
+    /// Units to add.
+    #[schema(minimum = 1, maximum = 99)]
+    pub quantity: i64,
+}
+
+/// Adds units of a variant to a cart.
+#[utoipa::path(post, path = "/v1/carts/{cart}/items", tag = "carts", request_body = AddItem,
+    params(("cart" = String, Path, description = "`mine` (with a bearer token), or a guest's anonymous cart id")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The cart after the change", body = Cart),
+        (status = 401, description = "`mine` without a valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not enough in stock, or the cart is full", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[tracing::instrument(name = "add_item", skip_all, fields(variant = %body.variant_id))]
+pub async fn add(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    Path(cart): Path<String>,
+    Json(body): Json<AddItem>,
+) -> kit::Result<Json<Cart>, CartError> {
+    let owner = owner(&cart, user.as_ref())?;
+    let max = state.config.service.max_quantity;
+    let units = quantity(body.quantity, 1, max)?;
+    let variant = state
+        .catalog
+        .variant(body.variant_id)
+        .await
+        .context("cannot read the product")?
+        .filter(|v| v.active)
+        .ok_or_else(|| Invalid::field("variant_id", "is not a product for sale"))?;
+    let change = state
+        .carts
+        .add(owner, variant.id, units, variant.cap(max))
+        .await
+        .context("cannot change cart")?;
+    let after = match change {
+        Change::Done { after, .. } => after,
+        Change::OverCap(_) => return Err(CartError::OverStock(variant.cap(max)).into()),
+        Change::TooManyLines => return Err(CartError::TooManyLines.into()),
+    };
+    state.publish(ItemAdded {
+        cart: owner.event_ref(),
+        product_id: variant.product_id,
+        variant_id: variant.id,
+        added: units,
+        quantity: after,
+        unit_price: variant.price.amount,
+        currency: variant.price.currency.code().to_owned(),
+    });
+    Ok(Json(view(&state, owner).await?))
+}
+
+/// A line's new quantity.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SetQuantity {
+    /// Units; 0 removes the line.
+    #[schema(minimum = 0, maximum = 99)]
+    pub quantity: i64,
+}
+
+/// Sets the quantity of a line (0 removes it).
+#[utoipa::path(put, path = "/v1/carts/{cart}/items/{variant_id}", tag = "carts",
+    request_body = SetQuantity,
+    params(
+        ("cart" = String, Path, description = "`mine` (with a bearer token), or a guest's anonymous cart id"),
+        ("variant_id" = Uuid, Path, description = "The line's variant"),
+    ),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The cart after the change", body = Cart),
+        (status = 401, description = "`mine` without a valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not enough in stock, or the cart is full", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[tracing::instrument(name = "set_quantity", skip_all, fields(variant = %variant_id))]
+pub async fn set(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    Path((cart, variant_id)): Path<(String, Uuid)>,
+    Json(body): Json<SetQuantity>,
+) -> kit::Result<Json<Cart>, CartError> {
+    let owner = owner(&cart, user.as_ref())?;
+    let max = state.config.service.max_quantity;
+    let units = quantity(body.quantity, 0, max)?;
+    let variant = state
+        .catalog
+        .variant(variant_id)
+        .await
+        .context("cannot read the product")?;
+    let cap = variant.as_ref().map_or(0, |v| v.cap(max));
+    if units > 0 && variant.as_ref().is_none_or(|v| !v.active) {
+        return Err(Invalid::field("variant_id", "is not a product for sale").into());
+    }
+    let change = state
+        .carts
+        .set(owner, variant_id, units, cap)
+        .await
+        .context("cannot change cart")?;
+    let before = match change {
+        Change::Done { before, .. } => before,
+        Change::OverCap(_) => return Err(CartError::OverStock(cap).into()),
+        Change::TooManyLines => return Err(CartError::TooManyLines.into()),
+    };
+    state.publish_change(owner, variant.as_ref(), variant_id, before, units);
+    Ok(Json(view(&state, owner).await?))
+}
+
+/// Removes a line.
+#[utoipa::path(delete, path = "/v1/carts/{cart}/items/{variant_id}", tag = "carts",
+    params(
+        ("cart" = String, Path, description = "`mine` (with a bearer token), or a guest's anonymous cart id"),
+        ("variant_id" = Uuid, Path, description = "The line's variant"),
+    ),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The cart after the change", body = Cart),
+        (status = 401, description = "`mine` without a valid token", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[tracing::instrument(name = "remove_item", skip_all, fields(variant = %variant_id))]
+pub async fn remove(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    Path((cart, variant_id)): Path<(String, Uuid)>,
+) -> kit::Result<Json<Cart>, CartError> {
+    let owner = owner(&cart, user.as_ref())?;
+    let change = state
+        .carts
+        .set(owner, variant_id, 0, 0)
+        .await
+        .context("cannot change cart")?;
+    if let Change::Done { before, .. } = change {
+        state.publish_change(owner, None, variant_id, before, 0);
+    }
+    Ok(Json(view(&state, owner).await?))
+}
+
+/// Empties a cart.
+#[utoipa::path(delete, path = "/v1/carts/{cart}", tag = "carts",
+    params(("cart" = String, Path, description = "`mine` (with a bearer token), or a guest's anonymous cart id")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 204, description = "Emptied"),
+        (status = 401, description = "`mine` without a valid token", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[tracing::instrument(name = "clear_cart", skip_all)]
+pub async fn clear(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    Path(cart): Path<String>,
+) -> kit::Result<StatusCode, CartError> {
+    let owner = owner(&cart, user.as_ref())?;
+    let lines = state
+        .carts
+        .clear(owner)
+        .await
+        .context("cannot clear cart")?;
+    for (variant_id, quantity) in lines {
+        state.publish_change(owner, None, variant_id, quantity, 0);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Which guest cart to merge.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Merge {
+    /// The guest's anonymous cart id.
+    pub anonymous_cart_id: Uuid,
+}
+
+/// Moves a guest cart into the signed-in user's cart (quantities add up, capped by stock); the
+/// guest cart is gone afterwards.
+#[utoipa::path(post, path = "/v1/carts/mine/merge", tag = "carts", request_body = Merge,
+    security(("bearer" = [])),
+    responses((status = 200, description = "The user's cart after the merge", body = Cart)))]
+#[tracing::instrument(name = "merge_carts", skip_all, fields(user = %user.id))]
+pub async fn merge(
+    State(state): State<AppState>,
+    user: User,
+    Json(body): Json<Merge>,
+) -> kit::Result<Json<Cart>, CartError> {
+    let guest = Owner::Anonymous(body.anonymous_cart_id);
+    let lines = state
+        .carts
+        .lines(guest)
+        .await
+        .context("cannot read guest cart")?;
+    if !lines.is_empty() {
+        let ids: Vec<Uuid> = lines.keys().copied().collect();
+        let variants = state
+            .catalog
+            .variants(&ids)
+            .await
+            .context("cannot read the cart's products")?;
+        let max = state.config.service.max_quantity;
+        let caps = variants.values().map(|v| (v.id, v.cap(max))).collect();
+        let changed = state
+            .carts
+            .merge(user.id, body.anonymous_cart_id, &caps)
+            .await
+            .context("cannot merge carts")?;
+        state.publish(CartMerged {
+            user_id: user.id,
+            anonymous_id: body.anonymous_cart_id,
+            lines: changed,
+        });
+    }
+    Ok(Json(view(&state, Owner::User(user.id)).await?))
+}
+
+impl AppState {
+    /// Queues a `cart.v1` event; a full queue is logged, never a failed request (the cart change
+    /// is already made, and these events feed analytics).
+    fn publish<T: events::Event>(&self, event: T) {
+        if let Err(error) = self.events.publish(event) {
+            tracing::warn!(error = %kit::problem::ErrorChain(&error), "cart event dropped");
+        }
+    }
+
+    /// The event of a line going from `before` to `after` units.
+    fn publish_change(
+        &self,
+        owner: Owner,
+        variant: Option<&crate::catalog::VariantInfo>,
+        variant_id: Uuid,
+        before: u32,
+        after: u32,
+    ) {
+        if after > before {
+            if let Some(v) = variant {
+                self.publish(ItemAdded {
+                    cart: owner.event_ref(),
+                    product_id: v.product_id,
+                    variant_id,
+                    added: after - before,
+                    quantity: after,
+                    unit_price: v.price.amount,
+                    currency: v.price.currency.code().to_owned(),
+                });
+            }
+        } else if before > after {
+            self.publish(ItemRemoved {
+                cart: owner.event_ref(),
+                variant_id,
+                removed: before - after,
+                quantity: after,
+            });
+        }
+    }
+}

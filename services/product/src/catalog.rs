@@ -1,0 +1,474 @@
+//! The catalog's reads and writes, with the cache in front of PostgreSQL.
+//!
+//! Reads of a product (by id, or by slug through a slug → id entry) and of lists go through a
+//! `kit::cache::Cache`: product `p` lives in scope `product:<p>`, slugs in `slug:<slug>`, every
+//! list in scope `lists`. Writes run in one transaction with their outbox event, and invalidate
+//! what they change before committing (a failure aborts the write, so no stale entry can outlive
+//! it) and again after (dropping what a reader cached in between): a read that starts after a
+//! write returned never sees the old value.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use events::catalog::{ProductCreated, ProductUpdated, StockChanged, VariantSnapshot};
+use kit::cache::Cache;
+use kit::money::Currency;
+use kit::validate::{Invalid, fields};
+use sqlx::PgPool;
+
+use crate::domain::{self, Image, Sku, Slug};
+use crate::model::{
+    Category, CategoryId, NewCategory, Product, ProductId, ProductInput, VariantId, VariantInput,
+};
+use crate::storage::{self, Adjusted, ProductRecord, Taken, VariantRecord};
+
+/// How long cached reads live (writes invalidate them sooner).
+pub const CACHE_TTL: Duration = Duration::from_secs(300);
+/// Most variants of one product.
+pub const MAX_VARIANTS: usize = 50;
+/// Most images of one variant.
+pub const MAX_IMAGES: usize = 8;
+
+/// The catalog. Cheap to clone.
+#[derive(Clone)]
+pub struct Catalog {
+    db: PgPool,
+    cache: Cache,
+}
+
+/// Why a write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("no such product")]
+    NotFound,
+    #[error("the product changed since it was read")]
+    Stale,
+    #[error("the {0} is taken")]
+    Taken(&'static str),
+    #[error("the stock would go below zero (it is {0})")]
+    Short(i32),
+    #[error("catalog write failed")]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl Catalog {
+    pub fn new(db: PgPool, redis: kit::redis::RedisStore) -> Self {
+        Self {
+            db,
+            cache: Cache::new(redis, "catalog", CACHE_TTL),
+        }
+    }
+
+    pub fn db(&self) -> &PgPool {
+        &self.db
+    }
+
+    /// A product by id, cached.
+    pub async fn product(&self, id: ProductId) -> anyhow::Result<Option<Product>> {
+        let scope = format!("product:{id}");
+        self.cache
+            .get_or_load(&scope, "v", || async {
+                storage::product(&self.db, id)
+                    .await
+                    .context("cannot read product")
+            })
+            .await
+    }
+
+    /// A product by slug, cached (slug → id, then the product).
+    pub async fn product_by_slug(&self, slug: &str) -> anyhow::Result<Option<Product>> {
+        let scope = format!("slug:{slug}");
+        let id = self
+            .cache
+            .get_or_load(&scope, "id", || async {
+                storage::product_id_by_slug(&self.db, slug)
+                    .await
+                    .context("cannot read product slug")
+            })
+            .await?;
+        match id {
+            Some(id) => self.product(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// A cached list read: `key` names the query, `load` runs it.
+    pub async fn list<T, F, Fut>(&self, key: &str, load: F) -> anyhow::Result<T>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<T>>,
+    {
+        let value = self
+            .cache
+            .get_or_load("lists", key, || async { load().await.map(Some) })
+            .await?;
+        value.context("a list load returned nothing")
+    }
+
+    /// Drops the cached entries of `scopes`; `lists` is always among them.
+    async fn invalidate(&self, scopes: &[String]) -> anyhow::Result<()> {
+        for scope in scopes.iter().map(String::as_str).chain(["lists"]) {
+            self.cache
+                .invalidate(scope)
+                .await
+                .with_context(|| format!("cannot invalidate cached {scope}"))?;
+        }
+        Ok(())
+    }
+
+    /// Creates a category.
+    pub async fn create_category(&self, input: NewCategory) -> Result<Category, WriteError> {
+        let (slug, name, description) = fields((
+            ("slug", Slug::parse(&input.slug).map_err(str::to_owned)),
+            ("name", domain::line(&input.name, 80)),
+            ("description", domain::text(&input.description, 2000)),
+        ))?;
+        let category = Category {
+            id: CategoryId::new(),
+            slug: slug.as_str().to_owned(),
+            name,
+            description,
+        };
+        match storage::insert_category(&self.db, &category, input.position).await {
+            Ok(()) => {
+                self.invalidate(&[]).await?;
+                Ok(category)
+            }
+            Err(e) if storage::taken(&e).is_some() => Err(WriteError::Taken("slug")),
+            Err(e) => Err(anyhow::Error::new(e)
+                .context("cannot insert category")
+                .into()),
+        }
+    }
+
+    /// Creates a product with its variants; `product.created` goes out through the outbox.
+    pub async fn create(&self, input: ProductInput) -> Result<Product, WriteError> {
+        let valid = self.validate(&input, None).await?;
+        let id = ProductId::new();
+        let variants: Vec<(VariantId, &ValidVariant)> = valid
+            .variants
+            .iter()
+            .map(|v| (VariantId::new(), v))
+            .collect();
+        let records: Vec<VariantRecord<'_>> =
+            variants.iter().map(|(id, v)| v.record(*id, true)).collect();
+        let mut tx = self.db.begin().await.context("cannot begin")?;
+        self.invalidate(&[format!("slug:{}", valid.slug.as_str())])
+            .await?;
+        storage::insert_product(&mut tx, id, &valid.record(), &records)
+            .await
+            .map_err(write_error)?;
+        let event = ProductCreated {
+            product_id: id.uuid(),
+            slug: valid.slug.as_str().to_owned(),
+            name: valid.name.clone(),
+            category_slug: valid.category.slug.clone(),
+            currency: valid.currency.code().to_owned(),
+            variants: snapshots(&records),
+        };
+        kit::outbox::enqueue(&mut tx, crate::platform::MANIFEST.name, event)
+            .await
+            .context("cannot enqueue product.created")?;
+        tx.commit().await.context("cannot commit product")?;
+        self.invalidate(&[format!("slug:{}", valid.slug.as_str())])
+            .await?;
+        self.fresh(id).await
+    }
+
+    /// Replaces a product that is still at `version` (the client's `If-Match`).
+    pub async fn replace(
+        &self,
+        id: ProductId,
+        version: i32,
+        input: ProductInput,
+    ) -> Result<Product, WriteError> {
+        let current = storage::product(&self.db, id)
+            .await
+            .context("cannot read product")?
+            .ok_or(WriteError::NotFound)?;
+        if current.version != version {
+            return Err(WriteError::Stale);
+        }
+        let valid = self.validate(&input, Some(&current)).await?;
+        let records: Vec<VariantRecord<'_>> = valid
+            .variants
+            .iter()
+            .map(|v| {
+                let existing =
+                    v.id.filter(|id| current.variants.iter().any(|c| c.id == *id));
+                v.record(existing.unwrap_or_default(), existing.is_none())
+            })
+            .collect();
+        let scopes = [
+            format!("product:{id}"),
+            format!("slug:{}", current.slug),
+            format!("slug:{}", valid.slug.as_str()),
+        ];
+        let mut tx = self.db.begin().await.context("cannot begin")?;
+        self.invalidate(&scopes).await?;
+        let replaced = storage::replace_product(&mut tx, id, version, &valid.record(), &records)
+            .await
+            .map_err(write_error)?;
+        if !replaced {
+            return Err(WriteError::Stale);
+        }
+        let event = ProductUpdated {
+            product_id: id.uuid(),
+            version: version + 1,
+            slug: valid.slug.as_str().to_owned(),
+            name: valid.name.clone(),
+            category_slug: valid.category.slug.clone(),
+            active: valid.active,
+            currency: valid.currency.code().to_owned(),
+            variants: snapshots(&records),
+        };
+        kit::outbox::enqueue(&mut tx, crate::platform::MANIFEST.name, event)
+            .await
+            .context("cannot enqueue product.updated")?;
+        tx.commit().await.context("cannot commit product")?;
+        self.invalidate(&scopes).await?;
+        self.fresh(id).await
+    }
+
+    /// Takes a product off sale (idempotent).
+    pub async fn deactivate(&self, id: ProductId) -> Result<Product, WriteError> {
+        let current = storage::product(&self.db, id)
+            .await
+            .context("cannot read product")?
+            .ok_or(WriteError::NotFound)?;
+        if !current.active {
+            return Ok(current);
+        }
+        let scopes = [format!("product:{id}")];
+        let mut tx = self.db.begin().await.context("cannot begin")?;
+        self.invalidate(&scopes).await?;
+        let version = storage::set_active(&mut tx, id, false)
+            .await
+            .context("cannot deactivate")?
+            .ok_or(WriteError::NotFound)?;
+        let event = ProductUpdated {
+            product_id: id.uuid(),
+            version,
+            slug: current.slug.clone(),
+            name: current.name.clone(),
+            category_slug: current.category.slug.clone(),
+            active: false,
+            currency: current.price_from.currency.code().to_owned(),
+            variants: current
+                .variants
+                .iter()
+                .map(|v| VariantSnapshot {
+                    variant_id: v.id.uuid(),
+                    sku: v.sku.clone(),
+                    price: v.price.amount,
+                    stock: v.stock,
+                })
+                .collect(),
+        };
+        kit::outbox::enqueue(&mut tx, crate::platform::MANIFEST.name, event)
+            .await
+            .context("cannot enqueue product.updated")?;
+        tx.commit().await.context("cannot commit")?;
+        self.invalidate(&scopes).await?;
+        self.fresh(id).await
+    }
+
+    /// Adds `delta` to a variant's stock (never below zero); `stock.changed` goes out.
+    pub async fn adjust_stock(
+        &self,
+        id: ProductId,
+        variant: VariantId,
+        delta: i64,
+    ) -> Result<Product, WriteError> {
+        let delta = i32::try_from(delta)
+            .ok()
+            .filter(|d| d.unsigned_abs() <= domain::MAX_STOCK.unsigned_abs())
+            .ok_or_else(|| {
+                Invalid::field(
+                    "delta",
+                    format!("must be between -{0} and {0}", domain::MAX_STOCK),
+                )
+            })?;
+        let scopes = [format!("product:{id}")];
+        let mut tx = self.db.begin().await.context("cannot begin")?;
+        self.invalidate(&scopes).await?;
+        let stock = match storage::adjust_stock(&mut tx, id, variant, delta)
+            .await
+            .context("cannot adjust stock")?
+        {
+            Adjusted::Done(stock) => stock,
+            Adjusted::Short(stock) => return Err(WriteError::Short(stock)),
+            Adjusted::Unknown => return Err(WriteError::NotFound),
+        };
+        let event = StockChanged {
+            product_id: id.uuid(),
+            variant_id: variant.uuid(),
+            delta,
+            stock,
+            reason: "adjustment".to_owned(),
+        };
+        kit::outbox::enqueue(&mut tx, crate::platform::MANIFEST.name, event)
+            .await
+            .context("cannot enqueue stock.changed")?;
+        tx.commit().await.context("cannot commit")?;
+        self.invalidate(&scopes).await?;
+        self.fresh(id).await
+    }
+
+    /// The product as committed (and now cached).
+    async fn fresh(&self, id: ProductId) -> Result<Product, WriteError> {
+        self.product(id).await?.ok_or(WriteError::NotFound)
+    }
+
+    /// Every field of `input` checked at once (and the category looked up).
+    async fn validate(
+        &self,
+        input: &ProductInput,
+        current: Option<&Product>,
+    ) -> Result<ValidProduct, WriteError> {
+        let category = storage::category_by_slug(&self.db, &input.category)
+            .await
+            .context("cannot read category")?
+            .ok_or_else(|| "is not a category".to_owned());
+        let variants = validate_variants(&input.variants, current);
+        let (slug, name, description, category, attributes, currency, variants) = fields((
+            ("slug", Slug::parse(&input.slug).map_err(str::to_owned)),
+            ("name", domain::line(&input.name, 120)),
+            ("description", domain::text(&input.description, 5000)),
+            ("category", category),
+            ("attributes", domain::pairs(&input.attributes, 20, 200)),
+            ("currency", input.currency.parse::<Currency>()),
+            ("variants", variants),
+        ))?;
+        Ok(ValidProduct {
+            slug,
+            name,
+            description,
+            category,
+            attributes,
+            currency,
+            featured: input.featured,
+            active: current.is_none() || input.active,
+            variants,
+        })
+    }
+}
+
+/// Maps a uniqueness violation to the field it is about.
+fn write_error(error: sqlx::Error) -> WriteError {
+    match storage::taken(&error) {
+        Some(Taken::Slug) => WriteError::Taken("slug"),
+        Some(Taken::Sku) => WriteError::Taken("sku"),
+        None => anyhow::Error::new(error)
+            .context("cannot write product")
+            .into(),
+    }
+}
+
+fn snapshots(records: &[VariantRecord<'_>]) -> Vec<VariantSnapshot> {
+    records
+        .iter()
+        .map(|r| VariantSnapshot {
+            variant_id: r.id.uuid(),
+            sku: r.sku.to_owned(),
+            price: r.price,
+            stock: r.stock.unwrap_or(0),
+        })
+        .collect()
+}
+
+/// A product request, every field valid.
+struct ValidProduct {
+    slug: Slug,
+    name: String,
+    description: String,
+    category: Category,
+    attributes: std::collections::BTreeMap<String, String>,
+    currency: Currency,
+    featured: bool,
+    active: bool,
+    variants: Vec<ValidVariant>,
+}
+
+impl ValidProduct {
+    fn record(&self) -> ProductRecord<'_> {
+        ProductRecord {
+            slug: self.slug.as_str(),
+            name: &self.name,
+            description: &self.description,
+            category_id: self.category.id,
+            attributes: &self.attributes,
+            currency: self.currency,
+            featured: self.featured,
+            active: self.active,
+        }
+    }
+}
+
+struct ValidVariant {
+    id: Option<VariantId>,
+    sku: Sku,
+    options: std::collections::BTreeMap<String, String>,
+    price: i64,
+    stock: i32,
+    images: Vec<Image>,
+}
+
+impl ValidVariant {
+    /// The record to write under `id`; the stock is written only for a new variant.
+    fn record(&self, id: VariantId, new: bool) -> VariantRecord<'_> {
+        VariantRecord {
+            id,
+            sku: self.sku.as_str(),
+            options: &self.options,
+            price: self.price,
+            stock: new.then_some(self.stock),
+            images: &self.images,
+        }
+    }
+}
+
+/// The variants of a request: one to [`MAX_VARIANTS`], distinct SKUs, each valid; in an update,
+/// ids must be the product's own. The first problem found is reported, with the variant's index.
+fn validate_variants(
+    inputs: &[VariantInput],
+    current: Option<&Product>,
+) -> Result<Vec<ValidVariant>, String> {
+    if inputs.is_empty() || inputs.len() > MAX_VARIANTS {
+        return Err(format!("must have 1 to {MAX_VARIANTS} variants"));
+    }
+    let mut valid = Vec::with_capacity(inputs.len());
+    for (i, v) in inputs.iter().enumerate() {
+        let at = |e: String| format!("variant {i}: {e}");
+        if let Some(id) = v.id
+            && !current.is_some_and(|c| c.variants.iter().any(|cv| cv.id == id))
+        {
+            return Err(at("id is not a variant of this product".into()));
+        }
+        let sku = Sku::parse(&v.sku).map_err(|e| at(format!("sku {e}")))?;
+        if valid.iter().any(|other: &ValidVariant| other.sku == sku) {
+            return Err(at(format!("sku {} appears twice", sku.as_str())));
+        }
+        if v.images.len() > MAX_IMAGES {
+            return Err(at(format!("at most {MAX_IMAGES} images")));
+        }
+        let images = v
+            .images
+            .iter()
+            .map(Image::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| at(format!("image {e}")))?;
+        valid.push(ValidVariant {
+            id: v.id,
+            options: domain::pairs(&v.options, 5, 40).map_err(|e| at(format!("options {e}")))?,
+            price: domain::price(v.price).map_err(|e| at(format!("price {e}")))?,
+            stock: domain::stock(v.stock).map_err(|e| at(format!("stock {e}")))?,
+            sku,
+            images,
+        });
+    }
+    Ok(valid)
+}
