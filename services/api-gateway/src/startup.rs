@@ -1,44 +1,72 @@
-//! Builds the application from what the kit opened for it and runs it until shutdown.
+//! Builds the gateway from what the kit opened (Redis for the rate limits, the token verifier, a
+//! client per routed service) and runs it until shutdown.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
+use axum::routing::any;
+use http_body_util::Limited;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use kit::app::{Api, Server};
+use kit::auth::Verifier;
 use utoipa::OpenApi as _;
 
 use crate::config::Config;
+use crate::limits::Limiter;
 use crate::platform::Platform;
-use crate::routes::{self, ApiDoc};
+use crate::routes::ApiDoc;
+use crate::routing::Routes;
+
+/// The pooled HTTP/1 client requests go upstream with; bodies stream through it.
+pub type UpstreamClient = Client<HttpConnector, Limited<Body>>;
 
 /// Shared state handed to every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub platform: Platform,
+    pub routes: Arc<Routes>,
+    pub tokens: Verifier,
+    pub limiter: Limiter,
+    pub client: UpstreamClient,
 }
 
-/// Lets the `kit::auth` extractors (`User`, `MaybeUser`, `Admin`) check tokens.
-impl axum::extract::FromRef<AppState> for kit::auth::Verifier {
-    fn from_ref(state: &AppState) -> Self {
-        state.platform.tokens.clone()
-    }
-}
-
-/// The service, bound and ready to serve.
+/// The gateway, bound and ready to serve.
 pub struct Application {
     server: Server,
 }
 
 impl Application {
-    /// Makes the state and the router and binds the port (0 picks a free one).
+    /// Makes the routing table and the upstream client, and binds the port.
     pub async fn build(config: Config, platform: Platform) -> anyhow::Result<Self> {
-        let runtime = platform.runtime.clone();
+        let settings = &config.service;
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(2)));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build(connector);
         let state = AppState {
+            routes: Arc::new(Routes::new(&platform.clients)?),
+            tokens: platform.tokens,
+            limiter: Limiter::new(
+                platform.redis,
+                settings.rate_window,
+                settings.rate_per_ip,
+                settings.rate_per_user,
+            ),
+            client,
             config: Arc::new(config),
-            platform,
         };
-        let api = Api::new(ApiDoc::openapi(), router(state.clone()));
-        let server = Server::bind(api, &state.config.common, &runtime).await?;
+        for route in state.routes.iter() {
+            tracing::debug!(prefix = route.prefix, service = route.service, base = %route.base, "route");
+        }
+        let limit = state.config.service.body_limit;
+        let api = Api::new(ApiDoc::openapi(), router(state.clone())).body_limit(limit);
+        let server = Server::bind(api, &state.config.common, &platform.runtime).await?;
         Ok(Self { server })
     }
 
@@ -52,7 +80,9 @@ impl Application {
     }
 }
 
-/// The service's API routes (the kit adds the platform endpoints).
+/// Every path that is not a platform endpoint goes through the proxy.
 pub fn router(state: AppState) -> Router {
-    routes::router().with_state(state)
+    Router::new()
+        .route("/{*path}", any(crate::proxy::proxy))
+        .with_state(state)
 }
