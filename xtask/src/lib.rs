@@ -3,7 +3,7 @@
 //! [`model`] parses and validates platform.toml; [`render`] derives every generated file from
 //! the model; [`codegen`] is the one write path (render writes, check diffs); [`scaffold`]
 //! creates service crates; [`image_tag`] sets the deployed image tag; [`up`] runs the platform
-//! locally; [`test`] runs the suite.
+//! locally; [`seed`] loads the demo catalogue; [`test`] runs the suite.
 
 use std::path::PathBuf;
 
@@ -14,6 +14,7 @@ pub mod image_tag;
 pub mod model;
 pub mod render;
 pub mod scaffold;
+pub mod seed;
 pub mod settings;
 pub mod test;
 pub mod up;

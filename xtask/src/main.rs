@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{check_command, diagnostics, image_tag, render_command, scaffold, test, up};
+use xtask::{check_command, diagnostics, image_tag, render_command, scaffold, seed, test, up};
 
 /// Developer commands for the shop platform. Everything generated is derived from platform.toml.
 #[derive(Debug, Parser)]
@@ -27,6 +27,8 @@ enum Command {
     NewService(scaffold::NewService),
     /// Run the whole platform locally: stores, embedded Kafka, every service; Ctrl-C stops it.
     Up(up::Up),
+    /// Load the demo catalogue and an admin account into a running platform (idempotent).
+    Seed(seed::Seed),
     /// Run the test suite (cargo nextest, or cargo test when nextest is missing).
     Test(test::Test),
     /// Set platform.image_tag (comments kept, validated); the image pipeline's one edit.
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Check => check_command(),
         Command::NewService(args) => scaffold::run(&args),
         Command::Up(args) => up::run(&args),
+        Command::Seed(args) => seed::run(&args),
         Command::Test(args) => test::run(&args),
         Command::ImageTag(args) => image_tag::run(&args),
     };

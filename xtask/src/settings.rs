@@ -38,6 +38,10 @@ pub enum Setting {
     TokenAudience,
     /// Where a token verifier fetches the signer's keys: the signer's URL and the JWKS path.
     JwksUrl,
+    /// The origin people reach a public service at (`https://<ingress_host>` in a cluster,
+    /// `http://127.0.0.1:<port>` locally): its cookies are `Secure` on https, and form posts must
+    /// come from it.
+    PublicOrigin,
 }
 
 /// Every variable of `service`, in a stable order.
@@ -82,6 +86,9 @@ pub fn settings(platform: &Platform, service: &Service) -> Vec<(String, Setting)
     }
     if service.verify_tokens {
         vars.push(("JWKS_URL".to_owned(), Setting::JwksUrl));
+    }
+    if service.ingress_host.is_some() {
+        vars.push(("PUBLIC_ORIGIN".to_owned(), Setting::PublicOrigin));
     }
     vars
 }

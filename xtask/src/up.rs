@@ -524,6 +524,7 @@ fn service_env(
             Setting::TokenIssuer | Setting::TokenAudience => {
                 token_value(platform, &setting).unwrap_or_default()
             }
+            Setting::PublicOrigin => local_url(service),
             Setting::JwksUrl => platform
                 .token_signer()
                 .map(|signer| format!("{}{JWKS_PATH}", local_url(signer)))
@@ -595,8 +596,13 @@ async fn run_services(
     };
     print_table(services, &ready);
     let all_ready = failed_to_start.is_none() && ready.values().all(|r| *r == Health::Ready);
+    let seeded = if all_ready {
+        seed_if_empty(platform, services, stores).await
+    } else {
+        Ok(None)
+    };
 
-    if !args.smoke && all_ready {
+    if !args.smoke && all_ready && seeded.is_ok() {
         let storefront = platform.storefront.as_deref();
         if let Some(storefront) = services
             .iter()
@@ -617,6 +623,9 @@ async fn run_services(
     if let Some(reason) = failed_to_start {
         bail!(reason);
     }
+    if let Err(error) = seeded {
+        bail!("cannot load the demo catalogue: {error:#}");
+    }
     if !all_ready {
         bail!("not every service became ready (see the table and logs above)");
     }
@@ -625,6 +634,53 @@ async fn run_services(
     }
     step("stopped cleanly");
     Ok(())
+}
+
+/// Loads the demo catalogue when the catalogue is empty and the services it goes through run;
+/// prints the admin account either way.
+async fn seed_if_empty(
+    platform: &Platform,
+    services: &[&Service],
+    stores: &Stores,
+) -> anyhow::Result<Option<crate::seed::Seeded>> {
+    let running = |name: &str| services.iter().any(|s| s.name == name);
+    let Some(signer) = platform.token_signer() else {
+        return Ok(None);
+    };
+    if !(running(&platform.gateway) && running(&signer.name) && running("product")) {
+        return Ok(None);
+    }
+    let api = local_url(&platform.services[&platform.gateway]);
+    let auth_database_url = {
+        use sqlx::ConnectOptions as _;
+        kit::db::with_database(&stores.pg, &database_name(signer))?
+            .to_url_lossy()
+            .to_string()
+    };
+    let target = crate::seed::target(api.clone(), auth_database_url)?;
+    let seeded = if crate::seed::catalogue_is_empty(&api).await? {
+        step("loading the demo catalogue (cargo xtask seed)");
+        let seeded = crate::seed::seed(&target, &mut |line| eprintln!("{line}")).await?;
+        eprintln!(
+            "    {} categories, {} products",
+            seeded.categories_created, seeded.products_created
+        );
+        Some(seeded)
+    } else {
+        // The admin account exists once the catalogue does; make sure it still signs in.
+        crate::seed::admin_token(&target).await?;
+        None
+    };
+    eprintln!(
+        "    admin account: {} / {}",
+        target.admin_email,
+        if target.admin_password == crate::seed::LOCAL_ADMIN_PASSWORD {
+            target.admin_password.as_str()
+        } else {
+            "(SEED_ADMIN_PASSWORD)"
+        }
+    );
+    Ok(seeded)
 }
 
 fn pipe(prefix: String, stream: impl tokio::io::AsyncRead + Unpin + Send + 'static) {

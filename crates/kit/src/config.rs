@@ -203,6 +203,9 @@ pub struct CommonConfig {
     pub trusted_proxy_hops: usize,
     /// OTLP/HTTP collector base URL (`OTEL_EXPORTER_OTLP_ENDPOINT`); no trace export when unset.
     pub otlp_endpoint: Option<String>,
+    /// Where people reach the service (`PUBLIC_ORIGIN`, e.g. `https://shop.example.com`), for
+    /// services with a public host.
+    pub public_origin: Option<String>,
 }
 
 /// Access-token settings, rendered from platform.toml `[tokens]`.
@@ -305,6 +308,10 @@ impl CommonConfig {
             otlp_endpoint: env.optional(
                 "OTEL_EXPORTER_OTLP_ENDPOINT",
                 "an OTLP/HTTP collector URL, e.g. http://tempo:4318",
+            ),
+            public_origin: env.optional(
+                "PUBLIC_ORIGIN",
+                "the scheme and host people use, e.g. https://shop.example.com",
             ),
         }
     }

@@ -236,6 +236,7 @@ pub fn common_config(service: &str) -> CommonConfig {
         request_timeout: Duration::from_secs(10),
         trusted_proxy_hops: 0,
         otlp_endpoint: None,
+        public_origin: None,
     }
 }
 

@@ -1,26 +1,49 @@
-//! Builds the application from what the kit opened for it and runs it until shutdown.
+//! Builds the storefront from what the kit opened (the gateway client, the token verifier) and
+//! runs it until shutdown.
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::FromRef;
+use axum::http::{HeaderValue, header};
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::Key;
 use kit::app::{Api, Server};
+use kit::auth::Verifier;
+use secrecy::ExposeSecret as _;
 use utoipa::OpenApi as _;
 
+use crate::api::Api as ShopApi;
 use crate::config::Config;
+use crate::pages;
 use crate::platform::Platform;
-use crate::routes::{self, ApiDoc};
+use crate::routes::ApiDoc;
+use crate::session::{self, Cookies};
+
+/// The stylesheet, compiled in.
+const STYLE: &str = include_str!("../static/style.css");
 
 /// Shared state handed to every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub platform: Platform,
+    pub api: ShopApi,
+    pub tokens: Verifier,
+    pub cookies: Cookies,
 }
 
-/// Lets the `kit::auth` extractors (`User`, `MaybeUser`, `Admin`) check tokens.
-impl axum::extract::FromRef<AppState> for kit::auth::Verifier {
+impl FromRef<AppState> for Verifier {
     fn from_ref(state: &AppState) -> Self {
-        state.platform.tokens.clone()
+        state.tokens.clone()
+    }
+}
+
+/// The key that signs the session cookies.
+impl FromRef<AppState> for Key {
+    fn from_ref(state: &AppState) -> Self {
+        state.cookies.key.clone()
     }
 }
 
@@ -32,13 +55,24 @@ pub struct Application {
 impl Application {
     /// Makes the state and the router and binds the port (0 picks a free one).
     pub async fn build(config: Config, platform: Platform) -> anyhow::Result<Self> {
-        let runtime = platform.runtime.clone();
+        let secret = config.service.session_key.expose_secret().as_bytes();
+        // HKDF from the secret (at least 32 bytes, checked with the configuration).
+        anyhow::ensure!(secret.len() >= 32, "STOREFRONT_SESSION_KEY is too short");
+        let key = Key::derive_from(secret);
+        let origin = config.common.public_origin.clone();
+        let cookies = Cookies {
+            key,
+            secure: origin.as_deref().is_some_and(|o| o.starts_with("https://")),
+            origin,
+        };
         let state = AppState {
+            api: ShopApi::new(platform.clients.api_gateway),
+            tokens: platform.tokens,
+            cookies,
             config: Arc::new(config),
-            platform,
         };
         let api = Api::new(ApiDoc::openapi(), router(state.clone()));
-        let server = Server::bind(api, &state.config.common, &runtime).await?;
+        let server = Server::bind(api, &state.config.common, &platform.runtime).await?;
         Ok(Self { server })
     }
 
@@ -52,7 +86,58 @@ impl Application {
     }
 }
 
-/// The service's API routes (the kit adds the platform endpoints).
+/// The pages (each with the visitor's session loaded first) and the stylesheet.
 pub fn router(state: AppState) -> Router {
-    routes::router().with_state(state)
+    let pages = Router::new()
+        .route("/", get(pages::home))
+        .route("/c/{slug}", get(pages::category))
+        .route("/search", get(pages::search))
+        .route("/p/{slug}", get(pages::product))
+        .route("/cart", get(pages::cart))
+        .route("/cart/add", post(pages::add_to_cart))
+        .route("/cart/update", post(pages::update_cart))
+        .route("/cart/remove", post(pages::remove_from_cart))
+        .route("/signin", get(pages::signin_page).post(pages::signin))
+        .route("/signup", get(pages::signup_page).post(pages::signup))
+        .route("/signout", post(pages::signout))
+        .route("/{*path}", get(pages::not_found))
+        .route_layer(middleware::from_fn_with_state(state.clone(), session::load));
+    Router::new()
+        .route("/static/style.css", get(style))
+        .merge(pages)
+        .layer(middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+/// What a browser may do with the shop's pages: load styles and images from the shop (images
+/// also inline or over https), post forms to the shop only, never run scripts, never be framed.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data: https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+async fn style() -> impl IntoResponse {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        STYLE,
+    )
 }

@@ -475,6 +475,12 @@ fn env_vars(platform: &Platform, env: &Environment, s: &Service) -> Vec<EnvVar> 
                 Setting::TokenIssuer | Setting::TokenAudience => {
                     value(token_value(platform, &setting).unwrap_or_default())
                 }
+                Setting::PublicOrigin => value(
+                    platform
+                        .ingress_host(s, env)
+                        .map(|host| format!("https://{host}"))
+                        .unwrap_or_default(),
+                ),
                 Setting::JwksUrl => value(
                     platform
                         .token_signer()
