@@ -38,7 +38,7 @@ fn files_under(dir: &Path, extension: &str, out: &mut Vec<PathBuf>) {
 #[test]
 fn every_rust_file_opens_with_a_module_doc() {
     let mut files = Vec::new();
-    for dir in ["xtask", "crates", "services"] {
+    for dir in ["xtask", "crates", "services", "e2e"] {
         files_under(&root().join(dir), "rs", &mut files);
     }
     assert!(files.len() > 50, "found only {} files", files.len());
@@ -82,7 +82,7 @@ fn services_and_crates_agree() {
 #[test]
 fn dependencies_come_from_the_workspace() {
     let mut manifests = Vec::new();
-    for dir in ["xtask", "crates", "services"] {
+    for dir in ["xtask", "crates", "services", "e2e"] {
         files_under(&root().join(dir), "toml", &mut manifests);
     }
     let manifests: Vec<PathBuf> = manifests

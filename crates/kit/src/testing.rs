@@ -331,6 +331,7 @@ pub struct TestAppBuilder<S> {
     calls: BTreeMap<String, String>,
     configure: Vec<Configure>,
     signer: Option<TestSigner>,
+    tokens: Option<TokenSettings>,
     wait_ready: bool,
 }
 
@@ -350,6 +351,13 @@ impl<S: Settings> TestAppBuilder<S> {
     /// Verifies tokens of this signer (default: a fresh one).
     pub fn signer(mut self, signer: TestSigner) -> Self {
         self.signer = Some(signer);
+        self
+    }
+
+    /// Verifies (or signs) tokens as `tokens` says, e.g. against a real auth's JWKS, instead of a
+    /// test signer's.
+    pub fn tokens(mut self, tokens: TokenSettings) -> Self {
+        self.tokens = Some(tokens);
         self
     }
 
@@ -394,13 +402,16 @@ impl<S: Settings> TestAppBuilder<S> {
                 create_topic(&crate::kafka::dead_letter_topic(topic), 1);
             }
         }
-        let signer = match (manifest.tokens, self.signer) {
-            (Tokens::None, _) => None,
-            (_, Some(signer)) => Some(signer),
-            (_, None) => Some(TestSigner::start().await),
+        let signer = match (manifest.tokens, self.signer, &self.tokens) {
+            (Tokens::None, _, _) | (_, None, Some(_)) => None,
+            (_, Some(signer), _) => Some(signer),
+            (_, None, None) => Some(TestSigner::start().await),
         };
-        if let Some(signer) = &signer {
-            let mut settings = signer.settings();
+        let tokens = self
+            .tokens
+            .clone()
+            .or_else(|| signer.as_ref().map(TestSigner::settings));
+        if let (Some(mut settings), false) = (tokens, manifest.tokens == Tokens::None) {
             if manifest.tokens == Tokens::Sign {
                 settings.jwks_url = None;
             }
@@ -473,6 +484,7 @@ impl TestApp {
             calls: BTreeMap::new(),
             configure: Vec::new(),
             signer: None,
+            tokens: None,
             wait_ready: true,
         }
     }
