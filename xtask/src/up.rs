@@ -42,6 +42,17 @@ pub struct Up {
     /// and exit (0 when all were ready and stopped cleanly). For CI smoke tests.
     #[arg(long)]
     pub smoke: bool,
+    /// Once every service is ready (and the catalogue seeded), run this shell command, then stop
+    /// everything; exit non-zero when it fails. The command gets UP_SERVICES ("name=url" pairs,
+    /// space-separated), UP_API (the gateway) and UP_ADMIN_EMAIL / UP_ADMIN_PASSWORD. For
+    /// contract tests against the running platform (see .ci/schemathesis).
+    #[arg(long, value_name = "COMMAND", conflicts_with = "smoke")]
+    pub then: Option<String>,
+    /// Throwaway state: databases `<service>_scratch_<pid>` and Redis keys under
+    /// `scratch-<pid>:`, removed when `up` stops, so tests leave your local catalogue, carts and
+    /// accounts alone.
+    #[arg(long)]
+    pub scratch: bool,
     /// Seconds to wait for every service to become ready.
     #[arg(long, default_value_t = 120)]
     pub ready_timeout: u64,
@@ -119,11 +130,28 @@ async fn up(
         let redis = backing.redis().await?;
         step("Kafka");
         let kafka = backing.kafka(platform)?;
+        let stores = Stores {
+            pg,
+            redis,
+            kafka,
+            scratch: args
+                .scratch
+                .then(|| format!("scratch_{}", std::process::id())),
+        };
         step("creating databases");
-        create_databases(&pg, services).await?;
-        step(&format!("starting {} services", services.len()));
-        let stores = Stores { pg, redis, kafka };
-        run_services(platform, services, &stores, bin_dir, args).await
+        let outcome = async {
+            create_databases(&stores, services).await?;
+            step(&format!("starting {} services", services.len()));
+            run_services(platform, services, &stores, bin_dir, args).await
+        }
+        .await;
+        if stores.scratch.is_some() {
+            step("removing the scratch databases and Redis keys");
+            if let Err(error) = remove_scratch(&stores, services).await {
+                eprintln!("    could not remove everything: {error:#}");
+            }
+        }
+        outcome
     }
     .await;
     backing.stop().await;
@@ -136,6 +164,26 @@ struct Stores {
     pg: String,
     redis: String,
     kafka: String,
+    /// `--scratch`: the suffix of every database name and the prefix of every Redis key.
+    scratch: Option<String>,
+}
+
+impl Stores {
+    /// The database of `service` (its crate name; with a suffix under `--scratch`).
+    fn database(&self, service: &Service) -> String {
+        match &self.scratch {
+            Some(scratch) => format!("{}_{scratch}", service.crate_ident()),
+            None => service.crate_ident(),
+        }
+    }
+
+    /// The database URL of `service`.
+    fn database_url(&self, service: &Service) -> anyhow::Result<String> {
+        use sqlx::ConnectOptions as _;
+        Ok(kit::db::with_database(&self.pg, &self.database(service))?
+            .to_url_lossy()
+            .to_string())
+    }
 }
 
 /// Backing servers `up` started itself, stopped on exit.
@@ -444,16 +492,12 @@ fn build(root: &Path, services: &[&Service], release: bool) -> anyhow::Result<Pa
 }
 
 /// The database name of a service (`feature-flag` → `feature_flag`).
-fn database_name(service: &Service) -> String {
-    service.crate_ident()
-}
-
-async fn create_databases(admin_url: &str, services: &[&Service]) -> anyhow::Result<()> {
-    let mut conn = PgConnection::connect(admin_url)
+async fn create_databases(stores: &Stores, services: &[&Service]) -> anyhow::Result<()> {
+    let mut conn = PgConnection::connect(&stores.pg)
         .await
         .context("cannot connect to PostgreSQL")?;
     for s in services.iter().filter(|s| s.postgres) {
-        let name = database_name(s);
+        let name = stores.database(s);
         let exists: Option<i32> =
             sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
                 .bind(&name)
@@ -468,6 +512,45 @@ async fn create_databases(admin_url: &str, services: &[&Service]) -> anyhow::Res
     }
     conn.close().await.ok();
     Ok(())
+}
+
+/// Drops the `--scratch` databases and deletes the Redis keys under the scratch prefix.
+async fn remove_scratch(stores: &Stores, services: &[&Service]) -> anyhow::Result<()> {
+    let Some(scratch) = &stores.scratch else {
+        return Ok(());
+    };
+    let mut conn = PgConnection::connect(&stores.pg).await?;
+    for s in services.iter().filter(|s| s.postgres) {
+        let name = stores.database(s);
+        conn.execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
+            .await
+            .with_context(|| format!("cannot drop database {name}"))?;
+    }
+    conn.close().await.ok();
+    let client = redis::Client::open(stores.redis.as_str())?;
+    let mut redis = client.get_multiplexed_async_connection().await?;
+    let pattern = format!("{}:*", scratch.replace('_', "-"));
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut redis)
+            .await?;
+        if !keys.is_empty() {
+            redis::cmd("UNLINK")
+                .arg(&keys)
+                .query_async::<()>(&mut redis)
+                .await?;
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
 }
 
 /// Development values for declared secrets, new on every run and never written to disk, made as
@@ -511,12 +594,7 @@ fn service_env(
             Setting::TrustedProxyHops => local_trusted_proxy_hops(service).to_string(),
             // No collector locally; export only when the developer points it at one.
             Setting::OtlpEndpoint => env_var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_default(),
-            Setting::DatabaseUrl => {
-                use sqlx::ConnectOptions as _;
-                kit::db::with_database(&stores.pg, &database_name(service))?
-                    .to_url_lossy()
-                    .to_string()
-            }
+            Setting::DatabaseUrl => stores.database_url(service)?,
             Setting::RedisUrl => stores.redis.clone(),
             Setting::KafkaBrokers => stores.kafka.clone(),
             Setting::Secret(secret) => dev_secret(&platform.secrets[&secret])?,
@@ -531,6 +609,12 @@ fn service_env(
                 .unwrap_or_default(),
         };
         env.insert(name, value);
+    }
+    if let Some(scratch) = &stores.scratch {
+        env.insert(
+            "REDIS_PREFIX".to_owned(),
+            format!("{}:{}:", scratch.replace('_', "-"), service.name),
+        );
     }
     Ok(env)
 }
@@ -602,7 +686,12 @@ async fn run_services(
         Ok(None)
     };
 
-    if !args.smoke && all_ready && seeded.is_ok() {
+    let mut then_failed = None;
+    if let (Some(command), true, Ok(admin)) = (&args.then, all_ready, &seeded) {
+        then_failed = run_then(command, platform, services, admin.as_ref())
+            .await
+            .err();
+    } else if !args.smoke && all_ready && seeded.is_ok() {
         let storefront = platform.storefront.as_deref();
         if let Some(storefront) = services
             .iter()
@@ -629,6 +718,9 @@ async fn run_services(
     if !all_ready {
         bail!("not every service became ready (see the table and logs above)");
     }
+    if let Some(error) = then_failed {
+        return Err(error);
+    }
     if !clean {
         bail!("not every service stopped cleanly");
     }
@@ -642,7 +734,7 @@ async fn seed_if_empty(
     platform: &Platform,
     services: &[&Service],
     stores: &Stores,
-) -> anyhow::Result<Option<crate::seed::Seeded>> {
+) -> anyhow::Result<Option<crate::seed::Target>> {
     let running = |name: &str| services.iter().any(|s| s.name == name);
     let Some(signer) = platform.token_signer() else {
         return Ok(None);
@@ -651,26 +743,19 @@ async fn seed_if_empty(
         return Ok(None);
     }
     let api = local_url(&platform.services[&platform.gateway]);
-    let auth_database_url = {
-        use sqlx::ConnectOptions as _;
-        kit::db::with_database(&stores.pg, &database_name(signer))?
-            .to_url_lossy()
-            .to_string()
-    };
+    let auth_database_url = stores.database_url(signer)?;
     let target = crate::seed::target(api.clone(), auth_database_url)?;
-    let seeded = if crate::seed::catalogue_is_empty(&api).await? {
+    if crate::seed::catalogue_is_empty(&api).await? {
         step("loading the demo catalogue (cargo xtask seed)");
         let seeded = crate::seed::seed(&target, &mut |line| eprintln!("{line}")).await?;
         eprintln!(
             "    {} categories, {} products",
             seeded.categories_created, seeded.products_created
         );
-        Some(seeded)
     } else {
         // The admin account exists once the catalogue does; make sure it still signs in.
         crate::seed::admin_token(&target).await?;
-        None
-    };
+    }
     eprintln!(
         "    admin account: {} / {}",
         target.admin_email,
@@ -680,7 +765,45 @@ async fn seed_if_empty(
             "(SEED_ADMIN_PASSWORD)"
         }
     );
-    Ok(seeded)
+    Ok(Some(target))
+}
+
+/// `--then`: runs `command` with `sh -c` against the running platform; Ctrl-C stops it too.
+async fn run_then(
+    command: &str,
+    platform: &Platform,
+    services: &[&Service],
+    admin: Option<&crate::seed::Target>,
+) -> anyhow::Result<()> {
+    step(&format!("running: {command}"));
+    let urls = services
+        .iter()
+        .map(|s| format!("{}={}", s.name, local_url(s)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .env("UP_SERVICES", urls)
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    if let Some(gateway) = platform.services.get(&platform.gateway) {
+        cmd.env("UP_API", local_url(gateway));
+    }
+    if let Some(admin) = admin {
+        cmd.env("UP_ADMIN_EMAIL", &admin.admin_email)
+            .env("UP_ADMIN_PASSWORD", &admin.admin_password);
+    }
+    let mut child = cmd.spawn().context("cannot start `sh`")?;
+    let status = tokio::select! {
+        status = child.wait() => status?,
+        _ = tokio::signal::ctrl_c() => bail!("interrupted while running: {command}"),
+    };
+    if !status.success() {
+        bail!("`{command}` failed ({status})");
+    }
+    step(&format!("`{command}` passed"));
+    Ok(())
 }
 
 fn pipe(prefix: String, stream: impl tokio::io::AsyncRead + Unpin + Send + 'static) {

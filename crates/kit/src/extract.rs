@@ -21,9 +21,103 @@ use crate::http::TrustedHops;
 use crate::problem::Problem;
 
 /// A JSON request body, or a JSON response.
-#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
-#[from_request(via(axum::Json), rejection(Problem))]
+///
+/// A number with a zero fraction (`3.0`) is accepted where the type wants an integer: JSON Schema
+/// counts it as one, so a client generated from the API document may send it. Bodies that
+/// deserialize as they are never pay for this; the others are read once more as a
+/// `serde_json::Value` with such numbers made integers, and the first error is reported when that
+/// does not help either.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for Json<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Problem> {
+        if !json_content_type(request.headers()) {
+            return Err(Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+                .kind("invalid-body")
+                .detail("Send the body as JSON with `Content-Type: application/json`."));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|e| Problem::from(JsonRejection::from(e)))?;
+        match axum::Json::<T>::from_bytes(&bytes) {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::JsonDataError(error)) => {
+                let retried = serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .ok()
+                    .and_then(|mut value| {
+                        integral_floats_to_integers(&mut value)
+                            .then(|| T::deserialize(value).ok())
+                            .flatten()
+                    });
+                retried
+                    .map(Self)
+                    .ok_or_else(|| Problem::from(JsonRejection::JsonDataError(error)))
+            }
+            Err(rejection) => Err(Problem::from(rejection)),
+        }
+    }
+}
+
+/// `application/json` or any `application/*+json`, parameters allowed.
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json")
+            || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
+}
+
+/// Rewrites every float with no fraction that fits an `i64` as an integer; whether any was.
+fn integral_floats_to_integers(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // 2^63 is exact as an f64; every integral f64 below it in magnitude fits an i64.
+            if f.fract() == 0.0 && f.abs() < 9_223_372_036_854_775_808.0 {
+                #[allow(clippy::cast_possible_truncation)] // integral and in range, checked above
+                let integer = f as i64;
+                *value = Value::from(integer);
+                true
+            } else {
+                false
+            }
+        }
+        Value::Array(items) => {
+            items
+                .iter_mut()
+                // Every element, not up to the first change: `count`, not `any`.
+                .map(integral_floats_to_integers)
+                .filter(|changed| *changed)
+                .count()
+                > 0
+        }
+        Value::Object(fields) => {
+            fields
+                .values_mut()
+                .map(integral_floats_to_integers)
+                .filter(|changed| *changed)
+                .count()
+                > 0
+        }
+        _ => false,
+    }
+}
 
 impl From<JsonRejection> for Problem {
     fn from(rejection: JsonRejection) -> Self {
@@ -138,6 +232,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::extract::FromRequest as _;
 
     #[test]
     fn client_ip_counts_trusted_hops_from_the_right() {
@@ -151,5 +246,72 @@ mod tests {
         assert_eq!(ip(&headers, 3), "10.0.0.9", "fewer hops than trusted");
         headers.insert("x-forwarded-for", "not-an-ip".parse().unwrap());
         assert_eq!(ip(&headers, 1), "10.0.0.9", "garbage is ignored");
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Line {
+        quantity: i32,
+        price: f64,
+        tags: Vec<i64>,
+    }
+
+    async fn extract(content_type: &str, body: &str) -> Result<Json<Line>, Problem> {
+        let request = axum::http::Request::builder()
+            .header("content-type", content_type)
+            .body(axum::body::Body::from(body.to_owned()))
+            .unwrap();
+        Json::<Line>::from_request(request, &()).await
+    }
+
+    #[tokio::test]
+    async fn json_takes_integral_floats_as_integers_and_reports_the_first_error() {
+        let line = extract(
+            "application/json",
+            r#"{"quantity": 3.0, "price": 2, "tags": [1, -4.0]}"#,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            line.0,
+            Line {
+                quantity: 3,
+                price: 2.0,
+                tags: vec![1, -4]
+            }
+        );
+        let problem = extract(
+            "application/json",
+            r#"{"quantity": 2.5, "price": 1, "tags": []}"#,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(problem.status, 422);
+        assert!(
+            problem.detail.as_deref().unwrap().contains("quantity"),
+            "{problem:?}"
+        );
+        let problem = extract("application/json", "{").await.unwrap_err();
+        assert_eq!(problem.status, 400);
+    }
+
+    #[tokio::test]
+    async fn json_wants_a_json_content_type() {
+        let body = r#"{"quantity": 1, "price": 1, "tags": []}"#;
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/merge-patch+JSON",
+        ] {
+            assert!(extract(ok, body).await.is_ok(), "{ok}");
+        }
+        for refused in [
+            "text/plain",
+            "application/jsonx",
+            "application/+json",
+            "json",
+        ] {
+            let problem = extract(refused, body).await.unwrap_err();
+            assert_eq!(problem.status, 415, "{refused}");
+        }
     }
 }

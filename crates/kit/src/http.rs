@@ -22,6 +22,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
+use utoipa::OpenApi as _;
 
 use crate::health::Readiness;
 use crate::problem::Problem;
@@ -82,23 +83,22 @@ impl ServiceRouter {
     /// Adds the platform endpoints and middleware around `api`.
     pub fn finish(self, api: Router) -> Router {
         let metrics = prometheus().clone();
+        let mut document = self.openapi;
+        document.merge(PlatformDoc::openapi());
+        let unresolved = crate::openapi::unresolved_refs(&document);
+        debug_assert!(
+            unresolved.is_empty(),
+            "{}'s OpenAPI document refers to schemas it does not define: {unresolved:?}; list them in `components(schemas(...))`",
+            self.service
+        );
         // Serialised once: the document never changes while the process runs.
         let openapi = axum::body::Bytes::from(
-            serde_json::to_vec(&self.openapi).expect("an OpenAPI document serializes"),
+            serde_json::to_vec(&document).expect("an OpenAPI document serializes"),
         );
-        let readiness = self.readiness;
         let platform = Router::new()
-            .route(
-                "/healthz",
-                get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-            )
-            .route(
-                "/readyz",
-                get(move || {
-                    let readiness = readiness.clone();
-                    async move { readiness.report().await }
-                }),
-            )
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
+            .with_state(self.readiness)
             .route(
                 "/metrics",
                 get(move || std::future::ready(metrics.render())),
@@ -136,6 +136,72 @@ impl ServiceRouter {
             }))
     }
 }
+
+/// The platform endpoints, documented in every service's `/openapi.json` under the `platform`
+/// tag, so contract tests cover them like the service's own.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(healthz, readyz, metrics_doc, openapi_doc),
+    components(schemas(Alive, ReadinessReport, CheckReport)),
+    tags((name = "platform", description = "Liveness, readiness, metrics and this document: the same on every service"))
+)]
+struct PlatformDoc;
+
+/// Body of `/healthz`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documents the JSON the handler writes
+struct Alive {
+    #[schema(pattern = "^ok$", example = "ok")]
+    status: String,
+}
+
+/// Body of `/readyz`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ReadinessReport {
+    /// `ok` when every check passes, `failing` when one does not, `draining` during shutdown.
+    #[schema(pattern = "^(ok|failing|draining)$")]
+    status: String,
+    /// One entry per dependency (`postgres`, `redis`, `kafka`, ...).
+    checks: std::collections::BTreeMap<String, CheckReport>,
+}
+
+/// One readiness check.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct CheckReport {
+    #[schema(pattern = "^(ok|failing)$")]
+    status: String,
+}
+
+/// Liveness: the process answers. The kubelet restarts it otherwise.
+#[utoipa::path(get, path = "/healthz", tag = "platform", operation_id = "healthz",
+    responses((status = 200, description = "The process is alive", body = Alive)))]
+async fn healthz() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+/// Readiness: every store the service uses answers and it is not shutting down.
+#[utoipa::path(get, path = "/readyz", tag = "platform", operation_id = "readyz",
+    responses(
+        (status = 200, description = "Ready to serve", body = ReadinessReport),
+        (status = 503, description = "Not ready: a check fails or the service is draining", body = ReadinessReport),
+    ))]
+async fn readyz(State(readiness): State<Readiness>) -> Response {
+    readiness.report().await
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", tag = "platform", operation_id = "metrics",
+    responses((status = 200, description = "Metrics in the Prometheus text format", body = String, content_type = "text/plain")))]
+#[allow(dead_code)] // documents the route `finish` serves with a closure
+fn metrics_doc() {}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "platform", operation_id = "openapi",
+    responses((status = 200, description = "The service's OpenAPI 3.1 document", body = Object, content_type = "application/json")))]
+#[allow(dead_code)]
+fn openapi_doc() {}
 
 tokio::task_local! {
     static REQUEST: HeaderValue;

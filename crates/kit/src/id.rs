@@ -90,10 +90,22 @@ impl<T> fmt::Display for Id<T> {
     }
 }
 
+/// Why a string is not an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a UUID in its canonical form (8-4-4-4-12 hexadecimal digits)")]
+pub struct InvalidId;
+
 impl<T> FromStr for Id<T> {
-    type Err = uuid::Error;
+    type Err = InvalidId;
+    /// Only the hyphenated form (`format: uuid` in JSON Schema): the braced, URN and plain-hex
+    /// spellings `uuid` also reads are refused, so one id has one spelling in URLs and caches.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(s).map(Self::from_uuid)
+        if s.len() != 36 {
+            return Err(InvalidId);
+        }
+        Uuid::try_parse(s)
+            .map(Self::from_uuid)
+            .map_err(|_| InvalidId)
     }
 }
 
@@ -111,7 +123,8 @@ impl<T> Serialize for Id<T> {
 
 impl<'de, T> Deserialize<'de> for Id<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Uuid::deserialize(deserializer).map(Self::from_uuid)
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -168,6 +181,17 @@ mod tests {
         assert_eq!(json, format!("\"{}\"", id.uuid()));
         assert_eq!(serde_json::from_str::<Id<Product>>(&json).unwrap(), id);
         assert!("not-a-uuid".parse::<Id<Product>>().is_err());
+        let canonical = "0192f0c1-7a3e-7c4d-8e5f-000000000001";
+        assert!(canonical.parse::<Id<Product>>().is_ok());
+        assert!(canonical.to_uppercase().parse::<Id<Product>>().is_ok());
+        for other in [
+            "0192f0c17a3e7c4d8e5f000000000001",
+            "{0192f0c1-7a3e-7c4d-8e5f-000000000001}",
+            "urn:uuid:0192f0c1-7a3e-7c4d-8e5f-000000000001",
+        ] {
+            assert!(other.parse::<Id<Product>>().is_err(), "{other}");
+            assert!(serde_json::from_str::<Id<Product>>(&format!("\"{other}\"")).is_err());
+        }
         assert!(Id::<Product>::new() > id, "time-ordered");
     }
 }

@@ -10,10 +10,23 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// An ISO 4217 currency code this platform prices in, with its minor-unit exponent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "USD", pattern = "^[A-Z]{3}$")]
 pub struct Currency([u8; 3]);
+
+/// Documented as the codes it accepts.
+impl utoipa::PartialSchema for Currency {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(KNOWN.iter().map(|(code, _, _)| *code)))
+            .description(Some("ISO 4217 code of a currency the platform prices in"))
+            .examples(["USD"])
+            .into()
+    }
+}
+
+impl ToSchema for Currency {}
 
 /// The currencies the platform knows: code, minor-unit exponent, symbol.
 const KNOWN: &[(&str, u32, &str)] = &[

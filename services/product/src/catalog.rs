@@ -339,7 +339,10 @@ impl Catalog {
             ("name", domain::line(&input.name, 120)),
             ("description", domain::text(&input.description, 5000)),
             ("category", category),
-            ("attributes", domain::pairs(&input.attributes, 20, 200)),
+            (
+                "attributes",
+                domain::pairs(&input.attributes, domain::MAX_ATTRIBUTES, 200),
+            ),
             ("currency", input.currency.parse::<Currency>()),
             ("variants", variants),
         ))?;
@@ -463,7 +466,8 @@ fn validate_variants(
             .map_err(|e| at(format!("image {e}")))?;
         valid.push(ValidVariant {
             id: v.id,
-            options: domain::pairs(&v.options, 5, 40).map_err(|e| at(format!("options {e}")))?,
+            options: domain::pairs(&v.options, domain::MAX_OPTIONS, domain::PAIR_KEY)
+                .map_err(|e| at(format!("options {e}")))?,
             price: domain::price(v.price).map_err(|e| at(format!("price {e}")))?,
             stock: domain::stock(v.stock).map_err(|e| at(format!("stock {e}")))?,
             sku,

@@ -15,6 +15,63 @@ pub const MAX_PRICE: i64 = 100_000_000;
 pub const MAX_STOCK: i32 = 1_000_000;
 /// Largest inline image (a `data:` URL), in bytes.
 pub const MAX_INLINE_IMAGE: usize = 96 * 1024;
+/// Longest `https://` image URL, in characters.
+pub const MAX_URL: usize = 2048;
+
+/// The rules below as JSON Schema patterns, for the API document (ECMA 262 / Python `re`
+/// syntax; character classes written out, so every engine reads them alike).
+pub mod patterns {
+    /// [`super::Slug`].
+    pub const SLUG: &str = "^[a-z0-9]+(-[a-z0-9]+)*$";
+    /// [`super::Sku`].
+    pub const SKU: &str = "^[A-Z0-9]([A-Z0-9-]*[A-Z0-9])?$";
+    /// [`super::line`]: no control character, and something besides white space.
+    pub const LINE: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$";
+    /// [`super::text`]: no control character but tab and newline.
+    pub const TEXT: &str = "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*$";
+    /// An image URL ([`super::Image::parse`]).
+    pub const HTTPS_URL: &str = "^https://[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\"]+$";
+    pub const DATA_URL: &str = "^data:image/(svg\\+xml|png|jpeg|webp);base64,[A-Za-z0-9+/=]*$";
+}
+
+/// Schema of short string pairs ([`pairs`]).
+fn pairs_schema(
+    max_entries: usize,
+    max_value: usize,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let line = |max: usize| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(max))
+            .pattern(Some(patterns::LINE))
+    };
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .max_properties(Some(max_entries))
+        .property_names(Some(line(PAIR_KEY)))
+        .additional_properties(Some(line(max_value)))
+        .into()
+}
+
+/// Longest key of a pair, in characters.
+pub const PAIR_KEY: usize = 40;
+
+/// Schema of a product's attributes.
+pub fn attributes_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    pairs_schema(MAX_ATTRIBUTES, 200)
+}
+
+/// Schema of a variant's options.
+pub fn options_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    pairs_schema(MAX_OPTIONS, PAIR_KEY)
+}
+
+/// Most attributes of a product.
+pub const MAX_ATTRIBUTES: usize = 20;
+/// Most options of a variant.
+pub const MAX_OPTIONS: usize = 5;
 
 /// A URL path segment: lowercase letters and digits in dash-separated words, 1 to 80 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,34 +124,35 @@ impl Sku {
     }
 }
 
-/// One line of text for people: trimmed, 1 to `max` characters, no control characters.
+/// One line of text for people: at most `max` characters, no control characters, not blank;
+/// kept trimmed ([`patterns::LINE`]).
 pub fn line(raw: &str, max: usize) -> Result<String, String> {
+    if raw.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err("must be one line without control characters".into());
+    }
     let text = raw.trim();
     if text.is_empty() {
         return Err("must not be blank".into());
     }
-    if text.chars().count() > max {
-        return Err(format!("must be at most {max} characters"));
-    }
-    if text.chars().any(char::is_control) {
-        return Err("must be one line without control characters".into());
-    }
     Ok(text.to_owned())
 }
 
-/// Free text (a description): at most `max` characters, newlines allowed.
+/// Free text (a description): at most `max` characters, no control characters but newlines and
+/// tabs; kept trimmed ([`patterns::TEXT`]).
 pub fn text(raw: &str, max: usize) -> Result<String, String> {
-    let text = raw.trim();
-    if text.chars().count() > max {
+    if raw.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
     }
-    if text
+    if raw
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t')
     {
         return Err("must not contain control characters".into());
     }
-    Ok(text.to_owned())
+    Ok(raw.trim().to_owned())
 }
 
 /// A price of one unit in minor units.
@@ -126,7 +184,7 @@ pub fn pairs(
     }
     let mut out = BTreeMap::new();
     for (key, value) in raw {
-        let key = line(key, 40).map_err(|e| format!("key {key:?} {e}"))?;
+        let key = line(key, PAIR_KEY).map_err(|e| format!("key {key:?} {e}"))?;
         let value = line(value, max_value).map_err(|e| format!("value of {key:?} {e}"))?;
         out.insert(key, value);
     }
@@ -138,16 +196,37 @@ pub fn pairs(
 pub struct Image {
     /// An `https://` URL, or an inline `data:image/svg+xml;base64,` (or png, jpeg, webp) URL of
     /// at most 96 KiB.
-    #[schema(example = "https://images.example.com/blue-mug.png")]
+    #[schema(schema_with = image_url_schema)]
     pub url: String,
     /// What the image shows, for people who cannot see it.
-    #[schema(example = "A blue ceramic mug")]
+    #[schema(
+        example = "A blue ceramic mug",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub alt: String,
+}
+
+/// An image URL: `https://` (at most 2048 characters) or inline base64 (at most 96 KiB).
+fn image_url_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+    let url = |pattern: &str, max: usize| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(pattern))
+            .max_length(Some(max))
+    };
+    AnyOfBuilder::new()
+        .item(url(patterns::HTTPS_URL, MAX_URL))
+        .item(url(patterns::DATA_URL, MAX_INLINE_IMAGE))
+        .examples([serde_json::json!("https://images.example.com/blue-mug.png")])
+        .into()
 }
 
 impl Image {
     pub fn parse(raw: &Image) -> Result<Self, String> {
-        let url = raw.url.trim();
+        let url = raw.url.as_str();
         let inline = ["svg+xml", "png", "jpeg", "webp"]
             .iter()
             .any(|kind| url.starts_with(&format!("data:image/{kind};base64,")));
@@ -166,7 +245,8 @@ impl Image {
                 return Err("an inline image must be base64".into());
             }
         } else if !url.starts_with("https://")
-            || url.len() > 2048
+            || url.len() == "https://".len()
+            || url.chars().count() > MAX_URL
             || url.contains(|c: char| c.is_whitespace() || c.is_control() || c == '"')
         {
             return Err("url must be an https:// URL or a base64 data:image URL".into());

@@ -147,26 +147,46 @@ pub struct VariantDetails {
 /// A new category.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewCategory {
-    #[schema(example = "mugs")]
+    #[schema(
+        example = "mugs",
+        max_length = 80,
+        pattern = "^[a-z0-9]+(-[a-z0-9]+)*$"
+    )]
     pub slug: String,
-    #[schema(example = "Mugs")]
+    #[schema(
+        example = "Mugs",
+        min_length = 1,
+        max_length = 80,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     #[serde(default)]
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub description: String,
     /// Where it is listed among categories (smaller first).
     #[serde(default)]
+    #[schema(minimum = -2147483648, maximum = 2147483647)]
     pub position: i32,
 }
 
 /// A variant in a create or update request.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VariantInput {
-    /// In an update, the variant to change; absent for a new variant.
+    /// In an update, the variant to change; absent for a new variant (and in a create).
     #[serde(default)]
     pub id: Option<VariantId>,
-    #[schema(example = "MUG-BLUE-350")]
+    #[schema(
+        example = "MUG-BLUE-350",
+        max_length = 40,
+        pattern = "^[A-Z0-9]([A-Z0-9-]*[A-Z0-9])?$"
+    )]
     pub sku: String,
+    /// What sets it apart from the product's other variants (`size`, `colour`).
     #[serde(default)]
+    #[schema(schema_with = crate::domain::options_schema)]
     pub options: BTreeMap<String, String>,
     /// Price of one unit in minor units of the product's currency.
     #[schema(example = 1250, minimum = 0, maximum = 100_000_000)]
@@ -177,6 +197,7 @@ pub struct VariantInput {
     #[schema(minimum = 0, maximum = 1_000_000)]
     pub stock: i64,
     #[serde(default)]
+    #[schema(max_items = 8)]
     pub images: Vec<Image>,
 }
 
@@ -184,24 +205,45 @@ pub struct VariantInput {
 /// removed).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ProductInput {
-    #[schema(example = "blue-mug")]
+    #[schema(
+        example = "blue-mug",
+        max_length = 80,
+        pattern = "^[a-z0-9]+(-[a-z0-9]+)*$"
+    )]
     pub slug: String,
-    #[schema(example = "Blue mug")]
+    #[schema(
+        example = "Blue mug",
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     #[serde(default)]
+    #[schema(
+        max_length = 5000,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub description: String,
-    /// The category's slug.
-    #[schema(example = "mugs")]
+    /// The slug of an existing category.
+    #[schema(
+        example = "mugs",
+        max_length = 80,
+        pattern = "^[a-z0-9]+(-[a-z0-9]+)*$"
+    )]
     pub category: String,
+    /// Facts shown on the product page (`material`, `care`).
     #[serde(default)]
+    #[schema(schema_with = crate::domain::attributes_schema)]
     pub attributes: BTreeMap<String, String>,
-    #[schema(example = "USD")]
+    #[schema(value_type = kit::money::Currency)]
     pub currency: String,
     #[serde(default)]
     pub featured: bool,
     /// Whether it is for sale (updates only; new products are).
     #[serde(default = "yes")]
     pub active: bool,
+    /// SKUs distinct.
+    #[schema(min_items = 1, max_items = 50)]
     pub variants: Vec<VariantInput>,
 }
 

@@ -669,9 +669,13 @@ fn form_quantity(raw: Option<&str>, min: u32) -> Result<u32, PageError> {
         ))
 }
 
-/// Whether a cart call failed for lack of stock.
-fn out_of_stock(error: &ClientError) -> bool {
-    error.status() == Some(StatusCode::CONFLICT)
+/// Whether a cart call was refused for want of stock (409), because the product is no longer
+/// for sale (404), or for a quantity the cart will not hold (422).
+fn not_available(error: &ClientError) -> bool {
+    matches!(
+        error.status(),
+        Some(StatusCode::CONFLICT | StatusCode::NOT_FOUND | StatusCode::UNPROCESSABLE_ENTITY)
+    )
 }
 
 /// Adds to the cart; back to the cart (or to the product when it could not be added).
@@ -705,7 +709,7 @@ pub async fn add_to_cart(
         Ok(cart) => {
             Ok((with_count(jar, &cart), Redirect::to("/cart?notice=added")).into_response())
         }
-        Err(e) if out_of_stock(&e) || e.status() == Some(StatusCode::UNPROCESSABLE_ENTITY) => {
+        Err(e) if not_available(&e) => {
             Ok(Redirect::to(&format!("/p/{slug}?notice=stock")).into_response())
         }
         Err(e) => Err(e.into()),
@@ -771,9 +775,7 @@ async fn change_line(
             Redirect::to(&format!("/cart?notice={notice}")),
         )
             .into_response()),
-        Err(e) if out_of_stock(&e) || e.status() == Some(StatusCode::UNPROCESSABLE_ENTITY) => {
-            Ok(Redirect::to("/cart?notice=stock").into_response())
-        }
+        Err(e) if not_available(&e) => Ok(Redirect::to("/cart?notice=stock").into_response()),
         Err(e) => Err(e.into()),
     }
 }

@@ -76,6 +76,58 @@ impl NewPassword {
     pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }
+
+    /// The policy as JSON Schema, so the API document states every rule [`NewPassword::parse`]
+    /// applies (save "not the e-mail address", which no schema of one field can say): 12 to 128
+    /// characters, not one character repeated, none of the common passwords in any case.
+    pub fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+        let any_case = |word: &str| -> String {
+            word.chars()
+                .map(|c| {
+                    if c.is_ascii_alphabetic() {
+                        format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase())
+                    } else {
+                        regex_escape(c)
+                    }
+                })
+                .collect()
+        };
+        let common = COMMON
+            .iter()
+            .map(|w| any_case(w))
+            .collect::<Vec<_>>()
+            .join("|");
+        let mut schema = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom("password".into())))
+            .min_length(Some(MIN_CHARS))
+            .max_length(Some(MAX_CHARS))
+            .description(Some(
+                "12 to 128 characters; not one character repeated, not a common password, not the e-mail address",
+            ))
+            .build();
+        // utoipa's model has no `not`; its extensions are written into the schema object as is.
+        schema
+            .extensions
+            .get_or_insert_with(Default::default)
+            .insert(
+                "not".to_owned(),
+                serde_json::json!({"anyOf": [
+                    {"pattern": "^(.)\\1*$"},
+                    {"pattern": format!("^(?:{common})$")},
+                ]}),
+            );
+        schema.into()
+    }
+}
+
+fn regex_escape(c: char) -> String {
+    if "\\.^$|?*+()[]{}".contains(c) {
+        format!("\\{c}")
+    } else {
+        c.to_string()
+    }
 }
 
 #[cfg(test)]

@@ -28,10 +28,9 @@ use crate::storage::{self, User};
 /// Body of `POST /v1/auth/signup`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SignupRequest {
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", format = Email, max_length = 254, pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
     pub email: String,
-    /// 12 to 128 characters; not a common password.
-    #[schema(value_type = String, format = Password, min_length = 12, max_length = 128)]
+    #[schema(schema_with = crate::domain::NewPassword::schema)]
     pub password: SecretString,
 }
 

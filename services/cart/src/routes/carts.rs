@@ -33,6 +33,8 @@ pub enum CartError {
     OverStock(u32),
     #[error("the cart has too many lines")]
     TooManyLines,
+    #[error("variant not for sale")]
+    NotForSale,
     #[error("cart request failed")]
     Unexpected(#[from] anyhow::Error),
 }
@@ -50,6 +52,9 @@ impl ApiError for CartError {
             Self::TooManyLines => Problem::new(StatusCode::CONFLICT)
                 .kind("cart-full")
                 .detail("The cart has as many different items as it may hold."),
+            Self::NotForSale => Problem::new(StatusCode::NOT_FOUND)
+                .kind("not-for-sale")
+                .detail("That product is not for sale: it does not exist or was taken off sale."),
             Self::Unexpected(_) => Problem::internal(),
         }
     }
@@ -62,16 +67,52 @@ impl ApiError for CartError {
     }
 }
 
-/// Whose cart a path names: `mine` needs the user's token; anything else is a guest cart id.
-fn owner(cart: &str, user: Option<&User>) -> Result<Owner, CartError> {
-    if cart == "mine" {
-        return user
-            .map(|u| Owner::User(u.id))
-            .ok_or(CartError::Auth(AuthError::Missing));
+/// Whose cart a path names: `mine` (the signed-in user's) or a guest's anonymous cart id, in
+/// the canonical UUID form. Anything else is a 400 from the path extractor.
+#[derive(Debug, Clone, Copy)]
+pub enum CartRef {
+    Mine,
+    Guest(Uuid),
+}
+
+impl<'de> Deserialize<'de> for CartRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        if text == "mine" {
+            return Ok(Self::Mine);
+        }
+        text.parse::<kit::id::Id<CartRef>>()
+            .map(|id| Self::Guest(id.uuid()))
+            .map_err(|_| {
+                serde::de::Error::custom("must be `mine` or an anonymous cart id (a UUID)")
+            })
     }
-    cart.parse::<Uuid>().map(Owner::Anonymous).map_err(|_| {
-        Invalid::field("cart", "must be `mine` or an anonymous cart id (a UUID)").into()
-    })
+}
+
+impl utoipa::PartialSchema for CartRef {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(
+                "^(mine|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
+            ))
+            .description(Some(
+                "`mine` (with a bearer token), or a guest's anonymous cart id (a UUID)",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for CartRef {}
+
+/// The owner a path names: `mine` needs the user's token.
+fn owner(cart: CartRef, user: Option<&User>) -> Result<Owner, CartError> {
+    match cart {
+        CartRef::Mine => user
+            .map(|u| Owner::User(u.id))
+            .ok_or(CartError::Auth(AuthError::Missing)),
+        CartRef::Guest(id) => Ok(Owner::Anonymous(id)),
+    }
 }
 
 /// The view of a cart's current lines.
@@ -104,7 +145,7 @@ fn quantity(raw: i64, min: i64, max: u32) -> Result<u32, Invalid> {
 
 /// A cart.
 #[utoipa::path(get, path = "/v1/carts/{cart}", tag = "carts",
-    params(("cart" = String, Path, description = "`mine` (with a bearer token), or a guest's anonymous cart id")),
+    params(("cart" = CartRef, Path)),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The cart, with current prices (empty if it does not exist)", body = Cart),
@@ -114,9 +155,9 @@ fn quantity(raw: i64, min: i64, max: u32) -> Result<u32, Invalid> {
 pub async fn get(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
-    Path(cart): Path<String>,
+    Path(cart): Path<CartRef>,
 ) -> kit::Result<Json<Cart>, CartError> {
-    let owner = owner(&cart, user.as_ref())?;
+    let owner = owner(cart, user.as_ref())?;
     Ok(Json(view(&state, owner).await?))
 }
 
@@ -131,21 +172,22 @@ pub struct AddItem {
 
 /// Adds units of a variant to a cart.
 #[utoipa::path(post, path = "/v1/carts/{cart}/items", tag = "carts", request_body = AddItem,
-    params(("cart" = String, Path, description = "`mine` (with a bearer token), or a guest's anonymous cart id")),
+    params(("cart" = CartRef, Path)),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The cart after the change", body = Cart),
         (status = 401, description = "`mine` without a valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The variant is not for sale (unknown or taken off sale)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not enough in stock, or the cart is full", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(name = "add_item", skip_all, fields(variant = %body.variant_id))]
 pub async fn add(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
-    Path(cart): Path<String>,
+    Path(cart): Path<CartRef>,
     Json(body): Json<AddItem>,
 ) -> kit::Result<Json<Cart>, CartError> {
-    let owner = owner(&cart, user.as_ref())?;
+    let owner = owner(cart, user.as_ref())?;
     let max = state.config.service.max_quantity;
     let units = quantity(body.quantity, 1, max)?;
     let variant = state
@@ -154,7 +196,7 @@ pub async fn add(
         .await
         .context("cannot read the product")?
         .filter(|v| v.active)
-        .ok_or_else(|| Invalid::field("variant_id", "is not a product for sale"))?;
+        .ok_or(CartError::NotForSale)?;
     let change = state
         .carts
         .add(owner, variant.id, units, variant.cap(max))
@@ -189,23 +231,24 @@ pub struct SetQuantity {
 #[utoipa::path(put, path = "/v1/carts/{cart}/items/{variant_id}", tag = "carts",
     request_body = SetQuantity,
     params(
-        ("cart" = String, Path, description = "`mine` (with a bearer token), or a guest's anonymous cart id"),
+        ("cart" = CartRef, Path),
         ("variant_id" = Uuid, Path, description = "The line's variant"),
     ),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The cart after the change", body = Cart),
         (status = 401, description = "`mine` without a valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The variant is not for sale (unknown or taken off sale)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not enough in stock, or the cart is full", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(name = "set_quantity", skip_all, fields(variant = %variant_id))]
 pub async fn set(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
-    Path((cart, variant_id)): Path<(String, Uuid)>,
+    Path((cart, variant_id)): Path<(CartRef, Uuid)>,
     Json(body): Json<SetQuantity>,
 ) -> kit::Result<Json<Cart>, CartError> {
-    let owner = owner(&cart, user.as_ref())?;
+    let owner = owner(cart, user.as_ref())?;
     let max = state.config.service.max_quantity;
     let units = quantity(body.quantity, 0, max)?;
     let variant = state
@@ -215,7 +258,7 @@ pub async fn set(
         .context("cannot read the product")?;
     let cap = variant.as_ref().map_or(0, |v| v.cap(max));
     if units > 0 && variant.as_ref().is_none_or(|v| !v.active) {
-        return Err(Invalid::field("variant_id", "is not a product for sale").into());
+        return Err(CartError::NotForSale.into());
     }
     let change = state
         .carts
@@ -234,7 +277,7 @@ pub async fn set(
 /// Removes a line.
 #[utoipa::path(delete, path = "/v1/carts/{cart}/items/{variant_id}", tag = "carts",
     params(
-        ("cart" = String, Path, description = "`mine` (with a bearer token), or a guest's anonymous cart id"),
+        ("cart" = CartRef, Path),
         ("variant_id" = Uuid, Path, description = "The line's variant"),
     ),
     security((), ("bearer" = [])),
@@ -246,9 +289,9 @@ pub async fn set(
 pub async fn remove(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
-    Path((cart, variant_id)): Path<(String, Uuid)>,
+    Path((cart, variant_id)): Path<(CartRef, Uuid)>,
 ) -> kit::Result<Json<Cart>, CartError> {
-    let owner = owner(&cart, user.as_ref())?;
+    let owner = owner(cart, user.as_ref())?;
     let change = state
         .carts
         .set(owner, variant_id, 0, 0)
@@ -262,7 +305,7 @@ pub async fn remove(
 
 /// Empties a cart.
 #[utoipa::path(delete, path = "/v1/carts/{cart}", tag = "carts",
-    params(("cart" = String, Path, description = "`mine` (with a bearer token), or a guest's anonymous cart id")),
+    params(("cart" = CartRef, Path)),
     security((), ("bearer" = [])),
     responses(
         (status = 204, description = "Emptied"),
@@ -272,9 +315,9 @@ pub async fn remove(
 pub async fn clear(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
-    Path(cart): Path<String>,
+    Path(cart): Path<CartRef>,
 ) -> kit::Result<StatusCode, CartError> {
-    let owner = owner(&cart, user.as_ref())?;
+    let owner = owner(cart, user.as_ref())?;
     let lines = state
         .carts
         .clear(owner)

@@ -22,6 +22,7 @@ pub mod carts;
         description = "Carts per user or anonymous session, with TTL and merge on sign-in"
     ),
     paths(carts::get, carts::add, carts::set, carts::remove, carts::clear, carts::merge),
+    components(schemas(carts::CartRef)),
     modifiers(&Conventions),
     tags((name = "carts", description = "A user's cart, or a guest's"))
 )]

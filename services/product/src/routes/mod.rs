@@ -40,6 +40,7 @@ pub mod variants;
         products::adjust_stock,
         variants::lookup,
     ),
+    components(schemas(crate::storage::Sort)),
     modifiers(&Conventions),
     tags(
         (name = "categories", description = "What products are filed under"),

@@ -111,7 +111,7 @@ pub async fn list(
         }
         other => Ok(other),
     };
-    let q = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let q = params.q.as_deref();
     let checked = fields((
         ("min_price", money(params.min_price)),
         ("max_price", money(params.max_price)),
@@ -119,7 +119,10 @@ pub async fn list(
             "q",
             match q {
                 Some(q) if q.chars().count() > 200 => Err("must be at most 200 characters"),
-                other => Ok(other.map(str::to_owned)),
+                other => Ok(other
+                    .map(str::trim)
+                    .filter(|q| !q.is_empty())
+                    .map(str::to_owned)),
             },
         ),
     ));

@@ -44,7 +44,10 @@ impl ApiError for VariantsError {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct VariantIds {
-    /// Comma-separated variant ids, at most 100.
+    /// Comma-separated variant ids (UUIDs), 1 to 100.
+    #[param(
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(,[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}){0,99}$"
+    )]
     pub ids: String,
 }
 
@@ -59,8 +62,6 @@ pub async fn lookup(
     let ids: Vec<VariantId> = query
         .ids
         .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
         .map(str::parse)
         .collect::<Result<_, _>>()
         .map_err(|_| VariantsError::Query(Invalid::field("ids", "must be variant ids (UUIDs)")))?;
