@@ -39,7 +39,7 @@ impl Shop {
             audience: signer.audience.clone(),
             jwks_url: Some(auth.url("/.well-known/jwks.json")),
         };
-        let product = TestApp::builder(product::Settings {})
+        let product = TestApp::builder(product::Settings::default())
             .tokens(tokens.clone())
             .configure(|c| c.trusted_proxy_hops = 1)
             .spawn(

@@ -30,7 +30,7 @@ return {generation, redis.call('GET', ARGV[1] .. generation .. ARGV[2])}
 /// How long a scope's generation counter outlives its last write.
 const GENERATION_TTL_SECS: u64 = 86_400;
 
-/// A named cache with a TTL. Cheap to clone.
+/// A named cache with a TTL (zero: no caching, every read loads). Cheap to clone.
 #[derive(Clone)]
 pub struct Cache {
     redis: RedisStore,
@@ -112,6 +112,9 @@ impl Cache {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>, E>>,
     {
+        if self.ttl.is_zero() {
+            return load().await; // a zero TTL turns the cache off
+        }
         let generation = match self.get_raw(scope, key).await {
             Ok((Some(bytes), _)) => match serde_json::from_slice(&bytes) {
                 Ok(value) => return Ok(Some(value)),

@@ -17,6 +17,10 @@
 //! [`testing`] (feature `testing`): the real application on port 0 against a fresh database, a
 //! private Redis prefix and an embedded broker.
 
+/// Every binary built on the kit allocates with mimalloc (see the workspace Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod app;
 pub mod auth;
 pub mod broker;
@@ -28,8 +32,10 @@ pub mod extract;
 pub mod health;
 pub mod http;
 pub mod id;
+pub mod json_log;
 pub mod jwt;
 pub mod kafka;
+pub mod log_writer;
 pub mod money;
 pub mod openapi;
 pub mod outbox;

@@ -1,8 +1,8 @@
 //! Logs and trace context.
 //!
-//! Logs are JSON lines (one object per event, with the current span's fields) unless
-//! `LOG_FORMAT=pretty`; `RUST_LOG` filters them. They are written by a background thread
-//! (`tracing-appender`), so a request never waits on a write to stdout.
+//! Logs are JSON lines (one object per event, with the current span's fields; see
+//! [`crate::json_log`]) unless `LOG_FORMAT=pretty`; `RUST_LOG` filters them. A background thread
+//! writes them ([`crate::log_writer`]), so a request never waits on stdout.
 //!
 //! Trace context follows W3C Trace Context, parsed and written by OpenTelemetry's
 //! `TraceContextPropagator` (`traceparent` and `tracestate`). An incoming request or consumed
@@ -20,17 +20,16 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator as _};
 use opentelemetry::trace::{
     SpanContext, TraceContextExt as _, TraceFlags, TraceState, TracerProvider as _,
 };
-use opentelemetry::{Context, trace::TraceId};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator, SdkTracerProvider};
-use tracing_appender::non_blocking::WorkerGuard;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -44,7 +43,7 @@ static INSTALLED: Mutex<bool> = Mutex::new(false);
 #[must_use = "dropping the guard stops log writing and trace export"]
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
-    writer: Option<WorkerGuard>,
+    writer: Option<crate::log_writer::Flush>,
 }
 
 impl fmt::Debug for Telemetry {
@@ -65,7 +64,9 @@ impl Telemetry {
             if let Some(provider) = provider {
                 let _ = provider.shutdown();
             }
-            drop(writer);
+            if let Some(writer) = writer {
+                writer.flush();
+            }
         })
         .await;
     }
@@ -83,12 +84,26 @@ pub fn init(config: &CommonConfig) -> Telemetry {
         };
     }
     *installed = true;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(format!(
-            "info,{}=debug,tower_http=info,sqlx=warn,rdkafka=warn",
-            config.service.replace('-', "_")
-        ))
-    });
+    // `Targets`, not `EnvFilter`: the same `RUST_LOG` syntax for targets and levels, without
+    // span and field directives, whose bookkeeping on every span enter and exit was a visible
+    // share of a request's cost in `cargo xtask bench`.
+    let default = format!(
+        "info,{}=debug,tower_http=info,sqlx=warn,rdkafka=warn",
+        config.service.replace('-', "_")
+    );
+    #[allow(clippy::disallowed_methods)] // RUST_LOG is the logging convention, read once here
+    let wanted = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let mut filter_error = None;
+    let filter = match wanted.as_deref().map(str::parse::<Targets>) {
+        Some(Ok(targets)) => targets,
+        Some(Err(error)) => {
+            filter_error = Some(error);
+            default.parse().expect("the default filter parses")
+        }
+        None => default.parse().expect("the default filter parses"),
+    };
     let mut provider = None;
     let mut export_error = None;
     let otel_layer = config.otlp_endpoint.as_deref().and_then(|endpoint| {
@@ -105,20 +120,15 @@ pub fn init(config: &CommonConfig) -> Telemetry {
             }
         }
     });
-    // Lines are never dropped: when the writer falls behind, logging waits for it.
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::stdout());
+    let (writer, guard) = crate::log_writer::LogWriter::new(std::io::stdout());
     let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
     // Another subscriber (e.g. a test harness's) may already be installed; keep it.
     let _ = match config.log_format {
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true)
-                    .with_span_list(false)
+                    .fmt_fields(crate::json_log::JsonFields)
+                    .event_format(crate::json_log::JsonLines)
                     .with_writer(writer),
             )
             .try_init(),
@@ -131,6 +141,9 @@ pub fn init(config: &CommonConfig) -> Telemetry {
             )
             .try_init(),
     };
+    if let Some(error) = filter_error {
+        tracing::warn!(%error, "RUST_LOG ignored: write targets and levels, e.g. info,sqlx=warn");
+    }
     if let Some(error) = export_error {
         tracing::warn!(%error, "OTLP trace export disabled: cannot build the exporter");
     }
@@ -193,7 +206,8 @@ pub fn attach(span: &tracing::Span, parent: Context) -> Context {
         child_of(&parent)
     };
     let trace_id = context.span().span_context().trace_id();
-    span.record("trace_id", tracing::field::display(TraceIdHex(trace_id)));
+    let mut hex = [0u8; 32];
+    span.record("trace_id", hex32(trace_id.to_bytes(), &mut hex));
     context
 }
 
@@ -218,12 +232,14 @@ fn child_of(parent: &Context) -> Context {
     Context::new().with_remote_span_context(own)
 }
 
-struct TraceIdHex(TraceId);
-
-impl fmt::Display for TraceIdHex {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:032x}", self.0)
+/// A trace id's 16 bytes as 32 lowercase hex digits, without going through `fmt`.
+fn hex32(bytes: [u8; 16], out: &mut [u8; 32]) -> &str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (i, byte) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(byte >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(byte & 0x0f)];
     }
+    std::str::from_utf8(out).expect("hex digits are ASCII")
 }
 
 tokio::task_local! {
@@ -247,7 +263,7 @@ pub fn current_trace_id() -> Option<String> {
     let span_context = span.span_context();
     span_context
         .is_valid()
-        .then(|| TraceIdHex(span_context.trace_id()).to_string())
+        .then(|| hex32(span_context.trace_id().to_bytes(), &mut [0; 32]).to_owned())
 }
 
 /// Writes the current trace context (`traceparent`, `tracestate`) into outgoing headers.
@@ -371,9 +387,8 @@ mod tests {
         .await;
         assert!(trace.traceparent.contains(&id));
         let continued = extract_event(Some(&trace));
-        assert_eq!(
-            TraceIdHex(continued.span().span_context().trace_id()).to_string(),
-            id
-        );
+        let trace_id = continued.span().span_context().trace_id();
+        assert_eq!(hex32(trace_id.to_bytes(), &mut [0; 32]), id);
+        assert_eq!(id, format!("{trace_id:032x}"));
     }
 }

@@ -48,62 +48,16 @@ impl Owner {
 /// Adds `ARGV[2]` units of `ARGV[1]` unless the line would exceed `ARGV[3]` or the cart would
 /// exceed `ARGV[5]` lines. Returns `{status, quantity}`: status 1 done (quantity after), 0 over
 /// the line cap (quantity now), -1 too many lines.
-const ADD: &str = r"
-local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-if current == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then
-  return {-1, 0}
-end
-local wanted = current + tonumber(ARGV[2])
-if wanted > tonumber(ARGV[3]) then
-  return {0, current}
-end
-redis.call('HSET', KEYS[1], ARGV[1], wanted)
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return {1, wanted}
-";
+const ADD: &str = include_str!("lua/add.lua");
 
 /// Sets `ARGV[1]` to `ARGV[2]` units (0 removes it), with the same bounds as [`ADD`]. Returns
 /// `{status, quantity before}`.
-const SET: &str = r"
-local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-local wanted = tonumber(ARGV[2])
-if wanted == 0 then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  return {1, current}
-end
-if current == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then
-  return {-1, current}
-end
-if wanted > tonumber(ARGV[3]) and wanted > current then
-  return {0, current}
-end
-redis.call('HSET', KEYS[1], ARGV[1], wanted)
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return {1, current}
-";
+const SET: &str = include_str!("lua/set.lua");
 
 /// Moves the lines of `KEYS[2]` into `KEYS[1]`: each line's quantity becomes the sum, capped by
 /// the cap given for it (`ARGV[3..]`, pairs of variant and cap); lines past `ARGV[2]` lines are
 /// dropped. Deletes `KEYS[2]`. Returns how many lines changed.
-const MERGE: &str = r"
-local caps = {}
-for i = 3, #ARGV, 2 do caps[ARGV[i]] = tonumber(ARGV[i + 1]) end
-local from = redis.call('HGETALL', KEYS[2])
-local changed = 0
-for i = 1, #from, 2 do
-  local variant, quantity = from[i], tonumber(from[i + 1])
-  local current = tonumber(redis.call('HGET', KEYS[1], variant) or '0')
-  local cap = caps[variant] or 0
-  local wanted = math.min(current + quantity, cap)
-  if wanted > current and (current > 0 or redis.call('HLEN', KEYS[1]) < tonumber(ARGV[2])) then
-    redis.call('HSET', KEYS[1], variant, wanted)
-    changed = changed + 1
-  end
-end
-redis.call('DEL', KEYS[2])
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return changed
-";
+const MERGE: &str = include_str!("lua/merge.lua");
 
 /// What a bounded change did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

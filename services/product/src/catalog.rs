@@ -22,7 +22,7 @@ use crate::model::{
 };
 use crate::storage::{self, Adjusted, ProductRecord, Taken, VariantRecord};
 
-/// How long cached reads live (writes invalidate them sooner).
+/// How long cached reads live by default (writes invalidate them sooner).
 pub const CACHE_TTL: Duration = Duration::from_secs(300);
 /// Most variants of one product.
 pub const MAX_VARIANTS: usize = 50;
@@ -54,10 +54,10 @@ pub enum WriteError {
 }
 
 impl Catalog {
-    pub fn new(db: PgPool, redis: kit::redis::RedisStore) -> Self {
+    pub fn new(db: PgPool, redis: kit::redis::RedisStore, cache_ttl: Duration) -> Self {
         Self {
             db,
-            cache: Cache::new(redis, "catalog", CACHE_TTL),
+            cache: Cache::new(redis, "catalog", cache_ttl),
         }
     }
 

@@ -41,8 +41,8 @@ impl Application {
     /// Makes the catalog and the router and binds the port (0 picks a free one).
     pub async fn build(config: Config, platform: Platform) -> anyhow::Result<Self> {
         let state = AppState {
+            catalog: Catalog::new(platform.db, platform.redis, config.service.cache_ttl),
             config: Arc::new(config),
-            catalog: Catalog::new(platform.db, platform.redis),
             tokens: platform.tokens,
         };
         let api = Api::new(ApiDoc::openapi(), router(state.clone())).body_limit(BODY_LIMIT);

@@ -80,49 +80,45 @@ pub async fn insert_category(
     Ok(())
 }
 
-const PRODUCT_COLUMNS: &str = "p.id, p.slug, p.name, p.description, p.attributes, p.currency, \
-     p.active, p.featured, p.min_price, p.in_stock, p.version, p.created_at, p.updated_at, \
-     c.id AS c_id, c.slug AS c_slug, c.name AS c_name, c.description AS c_description";
-
 fn currency(code: &str) -> Result<Currency, sqlx::Error> {
     code.parse()
         .map_err(|e: String| sqlx::Error::Decode(e.into()))
 }
 
+/// `sql/product.sql`: one product and its category. A file of its own so that `cargo xtask
+/// bench` runs the very statements under pgbench.
+const PRODUCT_BY_ID: &str = include_str!("sql/product.sql");
+/// `sql/variants_of_product.sql`.
+const VARIANTS_OF_PRODUCT: &str = include_str!("sql/variants_of_product.sql");
+
 /// A product with its variants, by id.
 pub async fn product(db: &PgPool, id: ProductId) -> Result<Option<Product>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "SELECT {PRODUCT_COLUMNS} FROM products p JOIN categories c ON c.id = p.category_id \
-         WHERE p.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(db)
-    .await?;
+    let row = sqlx::query(PRODUCT_BY_ID)
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
     let Some(row) = row else {
         return Ok(None);
     };
     let currency = currency(row.try_get("currency")?)?;
-    let variants = sqlx::query(
-        "SELECT id, sku, options, price, stock, images FROM variants \
-         WHERE product_id = $1 ORDER BY position, id",
-    )
-    .bind(id)
-    .fetch_all(db)
-    .await?
-    .iter()
-    .map(|v| {
-        let stock: i32 = v.try_get("stock")?;
-        Ok(Variant {
-            id: v.try_get("id")?,
-            sku: v.try_get("sku")?,
-            options: v.try_get::<Json<BTreeMap<String, String>>, _>("options")?.0,
-            price: Money::new(v.try_get("price")?, currency),
-            stock,
-            stock_state: StockState::of(stock),
-            images: v.try_get::<Json<Vec<Image>>, _>("images")?.0,
+    let variants = sqlx::query(VARIANTS_OF_PRODUCT)
+        .bind(id)
+        .fetch_all(db)
+        .await?
+        .iter()
+        .map(|v| {
+            let stock: i32 = v.try_get("stock")?;
+            Ok(Variant {
+                id: v.try_get("id")?,
+                sku: v.try_get("sku")?,
+                options: v.try_get::<Json<BTreeMap<String, String>>, _>("options")?.0,
+                price: Money::new(v.try_get("price")?, currency),
+                stock,
+                stock_state: StockState::of(stock),
+                images: v.try_get::<Json<Vec<Image>>, _>("images")?.0,
+            })
         })
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok(Some(Product {
         id: row.try_get("id")?,
         slug: row.try_get("slug")?,

@@ -12,7 +12,7 @@ pub struct Shop {
 
 pub async fn spawn_shop() -> Shop {
     let signer = TestSigner::start().await;
-    let product = TestApp::builder(product::Settings {})
+    let product = TestApp::builder(product::Settings::default())
         .signer(signer.clone())
         .spawn(
             product::Application::build,

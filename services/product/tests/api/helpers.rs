@@ -6,7 +6,7 @@ use product::{Application, Settings};
 use serde_json::{Value, json};
 
 pub async fn spawn_app() -> TestApp {
-    TestApp::builder(Settings {})
+    TestApp::builder(Settings::default())
         .spawn(Application::build, Application::run_until_stopped)
         .await
 }

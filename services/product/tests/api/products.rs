@@ -260,6 +260,36 @@ async fn reads_come_from_the_cache_and_are_never_stale_after_a_write() {
 }
 
 #[tokio::test]
+async fn a_zero_cache_ttl_reads_the_database_every_time() {
+    let app = kit::testing::TestApp::builder(product::Settings {
+        cache_ttl: std::time::Duration::ZERO,
+    })
+    .spawn(
+        product::Application::build,
+        product::Application::run_until_stopped,
+    )
+    .await;
+    let admin = Admin::of(&app);
+    admin.category("mugs").await;
+    admin
+        .product(&product("red-mug", "mugs", &[("MUG-RED", 1000, 2)]))
+        .await;
+    assert_eq!(
+        get_json(&app, "/v1/products/red-mug").await["name"],
+        "red mug"
+    );
+    sqlx::query("UPDATE products SET name = 'renamed behind the back'")
+        .execute(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        get_json(&app, "/v1/products/red-mug").await["name"],
+        "renamed behind the back",
+        "not cached"
+    );
+}
+
+#[tokio::test]
 async fn variants_by_id_for_carts() {
     let app = spawn_app().await;
     let admin = Admin::of(&app);
