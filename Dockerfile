@@ -5,7 +5,8 @@
 #
 # Stages: `chef` (toolchain + cargo-chef), `planner` (the dependency recipe: changes only when a
 # Cargo.toml or Cargo.lock does), `builder` (dependencies cooked in their own cached layer, then
-# the service built with --locked --release), and a distroless runtime: no shell, no package
+# the service built with --locked --profile image: release with fat LTO, one codegen unit,
+# stripped; see Cargo.toml), and a distroless runtime: no shell, no package
 # manager, UID 65532, nothing written outside /tmp (mounted by the pod), so the container runs
 # with a read-only root filesystem.
 #
@@ -31,11 +32,11 @@ ENV CARGO_INCREMENTAL=0 \
     LIBZ_SYS_STATIC=1
 COPY --from=planner /src/recipe.json recipe.json
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
-    cargo chef cook --release --locked -p "${SERVICE}" --recipe-path recipe.json
+    cargo chef cook --profile image --locked -p "${SERVICE}" --recipe-path recipe.json
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
-    cargo build --release --locked -p "${SERVICE}" --bin "${SERVICE}" \
-    && cp "target/release/${SERVICE}" /service \
+    cargo build --profile image --locked -p "${SERVICE}" --bin "${SERVICE}" \
+    && cp "target/image/${SERVICE}" /service \
     && ! ldd /service | grep -Ev 'linux-vdso|libc\.so|libm\.so|libgcc_s\.so|ld-linux|libdl\.so|libpthread\.so|librt\.so'
 
 FROM gcr.io/distroless/cc-debian12:nonroot

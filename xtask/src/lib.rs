@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 
+pub mod bench;
 pub mod codegen;
 pub mod diagnostics;
 pub mod guard;

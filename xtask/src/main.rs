@@ -6,7 +6,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{check_command, diagnostics, image_tag, render_command, scaffold, seed, test, up};
+use xtask::{
+    bench, check_command, diagnostics, image_tag, render_command, scaffold, seed, test, up,
+};
 
 /// Developer commands for the shop platform. Everything generated is derived from platform.toml.
 #[derive(Debug, Parser)]
@@ -31,6 +33,9 @@ enum Command {
     Seed(seed::Seed),
     /// Run the test suite (cargo nextest, or cargo test when nextest is missing).
     Test(test::Test),
+    /// Measure request paths against baselines in the same run (release builds, pinned CPUs):
+    /// the kit vs bare axum, product vs pgbench, cart vs redis-benchmark, the gateway vs direct.
+    Bench(bench::Bench),
     /// Set platform.image_tag (comments kept, validated); the image pipeline's one edit.
     ImageTag(image_tag::ImageTag),
 }
@@ -45,6 +50,7 @@ fn main() -> ExitCode {
         Command::Seed(args) => seed::run(&args),
         Command::Test(args) => test::run(&args),
         Command::ImageTag(args) => image_tag::run(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

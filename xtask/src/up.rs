@@ -25,7 +25,7 @@ use crate::model::{JWKS_PATH, Platform, Secret, SecretKind, Service};
 use crate::settings::{Setting, local_trusted_proxy_hops, settings, token_value};
 
 /// A service's base URL on this machine.
-fn local_url(service: &Service) -> String {
+pub(crate) fn local_url(service: &Service) -> String {
     format!("http://127.0.0.1:{}", service.port)
 }
 
@@ -75,12 +75,12 @@ pub fn run(args: &Up) -> anyhow::Result<()> {
     runtime.block_on(up(args, &platform, &services, &bin_dir))
 }
 
-fn step(message: &str) {
+pub(crate) fn step(message: &str) {
     eprintln!("==> {message}");
 }
 
 #[allow(clippy::disallowed_methods)] // the developer's environment configures `up`
-fn env_var(key: &str) -> Option<String> {
+pub(crate) fn env_var(key: &str) -> Option<String> {
     std::env::var(key).ok().filter(|v| !v.is_empty())
 }
 
@@ -159,13 +159,13 @@ async fn up(
 }
 
 /// Where the stores are.
-struct Stores {
+pub(crate) struct Stores {
     /// Admin URL (maintenance database) of the PostgreSQL server.
-    pg: String,
-    redis: String,
-    kafka: String,
+    pub(crate) pg: String,
+    pub(crate) redis: String,
+    pub(crate) kafka: String,
     /// `--scratch`: the suffix of every database name and the prefix of every Redis key.
-    scratch: Option<String>,
+    pub(crate) scratch: Option<String>,
 }
 
 impl Stores {
@@ -178,7 +178,7 @@ impl Stores {
     }
 
     /// The database URL of `service`.
-    fn database_url(&self, service: &Service) -> anyhow::Result<String> {
+    pub(crate) fn database_url(&self, service: &Service) -> anyhow::Result<String> {
         use sqlx::ConnectOptions as _;
         Ok(kit::db::with_database(&self.pg, &self.database(service))?
             .to_url_lossy()
@@ -188,7 +188,7 @@ impl Stores {
 
 /// Backing servers `up` started itself, stopped on exit.
 #[derive(Default)]
-struct Backing {
+pub(crate) struct Backing {
     postgres: Option<TempPostgres>,
     redis: Option<Child>,
     broker: Option<kit::broker::EmbeddedBroker>,
@@ -212,7 +212,7 @@ impl Backing {
         Ok(dir)
     }
 
-    async fn postgres(&mut self) -> anyhow::Result<String> {
+    pub(crate) async fn postgres(&mut self) -> anyhow::Result<String> {
         let url = env_var("UP_DATABASE_URL")
             .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
         if reachable_pg(&url).await {
@@ -293,7 +293,7 @@ impl Backing {
         Ok(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
     }
 
-    async fn redis(&mut self) -> anyhow::Result<String> {
+    pub(crate) async fn redis(&mut self) -> anyhow::Result<String> {
         let url = env_var("UP_REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into());
         if reachable_redis(&url).await {
             eprintln!("    using Redis at {}", kit::config::redact_url(&url));
@@ -338,7 +338,7 @@ impl Backing {
         Ok(url)
     }
 
-    fn kafka(&mut self, platform: &Platform) -> anyhow::Result<String> {
+    pub(crate) fn kafka(&mut self, platform: &Platform) -> anyhow::Result<String> {
         if let Some(brokers) = env_var("KAFKA_BROKERS") {
             eprintln!("    using KAFKA_BROKERS={brokers} (topics must exist or be auto-created)");
             return Ok(brokers);
@@ -363,7 +363,7 @@ impl Backing {
         Ok(bootstrap)
     }
 
-    async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         if let Some(pg) = self.postgres.take() {
             eprintln!("    stopping the temporary PostgreSQL");
             let _ = run_maybe_as(
@@ -421,7 +421,7 @@ async fn run_maybe_as(user: Option<&str>, program: &Path, args: &[&str]) -> anyh
     }
 }
 
-fn which(program: &str) -> Option<PathBuf> {
+pub(crate) fn which(program: &str) -> Option<PathBuf> {
     let path = env_var("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
@@ -441,7 +441,7 @@ fn postgres_bin_dir() -> Option<PathBuf> {
     dirs.pop()
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?
         .local_addr()?
         .port())
@@ -482,17 +482,21 @@ fn build(root: &Path, services: &[&Service], release: bool) -> anyhow::Result<Pa
     if !status.success() {
         bail!("cargo build failed ({status})");
     }
+    Ok(target_dir(root).join(if release { "release" } else { "debug" }))
+}
+
+/// Cargo's target directory (`CARGO_TARGET_DIR`, else `target/` in the workspace).
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
     let target = env_var("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let target = if target.is_absolute() {
+    if target.is_absolute() {
         target
     } else {
         root.join(target)
-    };
-    Ok(target.join(if release { "release" } else { "debug" }))
+    }
 }
 
 /// The database name of a service (`feature-flag` → `feature_flag`).
-async fn create_databases(stores: &Stores, services: &[&Service]) -> anyhow::Result<()> {
+pub(crate) async fn create_databases(stores: &Stores, services: &[&Service]) -> anyhow::Result<()> {
     let mut conn = PgConnection::connect(&stores.pg)
         .await
         .context("cannot connect to PostgreSQL")?;
@@ -515,7 +519,7 @@ async fn create_databases(stores: &Stores, services: &[&Service]) -> anyhow::Res
 }
 
 /// Drops the `--scratch` databases and deletes the Redis keys under the scratch prefix.
-async fn remove_scratch(stores: &Stores, services: &[&Service]) -> anyhow::Result<()> {
+pub(crate) async fn remove_scratch(stores: &Stores, services: &[&Service]) -> anyhow::Result<()> {
     let Some(scratch) = &stores.scratch else {
         return Ok(());
     };
@@ -576,7 +580,7 @@ fn dev_secret(secret: &Secret) -> anyhow::Result<String> {
 }
 
 /// The environment of one service process ([`settings`] says what each variable holds).
-fn service_env(
+pub(crate) fn service_env(
     platform: &Platform,
     service: &Service,
     stores: &Stores,
@@ -937,7 +941,7 @@ async fn wait_for_stop(children: &mut [(String, Child)]) {
 }
 
 /// Sends SIGTERM to every service, waits for them to drain; true when all exited with 0.
-async fn stop_all(children: &mut [(String, Child)]) -> bool {
+pub(crate) async fn stop_all(children: &mut [(String, Child)]) -> bool {
     for (_, child) in children.iter() {
         if let Some(pid) = child.id() {
             let _ = Command::new("kill")

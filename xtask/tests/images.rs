@@ -74,8 +74,9 @@ fn the_dockerfile_builds_any_service_into_a_distroless_non_root_image() {
     let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
     for needle in [
         "ARG SERVICE",
-        "cargo chef cook --release --locked -p \"${SERVICE}\"",
-        "cargo build --release --locked -p \"${SERVICE}\"",
+        "cargo chef cook --profile image --locked -p \"${SERVICE}\"",
+        "cargo build --profile image --locked -p \"${SERVICE}\"",
+        "cp \"target/image/${SERVICE}\" /service",
         "LIBZ_SYS_STATIC=1",
         "FROM gcr.io/distroless/cc-debian12:nonroot",
         "USER 65532:65532",
@@ -90,6 +91,20 @@ fn the_dockerfile_builds_any_service_into_a_distroless_non_root_image() {
     assert!(
         !runtime.contains("\nRUN "),
         "the runtime stage has no shell to RUN anything in"
+    );
+    // The profile the Dockerfile names exists and is what images need.
+    let manifest: toml::Table = std::fs::read_to_string(root().join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let image = &manifest["profile"]["image"];
+    assert_eq!(image["inherits"].as_str(), Some("release"));
+    assert_eq!(image["lto"].as_str(), Some("fat"));
+    assert_eq!(image["codegen-units"].as_integer(), Some(1));
+    assert_eq!(image["strip"].as_bool(), Some(true));
+    assert!(
+        image.get("panic").is_none(),
+        "the kit catches panics: they must unwind"
     );
     let ignore = std::fs::read_to_string(root().join(".dockerignore")).unwrap();
     for excluded in ["target/", ".git/", "gitops/", "terraform/"] {
