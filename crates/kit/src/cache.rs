@@ -35,17 +35,26 @@ const GENERATION_TTL_SECS: u64 = 86_400;
 pub struct Cache {
     redis: RedisStore,
     name: &'static str,
+    /// `<service prefix>cache:<name>:`, the start of every key.
+    prefix: std::sync::Arc<str>,
     ttl: Duration,
     script: std::sync::Arc<redis::Script>,
 }
 
-/// Where an entry was read: pass it back to [`Cache::put`].
+/// What a lookup found.
+enum Lookup {
+    Hit(Vec<u8>),
+    Miss(Option<Generation>),
+}
+
+/// Where an entry was read: pass it back to [`Cache::put_raw`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Generation(String);
 
 impl Cache {
     pub fn new(redis: RedisStore, name: &'static str, ttl: Duration) -> Self {
         Self {
+            prefix: redis.key(&format!("cache:{name}:")).into(),
             redis,
             name,
             ttl,
@@ -54,11 +63,11 @@ impl Cache {
     }
 
     fn generation_key(&self, scope: &str) -> String {
-        self.redis.key(&format!("cache:{}:{scope}:gen", self.name))
+        format!("{}{scope}:gen", self.prefix)
     }
 
     fn entry_prefix(&self, scope: &str) -> String {
-        self.redis.key(&format!("cache:{}:{scope}:", self.name))
+        format!("{}{scope}:", self.prefix)
     }
 
     /// The raw entry for `key` in `scope`, and the generation it was looked up under.
@@ -112,31 +121,66 @@ impl Cache {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>, E>>,
     {
-        if self.ttl.is_zero() {
-            return load().await; // a zero TTL turns the cache off
-        }
-        let generation = match self.get_raw(scope, key).await {
-            Ok((Some(bytes), _)) => match serde_json::from_slice(&bytes) {
+        let generation = match self.lookup(scope, key).await {
+            Lookup::Hit(bytes) => match serde_json::from_slice(&bytes) {
                 Ok(value) => return Ok(Some(value)),
                 Err(error) => {
                     tracing::warn!(%error, cache = self.name, "unreadable cache entry, reloading");
                     None
                 }
             },
-            Ok((None, generation)) => Some(generation),
-            Err(error) => {
-                tracing::warn!(error = %crate::problem::ErrorChain(&error), cache = self.name, "cache unavailable, reading the source");
-                None
-            }
+            Lookup::Miss(generation) => generation,
         };
         let value = load().await?;
         if let (Some(value), Some(generation)) = (&value, generation) {
             let bytes = serde_json::to_vec(value).expect("a cached value serializes");
-            if let Err(error) = self.put_raw(scope, &generation, key, &bytes).await {
-                tracing::warn!(error = %crate::problem::ErrorChain(&error), cache = self.name, "cannot fill cache");
-            }
+            self.fill(scope, &generation, key, &bytes).await;
         }
         Ok(value)
+    }
+
+    /// Like [`Cache::get_or_load`] for a value kept as the JSON bytes `load` gives: a hit is
+    /// answered without parsing or serializing (say, a response body sent as it is).
+    pub async fn get_or_load_json<E, F, Fut>(
+        &self,
+        scope: &str,
+        key: &str,
+        load: F,
+    ) -> Result<Option<Vec<u8>>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<Vec<u8>>, E>>,
+    {
+        let generation = match self.lookup(scope, key).await {
+            Lookup::Hit(bytes) => return Ok(Some(bytes)),
+            Lookup::Miss(generation) => generation,
+        };
+        let value = load().await?;
+        if let (Some(bytes), Some(generation)) = (&value, generation) {
+            self.fill(scope, &generation, key, bytes).await;
+        }
+        Ok(value)
+    }
+
+    /// The entry, or the generation to fill it under (none: the cache is off or unavailable).
+    async fn lookup(&self, scope: &str, key: &str) -> Lookup {
+        if self.ttl.is_zero() {
+            return Lookup::Miss(None); // a zero TTL turns the cache off
+        }
+        match self.get_raw(scope, key).await {
+            Ok((Some(bytes), _)) => Lookup::Hit(bytes),
+            Ok((None, generation)) => Lookup::Miss(Some(generation)),
+            Err(error) => {
+                tracing::warn!(error = %crate::problem::ErrorChain(&error), cache = self.name, "cache unavailable, reading the source");
+                Lookup::Miss(None)
+            }
+        }
+    }
+
+    async fn fill(&self, scope: &str, generation: &Generation, key: &str, bytes: &[u8]) {
+        if let Err(error) = self.put_raw(scope, generation, key, bytes).await {
+            tracing::warn!(error = %crate::problem::ErrorChain(&error), cache = self.name, "cannot fill cache");
+        }
     }
 
     /// Makes every entry of `scope` unreachable.

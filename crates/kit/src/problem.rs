@@ -241,13 +241,6 @@ fn unavailable_here(error: &(dyn std::error::Error + 'static)) -> Option<String>
             || e.is_timeout())
         .then(|| "Redis".to_owned());
     }
-    if let Some(e) = error.downcast_ref::<deadpool_redis::PoolError>() {
-        return matches!(
-            e,
-            deadpool_redis::PoolError::Timeout(_) | deadpool_redis::PoolError::Backend(_)
-        )
-        .then(|| "Redis".to_owned());
-    }
     if let Some(e) = error.downcast_ref::<crate::client::ClientError>() {
         return e.unavailable();
     }
@@ -342,9 +335,9 @@ mod tests {
     async fn a_dependency_that_is_down_is_503_with_retry_after() {
         let down = [
             anyhow::Error::new(sqlx::Error::PoolTimedOut).context("cannot read orders"),
-            anyhow::Error::new(deadpool_redis::PoolError::Timeout(
-                deadpool_redis::TimeoutType::Wait,
-            ))
+            anyhow::Error::new(redis::RedisError::from(std::io::Error::from(
+                std::io::ErrorKind::ConnectionRefused,
+            )))
             .context("cannot count"),
             anyhow::Error::new(Unavailable("payment provider")),
         ];

@@ -567,20 +567,23 @@ async fn a_store_that_is_down_is_503_and_not_ready_and_recovery_is_automatic() {
     assert_eq!(body["type"], "/problems/unavailable");
 
     // Redis comes back on that port: the service serves again, no restart.
-    let mut redis = std::process::Command::new("redis-server")
-        .args([
-            "--port",
-            &dead.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("redis-server is installed");
+    let start_redis = || {
+        std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &dead.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed")
+    };
+    let mut redis = start_redis();
     app.wait_ready(Duration::from_secs(20)).await;
     sqlx::query("INSERT INTO things (id, name) VALUES ($1, 'back')")
         .bind(id)
@@ -589,6 +592,31 @@ async fn a_store_that_is_down_is_503_and_not_ready_and_recovery_is_automatic() {
         .unwrap();
     let found = app.get(&format!("/v1/things/{id}")).send().await.unwrap();
     assert_eq!(found.status(), 200);
+
+    // It goes away while connected (an outage, a failover): 503 again, then served once it is
+    // back, on the same connection handle.
+    let _ = redis.kill();
+    let _ = redis.wait();
+    let response = app.get(&format!("/v1/things/{id}")).send().await.unwrap();
+    problem(response, 503).await;
+    let mut redis = start_redis();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = app
+            .get(&format!("/v1/things/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if status == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {status} 20 s after Redis came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let _ = redis.kill();
     let _ = redis.wait();
 }
