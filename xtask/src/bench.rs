@@ -728,7 +728,8 @@ impl Load {
     }
 
     /// Adds per second `redis-benchmark` reaches running the Redis commands of one cart add: the
-    /// add script (from cart's source) and the read of the cart with its expiry pushed back,
+    /// read of the cart with its expiry pushed back (cart reads it first, to ask product about
+    /// every line in one call) and the add script (from cart's source; it answers the lines),
     /// each measured alone; one add costs the sum of their times.
     async fn redis_cart_add(
         &self,

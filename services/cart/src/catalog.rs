@@ -76,9 +76,4 @@ impl Catalog {
         }
         Ok(found)
     }
-
-    /// One variant, if it exists.
-    pub async fn variant(&self, id: Uuid) -> Result<Option<VariantInfo>, ClientError> {
-        Ok(self.variants(&[id]).await?.remove(&id))
-    }
 }

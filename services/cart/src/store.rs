@@ -15,6 +15,16 @@ use kit::redis::{RedisError, RedisStore};
 use redis::Script;
 use uuid::Uuid;
 
+/// A cart's lines: variant id → quantity.
+pub type Lines = BTreeMap<Uuid, u32>;
+
+/// Lines as Redis keeps them (fields that are not variant ids are ignored).
+fn parse_lines(raw: BTreeMap<String, u32>) -> Lines {
+    raw.into_iter()
+        .filter_map(|(variant, quantity)| Some((variant.parse().ok()?, quantity)))
+        .collect()
+}
+
 /// Whose cart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owner {
@@ -46,12 +56,12 @@ impl Owner {
 }
 
 /// Adds `ARGV[2]` units of `ARGV[1]` unless the line would exceed `ARGV[3]` or the cart would
-/// exceed `ARGV[5]` lines. Returns `{status, quantity}`: status 1 done (quantity after), 0 over
-/// the line cap (quantity now), -1 too many lines.
+/// exceed `ARGV[5]` lines. Returns `{status, quantity, lines}`: status 1 done (quantity after), 0
+/// over the line cap (quantity now), -1 too many lines; the cart's lines after it.
 const ADD: &str = include_str!("lua/add.lua");
 
 /// Sets `ARGV[1]` to `ARGV[2]` units (0 removes it), with the same bounds as [`ADD`]. Returns
-/// `{status, quantity before}`.
+/// `{status, quantity before, lines}`.
 const SET: &str = include_str!("lua/set.lua");
 
 /// Moves the lines of `KEYS[2]` into `KEYS[1]`: each line's quantity becomes the sum, capped by
@@ -105,48 +115,49 @@ impl Carts {
             .ignore()
             .query_async(&mut conn)
             .await?;
-        Ok(raw
-            .into_iter()
-            .filter_map(|(variant, quantity)| Some((variant.parse().ok()?, quantity)))
-            .collect())
+        Ok(parse_lines(raw))
     }
 
-    /// Adds `quantity` units of `variant`, at most `cap` in the line.
+    /// Adds `quantity` units of `variant`, at most `cap` in the line. Returns what it did and
+    /// the cart's lines after it.
     pub async fn add(
         &self,
         owner: Owner,
         variant: Uuid,
         quantity: u32,
         cap: u32,
-    ) -> Result<Change, RedisError> {
-        let (status, count) = self.run(0, owner, variant, quantity, cap).await?;
-        Ok(match status {
+    ) -> Result<(Change, Lines), RedisError> {
+        let (status, count, lines) = self.run(0, owner, variant, quantity, cap).await?;
+        let change = match status {
             1 => Change::Done {
                 before: count - quantity,
                 after: count,
             },
             0 => Change::OverCap(count),
             _ => Change::TooManyLines,
-        })
+        };
+        Ok((change, lines))
     }
 
     /// Sets the line of `variant` to `quantity` (0 removes it); raising it past `cap` is refused.
+    /// Returns what it did and the cart's lines after it.
     pub async fn set(
         &self,
         owner: Owner,
         variant: Uuid,
         quantity: u32,
         cap: u32,
-    ) -> Result<Change, RedisError> {
-        let (status, before) = self.run(1, owner, variant, quantity, cap).await?;
-        Ok(match status {
+    ) -> Result<(Change, Lines), RedisError> {
+        let (status, before, lines) = self.run(1, owner, variant, quantity, cap).await?;
+        let change = match status {
             1 => Change::Done {
                 before,
                 after: quantity,
             },
             0 => Change::OverCap(before),
             _ => Change::TooManyLines,
-        })
+        };
+        Ok((change, lines))
     }
 
     async fn run(
@@ -156,9 +167,9 @@ impl Carts {
         variant: Uuid,
         quantity: u32,
         cap: u32,
-    ) -> Result<(i64, u32), RedisError> {
+    ) -> Result<(i64, u32, Lines), RedisError> {
         let mut conn = self.redis.conn().await?;
-        let (status, count): (i64, i64) = self.scripts[script]
+        let (status, count, raw): (i64, i64, BTreeMap<String, u32>) = self.scripts[script]
             .key(self.key(owner))
             .arg(variant.to_string())
             .arg(quantity)
@@ -167,7 +178,7 @@ impl Carts {
             .arg(self.max_lines)
             .invoke_async(&mut conn)
             .await?;
-        Ok((status, u32::try_from(count).unwrap_or(0)))
+        Ok((status, u32::try_from(count).unwrap_or(0), parse_lines(raw)))
     }
 
     /// Empties a cart; returns the lines it had.

@@ -22,6 +22,48 @@ use crate::model::{
 };
 use crate::storage::{self, Adjusted, ProductRecord, Taken, VariantRecord};
 
+/// A product's JSON representation with what a read decides on before sending it (whether it is
+/// for sale, its version), as cached: `"<version> <active 0|1>\n"` and the JSON, so a hit is
+/// answered without parsing the JSON.
+#[derive(Debug, Clone)]
+pub struct ProductJson {
+    pub active: bool,
+    pub version: i32,
+    /// The JSON body.
+    pub body: axum::body::Bytes,
+}
+
+impl ProductJson {
+    fn encode(product: &Product) -> Vec<u8> {
+        let mut bytes = format!("{} {}\n", product.version, u8::from(product.active)).into_bytes();
+        serde_json::to_writer(&mut bytes, product).expect("a product serializes");
+        bytes
+    }
+
+    fn decode(bytes: Vec<u8>) -> anyhow::Result<Self> {
+        let bytes = axum::body::Bytes::from(bytes);
+        let end = bytes
+            .iter()
+            .take(32)
+            .position(|b| *b == b'\n')
+            .context("cached product without its head")?;
+        let head = std::str::from_utf8(&bytes[..end]).context("cached product head")?;
+        let (version, active) = head
+            .split_once(' ')
+            .context("cached product head without a space")?;
+        Ok(Self {
+            active: active == "1",
+            version: version.parse().context("cached product version")?,
+            body: bytes.slice(end + 1..),
+        })
+    }
+
+    /// The strong entity tag of this representation.
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.version)
+    }
+}
+
 /// How long cached reads live by default (writes invalidate them sooner).
 pub const CACHE_TTL: Duration = Duration::from_secs(300);
 /// Most variants of one product.
@@ -67,18 +109,30 @@ impl Catalog {
 
     /// A product by id, cached.
     pub async fn product(&self, id: ProductId) -> anyhow::Result<Option<Product>> {
-        let scope = format!("product:{id}");
-        self.cache
-            .get_or_load(&scope, "v", || async {
-                storage::product(&self.db, id)
-                    .await
-                    .context("cannot read product")
-            })
-            .await
+        self.product_json(id)
+            .await?
+            .map(|json| serde_json::from_slice(&json.body).context("unreadable cached product"))
+            .transpose()
     }
 
-    /// A product by slug, cached (slug → id, then the product).
-    pub async fn product_by_slug(&self, slug: &str) -> anyhow::Result<Option<Product>> {
+    /// A product by id as its JSON representation, cached: a hit is sent as it is, without
+    /// parsing or serializing.
+    pub async fn product_json(&self, id: ProductId) -> anyhow::Result<Option<ProductJson>> {
+        let scope = format!("product:{id}");
+        let json = self
+            .cache
+            .get_or_load_json(&scope, "v", || async {
+                let product = storage::product(&self.db, id)
+                    .await
+                    .context("cannot read product")?;
+                Ok::<_, anyhow::Error>(product.as_ref().map(ProductJson::encode))
+            })
+            .await?;
+        json.map(ProductJson::decode).transpose()
+    }
+
+    /// A product by slug as JSON, cached (slug → id, then the product).
+    pub async fn product_json_by_slug(&self, slug: &str) -> anyhow::Result<Option<ProductJson>> {
         let scope = format!("slug:{slug}");
         let id = self
             .cache
@@ -89,9 +143,29 @@ impl Catalog {
             })
             .await?;
         match id {
-            Some(id) => self.product(id).await,
+            Some(id) => self.product_json(id).await,
             None => Ok(None),
         }
+    }
+
+    /// Variants by id for carts, cached with the lists (every catalog write drops them, stock
+    /// adjustments included), as the JSON array [`storage::variants`] reads.
+    pub async fn variants_json(&self, ids: &[VariantId]) -> anyhow::Result<Vec<u8>> {
+        let mut key = ids.iter().map(ToString::to_string).collect::<Vec<_>>();
+        key.sort_unstable();
+        key.dedup();
+        let json = self
+            .cache
+            .get_or_load_json("lists", &format!("variants:{}", key.join(",")), || async {
+                let variants = storage::variants(&self.db, ids)
+                    .await
+                    .context("cannot read variants")?;
+                Ok::<_, anyhow::Error>(Some(
+                    serde_json::to_vec(&variants).expect("variants serialize"),
+                ))
+            })
+            .await?;
+        json.context("a variants load returned nothing")
     }
 
     /// A cached list read: `key` names the query, `load` runs it.

@@ -18,8 +18,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::catalog::VariantInfo;
 use crate::startup::AppState;
-use crate::store::{Change, Owner};
+use crate::store::{Change, Lines, Owner};
 use crate::view::Cart;
 
 /// Why a cart request failed.
@@ -118,21 +119,52 @@ fn owner(cart: CartRef, user: Option<&User>) -> Result<Owner, CartError> {
 /// The view of a cart's current lines.
 async fn view(state: &AppState, owner: Owner) -> Result<Cart, CartError> {
     let lines = state.carts.lines(owner).await.context("cannot read cart")?;
-    render(state, &lines).await
+    render(state, &lines, BTreeMap::new()).await
 }
 
-async fn render(state: &AppState, lines: &BTreeMap<Uuid, u32>) -> Result<Cart, CartError> {
-    let ids: Vec<Uuid> = lines.keys().copied().collect();
-    let variants = if ids.is_empty() {
-        BTreeMap::new()
-    } else {
-        state
-            .catalog
-            .variants(&ids)
-            .await
-            .context("cannot read the cart's products")?
-    };
-    Ok(Cart::of(lines, &variants))
+/// The view of `lines`, with `known` variants (asking product for the others).
+async fn render(
+    state: &AppState,
+    lines: &Lines,
+    mut known: BTreeMap<Uuid, VariantInfo>,
+) -> Result<Cart, CartError> {
+    let missing: Vec<Uuid> = lines
+        .keys()
+        .filter(|id| !known.contains_key(id))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        known.extend(
+            state
+                .catalog
+                .variants(&missing)
+                .await
+                .context("cannot read the cart's products")?,
+        );
+    }
+    Ok(Cart::of(lines, &known))
+}
+
+/// Before changing the line of `variant`: product's word on it and on every other line of the
+/// cart, in one call, so the answer after the change needs no second one.
+async fn before_change(
+    state: &AppState,
+    owner: Owner,
+    variant: Uuid,
+) -> Result<(Option<VariantInfo>, BTreeMap<Uuid, VariantInfo>), CartError> {
+    let lines = state.carts.lines(owner).await.context("cannot read cart")?;
+    let ids: Vec<Uuid> = lines
+        .keys()
+        .copied()
+        .filter(|id| *id != variant)
+        .chain([variant])
+        .collect();
+    let variants = state
+        .catalog
+        .variants(&ids)
+        .await
+        .context("cannot read the product")?;
+    Ok((variants.get(&variant).cloned(), variants))
 }
 
 /// A quantity in a request: 1 (or 0, where allowed) to the configured maximum.
@@ -190,14 +222,9 @@ pub async fn add(
     let owner = owner(cart, user.as_ref())?;
     let max = state.config.service.max_quantity;
     let units = quantity(body.quantity, 1, max)?;
-    let variant = state
-        .catalog
-        .variant(body.variant_id)
-        .await
-        .context("cannot read the product")?
-        .filter(|v| v.active)
-        .ok_or(CartError::NotForSale)?;
-    let change = state
+    let (variant, known) = before_change(&state, owner, body.variant_id).await?;
+    let variant = variant.filter(|v| v.active).ok_or(CartError::NotForSale)?;
+    let (change, lines) = state
         .carts
         .add(owner, variant.id, units, variant.cap(max))
         .await
@@ -216,7 +243,7 @@ pub async fn add(
         unit_price: variant.price.amount,
         currency: variant.price.currency.code().to_owned(),
     });
-    Ok(Json(view(&state, owner).await?))
+    Ok(Json(render(&state, &lines, known).await?))
 }
 
 /// A line's new quantity.
@@ -251,16 +278,12 @@ pub async fn set(
     let owner = owner(cart, user.as_ref())?;
     let max = state.config.service.max_quantity;
     let units = quantity(body.quantity, 0, max)?;
-    let variant = state
-        .catalog
-        .variant(variant_id)
-        .await
-        .context("cannot read the product")?;
+    let (variant, known) = before_change(&state, owner, variant_id).await?;
     let cap = variant.as_ref().map_or(0, |v| v.cap(max));
     if units > 0 && variant.as_ref().is_none_or(|v| !v.active) {
         return Err(CartError::NotForSale.into());
     }
-    let change = state
+    let (change, lines) = state
         .carts
         .set(owner, variant_id, units, cap)
         .await
@@ -271,7 +294,7 @@ pub async fn set(
         Change::TooManyLines => return Err(CartError::TooManyLines.into()),
     };
     state.publish_change(owner, variant.as_ref(), variant_id, before, units);
-    Ok(Json(view(&state, owner).await?))
+    Ok(Json(render(&state, &lines, known).await?))
 }
 
 /// Removes a line.
@@ -292,7 +315,7 @@ pub async fn remove(
     Path((cart, variant_id)): Path<(CartRef, Uuid)>,
 ) -> kit::Result<Json<Cart>, CartError> {
     let owner = owner(cart, user.as_ref())?;
-    let change = state
+    let (change, lines) = state
         .carts
         .set(owner, variant_id, 0, 0)
         .await
@@ -300,7 +323,7 @@ pub async fn remove(
     if let Change::Done { before, .. } = change {
         state.publish_change(owner, None, variant_id, before, 0);
     }
-    Ok(Json(view(&state, owner).await?))
+    Ok(Json(render(&state, &lines, BTreeMap::new()).await?))
 }
 
 /// Empties a cart.

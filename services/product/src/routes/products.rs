@@ -250,20 +250,30 @@ pub async fn get(
     headers: HeaderMap,
 ) -> kit::Result<Response, ProductError> {
     let product = match key.parse::<ProductId>() {
-        Ok(id) => state.catalog.product(id).await?,
-        Err(_) => state.catalog.product_by_slug(&key).await?,
-    };
-    let product = product
-        .filter(|p| p.active || user.as_ref().is_some_and(kit::auth::User::is_admin))
-        .ok_or(ProductError::NotFound)?;
-    if none_match(&headers, &product.etag()) {
-        let mut response = StatusCode::NOT_MODIFIED.into_response();
-        if let Ok(etag) = HeaderValue::from_str(&product.etag()) {
-            response.headers_mut().insert(header::ETAG, etag);
-        }
-        return Ok(response);
+        Ok(id) => state.catalog.product_json(id).await?,
+        Err(_) => state.catalog.product_json_by_slug(&key).await?,
     }
-    Ok(product_response(StatusCode::OK, &product))
+    .ok_or(ProductError::NotFound)?;
+    if !product.active && !user.as_ref().is_some_and(kit::auth::User::is_admin) {
+        return Err(ProductError::NotFound.into());
+    }
+    let etag = HeaderValue::from_str(&product.etag()).map_err(anyhow::Error::from)?;
+    if none_match(&headers, etag.to_str().unwrap_or_default()) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    // The cached representation is the body, as it is.
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::ETAG, etag),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        product.body,
+    )
+        .into_response())
 }
 
 /// Creates a product with its variants (admins only).

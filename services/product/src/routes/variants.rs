@@ -3,7 +3,9 @@
 //! `calls = ["product"]` ask it directly.
 
 use axum::extract::State;
-use kit::extract::{Json, Query};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse as _, Response};
+use kit::extract::Query;
 use kit::validate::Invalid;
 use kit::{ApiError, Problem};
 use serde::Deserialize;
@@ -11,7 +13,6 @@ use utoipa::IntoParams;
 
 use crate::model::{VariantDetails, VariantId};
 use crate::startup::AppState;
-use crate::storage;
 
 /// Most variants asked for at once.
 pub const MAX_IDS: usize = 100;
@@ -51,14 +52,15 @@ pub struct VariantIds {
     pub ids: String,
 }
 
-/// Variants by id; unknown ids are left out.
+/// Variants by id; unknown ids are left out. Cached until the next catalog write: the body is
+/// the cached JSON, sent as it is.
 #[utoipa::path(get, path = "/v1/variants", tag = "variants", params(VariantIds),
     responses((status = 200, description = "The variants found", body = Vec<VariantDetails>)))]
 #[tracing::instrument(name = "variants", skip_all)]
 pub async fn lookup(
     State(state): State<AppState>,
     Query(query): Query<VariantIds>,
-) -> kit::Result<Json<Vec<VariantDetails>>, VariantsError> {
+) -> kit::Result<Response, VariantsError> {
     let ids: Vec<VariantId> = query
         .ids
         .split(',')
@@ -72,8 +74,13 @@ pub async fn lookup(
         ))
         .into());
     }
-    let variants = storage::variants(state.catalog.db(), &ids)
-        .await
-        .map_err(anyhow::Error::from)?;
-    Ok(Json(variants))
+    let variants = state.catalog.variants_json(&ids).await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        variants,
+    )
+        .into_response())
 }

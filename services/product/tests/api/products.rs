@@ -309,6 +309,12 @@ async fn variants_by_id_for_carts() {
     assert_eq!(found[0]["price"]["amount"], 800);
     assert_eq!(found[0]["stock"], 4);
     assert_eq!(found[0]["active"], true);
+    // Cached, and never stale after a write: a cart's cap follows the stock at once.
+    let id = created["id"].as_str().unwrap();
+    let response = admin.adjust(id, small, -3).await;
+    assert_eq!(response.status(), 200);
+    let found = get_json(&app, &format!("/v1/variants?ids={unknown},{small}")).await;
+    assert_eq!(found[0]["stock"], 1);
     problem(app.get("/v1/variants?ids=nope").send().await.unwrap(), 400).await;
     let too_many = vec![unknown.to_string(); 101].join(",");
     problem(
