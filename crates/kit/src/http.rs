@@ -3,8 +3,8 @@
 //! [`ServiceRouter::finish`] wraps a service's API router with the platform endpoints
 //! (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`) and the middleware every request goes
 //! through, outermost first: panic catching, then one function ([`observe`]) that takes or makes
-//! the request id (`x-request-id`, echoed back), continues the caller's trace, opens the request
-//! span, makes both current for the handler (the kit's client sends them on), applies the
+//! the request id (`x-request-id`, echoed back), continues the caller's trace, makes both current
+//! for the handler (the kit's client sends them on; every log line carries them), applies the
 //! timeout, and records per-route metrics and one access-log line; then a body size limit.
 //! Unknown paths and methods answer with problem documents like every other error.
 
@@ -203,13 +203,68 @@ fn metrics_doc() {}
 #[allow(dead_code)]
 fn openapi_doc() {}
 
+/// What every log line written while serving a request says about it (the `request` member of
+/// [`crate::json_log`]'s lines), and the id the kit's client sends on.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestFields {
+    pub method: &'static str,
+    route: Route,
+    pub id: HeaderValue,
+    /// The trace id as 32 hex digits.
+    pub trace_id: [u8; 32],
+}
+
+/// The route template of a request.
+#[derive(Debug, Clone)]
+enum Route {
+    Matched(MatchedPath),
+    #[cfg_attr(not(test), allow(dead_code))]
+    Named(&'static str),
+    Unmatched,
+}
+
+impl RequestFields {
+    /// The route template that matched, or `unmatched`.
+    pub fn route(&self) -> &str {
+        match &self.route {
+            Route::Matched(path) => path.as_str(),
+            Route::Named(name) => name,
+            Route::Unmatched => "unmatched",
+        }
+    }
+}
+
+#[cfg(test)]
+impl RequestFields {
+    /// Fields as a request to `route` would have them, with a fixed trace id.
+    pub fn for_test(method: &'static str, route: &'static str, id: &str) -> Self {
+        Self {
+            method,
+            route: Route::Named(route),
+            id: HeaderValue::from_str(id).unwrap(),
+            trace_id: *b"4bf92f3577b34da6a3ce929d0e0e4736",
+        }
+    }
+}
+
+/// Runs `f` as if serving the request `fields` describe.
+#[cfg(test)]
+pub(crate) fn in_request_for_test<R>(fields: RequestFields, f: impl FnOnce() -> R) -> R {
+    REQUEST.sync_scope(fields, f)
+}
+
 tokio::task_local! {
-    static REQUEST: HeaderValue;
+    static REQUEST: RequestFields;
 }
 
 /// The id of the request being handled, for the kit's client to send on.
 pub fn current_request_id() -> Option<HeaderValue> {
-    REQUEST.try_with(Clone::clone).ok()
+    REQUEST.try_with(|r| r.id.clone()).ok()
+}
+
+/// Calls `f` with the request being handled, if any.
+pub(crate) fn with_current_request<R>(f: impl FnOnce(&RequestFields) -> R) -> Option<R> {
+    REQUEST.try_with(f).ok()
 }
 
 /// A request id a client may choose: short, printable, no separators that would break a log
@@ -314,12 +369,17 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// Request id, trace context, span, timeout, metrics and the access log for one request.
+/// Request id, trace context, timeout, metrics and the access log for one request.
+///
+/// The request's fields (method, route, request id, trace id) are a task-local that the JSON log
+/// format writes into every line logged while serving it, whatever span the line is logged in,
+/// so no tracing span is needed for them: one is opened only when spans are exported (OTLP).
+/// Measured in `cargo xtask bench`, the span (its creation, the formatting of its fields, its
+/// entering and closing) cost as much as the access-log line itself.
 async fn observe(State(settings): State<Observe>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_label(request.method());
     let matched = request.extensions().get::<MatchedPath>().cloned();
-    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let request_id = match request.headers().get(&REQUEST_ID) {
         Some(id) if acceptable_request_id(id) => id.clone(),
         _ => {
@@ -332,47 +392,56 @@ async fn observe(State(settings): State<Observe>, mut request: Request, next: Ne
     };
     request.extensions_mut().insert(settings.hops);
     let parent = telemetry::extract(request.headers());
-    let span = tracing::info_span!(
-        "request",
-        method,
-        route = %route,
-        request_id = request_id.to_str().unwrap_or_default(),
-        trace_id = tracing::field::Empty,
-    );
-    let context = telemetry::attach(&span, parent);
-    let echoed = context.clone();
-    let quiet = matches!(route, "/healthz" | "/readyz" | "/metrics");
-
-    let work = REQUEST.scope(
-        request_id.clone(),
-        telemetry::scope(context, next.run(request)),
-    );
-    let mut response =
-        match tokio::time::timeout(settings.timeout, work.instrument(span.clone())).await {
-            Ok(response) => response,
-            Err(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE)
-                .kind("timeout")
-                .detail("The request took too long and was abandoned.")
-                .retry_after(1)
-                .into_response(),
-        };
-    let headers = response.headers_mut();
-    headers.insert(REQUEST_ID, request_id);
-    // The response names the span that served it, so a client can find the trace.
-    telemetry::inject_context(&echoed, headers);
-
-    let status = response.status();
-    let elapsed = started.elapsed().as_secs_f64();
-    // Milliseconds to the microsecond: 0.084, not 0.08399700000000001.
-    let elapsed_ms = (elapsed * 1e6).round() / 1e3;
-    // The event names the request span as its parent: no entering and leaving it to log.
-    if quiet {
-        tracing::debug!(parent: &span, status = status.as_u16(), elapsed_ms, "served");
+    let (span, context) = if telemetry::exporting() {
+        let span = tracing::info_span!(
+            "request",
+            "http.request.method" = method,
+            "http.route" = matched.as_ref().map(MatchedPath::as_str),
+            trace_id = tracing::field::Empty,
+        );
+        let context = telemetry::attach(&span, parent);
+        (span, context)
     } else {
-        tracing::info!(parent: &span, status = status.as_u16(), elapsed_ms, "served");
-    }
-    record_metrics(method, route, status, elapsed);
-    response
+        (tracing::Span::none(), telemetry::child_of(&parent))
+    };
+    let fields = RequestFields {
+        method,
+        route: matched.clone().map_or(Route::Unmatched, Route::Matched),
+        id: request_id.clone(),
+        trace_id: telemetry::trace_id_hex(&context),
+    };
+    let echoed = context.clone();
+    let work = telemetry::scope(context, next.run(request)).instrument(span.clone());
+    REQUEST
+        .scope(fields, async move {
+            let mut response = match tokio::time::timeout(settings.timeout, work).await {
+                Ok(response) => response,
+                Err(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE)
+                    .kind("timeout")
+                    .detail("The request took too long and was abandoned.")
+                    .retry_after(1)
+                    .into_response(),
+            };
+            let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+            let headers = response.headers_mut();
+            headers.insert(REQUEST_ID, request_id);
+            // The response names the span that served it, so a client can find the trace.
+            telemetry::inject_context(&echoed, headers);
+
+            let status = response.status();
+            let elapsed = started.elapsed().as_secs_f64();
+            // Milliseconds to the microsecond: 0.084, not 0.08399700000000001.
+            let elapsed_ms = (elapsed * 1e6).round() / 1e3;
+            // With a span (exporting), the line is its event; without, a root event.
+            if matches!(route, "/healthz" | "/readyz" | "/metrics") {
+                tracing::debug!(parent: &span, status = status.as_u16(), elapsed_ms, "served");
+            } else {
+                tracing::info!(parent: &span, status = status.as_u16(), elapsed_ms, "served");
+            }
+            record_metrics(method, route, status, elapsed);
+            response
+        })
+        .await
 }
 
 /// Serves `router` until shutdown begins; keeps accepting for `drain_delay` (while readiness

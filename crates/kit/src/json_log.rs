@@ -1,13 +1,15 @@
 //! The JSON log line, written in one pass.
 //!
 //! One object per event: `timestamp` (RFC 3339, microseconds, UTC), `level`, the event's fields
-//! (`message` among them), `target`, and `span` with the fields and `name` of the event's parent
-//! span (the current span, unless the event names another):
+//! (`message` among them), `request` while a request is served (its method, route template,
+//! request id and trace id, from [`crate::http`]'s task-local, so every line of a request has
+//! them whatever span it is logged in), `target`, and `span` with the fields and `name` of the
+//! event's parent span (the current span, unless the event names another), when there is one:
 //!
 //! ```json
 //! {"timestamp":"2026-12-02T17:26:32.567230Z","level":"INFO","message":"served","status":200,
-//!  "elapsed_ms":0.71,"target":"kit::http","span":{"method":"GET","route":"/v1/static",
-//!  "request_id":"dd7e…","trace_id":"e7f6…","name":"request"}}
+//!  "elapsed_ms":0.71,"request":{"method":"GET","route":"/v1/static","request_id":"dd7e…",
+//!  "trace_id":"e7f6…"},"target":"kit::http"}
 //! ```
 //!
 //! The shape of `tracing-subscriber`'s JSON format with `flatten_event` and the current span,
@@ -98,11 +100,15 @@ impl Visit for Members<'_> {
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.member(field, |out| write!(out, "{value}"));
+        self.member(field, |out| {
+            out.write_str(itoa::Buffer::new().format(value))
+        });
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.member(field, |out| write!(out, "{value}"));
+        self.member(field, |out| {
+            out.write_str(itoa::Buffer::new().format(value))
+        });
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
@@ -112,7 +118,7 @@ impl Visit for Members<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.member(field, |out| {
             if value.is_finite() {
-                write!(out, "{value}")
+                out.write_str(ryu::Buffer::new().format_finite(value))
             } else {
                 write!(out, "\"{value}\"") // JSON has no NaN or infinity
             }
@@ -184,7 +190,13 @@ fn timestamp(out: &mut Writer<'_>) -> fmt::Result {
             let text = humantime::format_rfc3339_seconds(second).to_string();
             *cached = (now.as_secs(), text.trim_end_matches('Z').to_owned());
         }
-        write!(out, "{}.{:06}Z", cached.1, now.subsec_micros())
+        out.write_str(&cached.1)?;
+        // `.` and six digits of microseconds: 1_000_000 + µs, its leading 1 replaced.
+        let mut micros = itoa::Buffer::new();
+        let micros = micros.format(1_000_000 + now.subsec_micros());
+        out.write_char('.')?;
+        out.write_str(&micros[1..])?;
+        out.write_char('Z')
     })
 }
 
@@ -205,7 +217,9 @@ where
         let meta = event.metadata();
         writer.write_str("{\"timestamp\":\"")?;
         timestamp(&mut writer)?;
-        write!(writer, "\",\"level\":\"{}\"", meta.level())?;
+        writer.write_str("\",\"level\":\"")?;
+        writer.write_str(meta.level().as_str())?;
+        writer.write_char('"')?;
         let mut fields = Members {
             out: writer.by_ref(),
             first: false,
@@ -213,6 +227,19 @@ where
         };
         event.record(&mut fields);
         fields.result?;
+        // The request being served, whatever span the line is logged in.
+        crate::http::with_current_request(|request| {
+            writer.write_str(",\"request\":{\"method\":\"")?;
+            writer.write_str(request.method)?;
+            writer.write_str("\",\"route\":")?;
+            escaped(&mut writer, request.route())?;
+            writer.write_str(",\"request_id\":")?;
+            escaped(&mut writer, request.id.to_str().unwrap_or_default())?;
+            writer.write_str(",\"trace_id\":\"")?;
+            writer.write_str(std::str::from_utf8(&request.trace_id).unwrap_or_default())?;
+            writer.write_str("\"}")
+        })
+        .unwrap_or(Ok(()))?;
         writer.write_str(",\"target\":")?;
         escaped(&mut writer, meta.target())?;
         // The event's explicit parent, else the span it was logged in.
@@ -302,6 +329,30 @@ mod tests {
         assert_eq!(line["span"]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
         let timestamp = line["timestamp"].as_str().unwrap();
         assert!(humantime::parse_rfc3339(timestamp).is_ok(), "{timestamp}");
+    }
+
+    #[test]
+    fn every_line_logged_while_serving_a_request_names_it() {
+        let request = crate::http::RequestFields::for_test("POST", "/v1/carts/{cart}/items", "r-1");
+        let lines = lines(|| {
+            crate::http::in_request_for_test(request, || {
+                let handler = tracing::info_span!("add_item", sku = "MUG-1");
+                let _entered = handler.enter();
+                tracing::info!("inside the handler's own span");
+            });
+            tracing::info!("after the request");
+        });
+        let inside = &lines[0];
+        assert_eq!(inside["request"]["method"], "POST");
+        assert_eq!(inside["request"]["route"], "/v1/carts/{cart}/items");
+        assert_eq!(inside["request"]["request_id"], "r-1");
+        assert_eq!(
+            inside["request"]["trace_id"],
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(inside["span"]["name"], "add_item");
+        assert_eq!(inside["span"]["sku"], "MUG-1");
+        assert!(lines[1].get("request").is_none());
     }
 
     #[test]

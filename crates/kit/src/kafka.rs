@@ -356,14 +356,16 @@ impl Subscription {
             }
             None => return self.dead_letter(message, "empty message").await,
         };
-        let span = tracing::info_span!(
-            "event",
-            topic = %topic,
-            event_type = %envelope.event_type,
-            event_id = %envelope.id,
-            trace_id = tracing::field::Empty,
-        );
-        let context = telemetry::attach(&span, telemetry::extract_event(envelope.trace.as_ref()));
+        let parent = telemetry::extract_event(envelope.trace.as_ref());
+        let (span, context) = telemetry::begin(parent, |trace_id| {
+            tracing::info_span!(
+                "event",
+                topic = %topic,
+                event_type = %envelope.event_type,
+                event_id = %envelope.id,
+                trace_id,
+            )
+        });
         let mut backoff = Duration::from_millis(100);
         let mut attempts = 0;
         loop {
