@@ -50,6 +50,26 @@ pub struct Bench {
     /// Concurrent connections of the HTTP load generator.
     #[arg(long, default_value_t = 32)]
     pub connections: u32,
+    /// Run only these comparisons (repeat the flag; all of them by default). The report and the
+    /// exit status cover what ran.
+    #[arg(long, value_enum)]
+    pub only: Vec<Which>,
+}
+
+/// A comparison `--only` can pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Which {
+    Kit,
+    ProductCached,
+    ProductUncached,
+    Cart,
+    Gateway,
+}
+
+impl Bench {
+    fn wants(&self, which: Which) -> bool {
+        self.only.is_empty() || self.only.contains(&which)
+    }
 }
 
 /// The services the comparisons run (and `order`, a scaffold, for its size and start time).
@@ -412,99 +432,109 @@ async fn measure(
         };
         let mut comparisons = Vec::new();
 
-        step("kit stack: GET /v1/static, kit vs bare axum");
         let bare = format!("{}/v1/static", url("bench-server bare")?);
-        let kit = format!("{}/v1/static", url("bench-server kit")?);
-        comparisons.push(
-            compare(
-                "kit stack",
-                "bench-server kit",
-                "bare axum",
-                0.6,
-                args.rounds,
-                || load.wrk(&kit, None),
-                || load.wrk(&bare, None),
-            )
-            .await?,
-        );
+        if args.wants(Which::Kit) {
+            step("kit stack: GET /v1/static, kit vs bare axum");
+            let kit = format!("{}/v1/static", url("bench-server kit")?);
+            comparisons.push(
+                compare(
+                    "kit stack",
+                    "bench-server kit",
+                    "bare axum",
+                    0.6,
+                    args.rounds,
+                    || load.wrk(&kit, None),
+                    || load.wrk(&bare, None),
+                )
+                .await?,
+            );
+        }
 
-        step("product by id from the cache vs bare axum");
         let cached = format!("{}{product_path}", url("product")?);
         load.wrk(&cached, None).await?; // warm: the first read fills the cache
-        comparisons.push(
-            compare(
-                "product by id, cached",
-                "product",
-                "bare axum",
-                0.25,
-                args.rounds,
-                || load.wrk(&cached, None),
-                || load.wrk(&bare, None),
-            )
-            .await?,
-        );
+        if args.wants(Which::ProductCached) {
+            step("product by id from the cache vs bare axum");
+            comparisons.push(
+                compare(
+                    "product by id, cached",
+                    "product",
+                    "bare axum",
+                    0.25,
+                    args.rounds,
+                    || load.wrk(&cached, None),
+                    || load.wrk(&bare, None),
+                )
+                .await?,
+            );
+        }
 
-        step("product by id without the cache vs pgbench on the same SQL");
-        let uncached = format!("{}{product_path}", url("product-uncached")?);
-        let script = pgbench_script(root, &out_dir.join("product_by_id.sql"))?;
-        let database = stores.database_url(product)?;
-        comparisons.push(
-            compare(
-                "product by id, uncached",
-                "product (PRODUCT_CACHE_TTL=0s)",
-                "pgbench -f product's SQL",
-                0.3,
-                args.rounds,
-                || load.wrk(&uncached, None),
-                || load.pgbench(&database, &script, &product_id),
-            )
-            .await?,
-        );
+        if args.wants(Which::ProductUncached) {
+            step("product by id without the cache vs pgbench on the same SQL");
+            let uncached = format!("{}{product_path}", url("product-uncached")?);
+            let script = pgbench_script(root, &out_dir.join("product_by_id.sql"))?;
+            let database = stores.database_url(product)?;
+            comparisons.push(
+                compare(
+                    "product by id, uncached",
+                    "product (PRODUCT_CACHE_TTL=0s)",
+                    "pgbench -f product's SQL",
+                    0.3,
+                    args.rounds,
+                    || load.wrk(&uncached, None),
+                    || load.pgbench(&database, &script, &product_id),
+                )
+                .await?,
+            );
+        }
 
-        step("cart add vs redis-benchmark on the same commands");
-        let cart = url("cart")?;
-        let redis_key = format!(
-            "{}:cart:",
-            stores
-                .scratch
-                .as_deref()
-                .unwrap_or("bench")
-                .replace('_', "-")
-        );
-        let mut round = 0u32;
-        comparisons.push(
-            compare(
-                "cart add",
-                "cart",
-                "redis-benchmark",
-                0.3,
-                args.rounds,
-                || {
-                    round += 1;
-                    let script = add_script(out_dir, round, &variant_id);
-                    let cart = cart.clone();
-                    let load = &load;
-                    async move { load.wrk(&format!("{cart}/"), Some(&script?)).await }
-                },
-                || load.redis_cart_add(root, &stores.redis, &redis_key, &variant_id),
-            )
-            .await?,
-        );
+        if args.wants(Which::Cart) {
+            step("cart add vs redis-benchmark on the same commands");
+            let cart = url("cart")?;
+            let redis_key = format!(
+                "{}:cart:",
+                stores
+                    .scratch
+                    .as_deref()
+                    .unwrap_or("bench")
+                    .replace('_', "-")
+            );
+            let mut round = 0u32;
+            comparisons.push(
+                compare(
+                    "cart add",
+                    "cart",
+                    "redis-benchmark",
+                    0.3,
+                    args.rounds,
+                    || {
+                        round += 1;
+                        let script = add_script(out_dir, round, &variant_id);
+                        let cart = cart.clone();
+                        let load = &load;
+                        async move { load.wrk(&format!("{cart}/"), Some(&script?)).await }
+                    },
+                    || load.redis_cart_add(root, &stores.redis, &redis_key, &variant_id),
+                )
+                .await?,
+            );
+        }
 
-        step("through the gateway vs direct to product");
-        let through = format!("{}{product_path}", url("api-gateway")?);
-        comparisons.push(
-            compare(
-                "gateway",
-                "api-gateway → product",
-                "product direct",
-                0.35,
-                args.rounds,
-                || load.wrk(&through, None),
-                || load.wrk(&cached, None),
-            )
-            .await?,
-        );
+        if args.wants(Which::Gateway) {
+            step("through the gateway vs direct to product");
+            let through = format!("{}{product_path}", url("api-gateway")?);
+            comparisons.push(
+                compare(
+                    "gateway",
+                    "api-gateway → product",
+                    "product direct",
+                    0.35,
+                    args.rounds,
+                    || load.wrk(&through, None),
+                    || load.wrk(&cached, None),
+                )
+                .await?,
+            );
+        }
 
         let binaries = servers
             .iter()

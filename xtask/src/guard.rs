@@ -122,6 +122,11 @@ pub const RULES: &[Rule] = &[
         description: "A Secret that a workload's pods read (env, envFrom, volumes) and an ExternalSecret writes must be fetched through a SecretStore that authenticates as the pods' own ServiceAccount: no workload reads a Secret fetched with another's identity.",
         check: workload_secrets_own_identity,
     },
+    Rule {
+        id: "istio-webhooks-left-to-istiod",
+        description: "Every Argo CD Application of Istio's `base` or `istiod` chart ignores the webhook fields istiod patches at run time (ValidatingWebhookConfiguration `failurePolicy` and `caBundle`) and syncs with RespectIgnoreDifferences=true, so self-heal does not revert them.",
+        check: istio_webhooks_left_to_istiod,
+    },
 ];
 
 /// The markdown table of [`RULES`], as `policies/guard/README.md` lists it.
@@ -671,6 +676,56 @@ fn no_secrets(sources: &Sources, report: &mut Report) {
             doc,
             "a Secret is committed to git: store the value in Secret Manager and render an ExternalSecret",
         );
+    }
+}
+
+/// Istio's charts whose ValidatingWebhookConfiguration istiod patches once it is ready: `base`
+/// ships `istiod-default-validator` with `failurePolicy: Ignore` and istiod sets it to `Fail`
+/// (and fills `caBundle`); `istiod` ships its own validator and injector.
+const ISTIO_PATCHED_CHARTS: &[&str] = &["base", "istiod"];
+
+fn istio_webhooks_left_to_istiod(sources: &Sources, report: &mut Report) {
+    for doc in sources
+        .documents
+        .iter()
+        .filter(|d| d.kind() == "Application")
+    {
+        let chart = doc.str_at(&["spec", "source", "chart"]).unwrap_or("");
+        let repo = doc.str_at(&["spec", "source", "repoURL"]).unwrap_or("");
+        if !repo.contains("istio") || !ISTIO_PATCHED_CHARTS.contains(&chart) {
+            continue;
+        }
+        let ignored: Vec<&str> = seq(get(&doc.value, &["spec", "ignoreDifferences"]))
+            .iter()
+            .filter(|entry| {
+                entry.get("kind").and_then(Value::as_str) == Some("ValidatingWebhookConfiguration")
+            })
+            .flat_map(|entry| {
+                seq(entry.get("jqPathExpressions"))
+                    .iter()
+                    .chain(seq(entry.get("jsonPointers")))
+                    .filter_map(Value::as_str)
+            })
+            .collect();
+        for field in ["failurePolicy", "caBundle"] {
+            if !ignored.iter().any(|path| path.ends_with(field)) {
+                report.fail(
+                    doc,
+                    format!(
+                        "istiod patches the webhooks' {field} of the `{chart}` chart: add a ValidatingWebhookConfiguration ignoreDifferences entry for `.webhooks[]?...{field}` (render it with patched_webhooks in xtask/src/render/components.rs)"
+                    ),
+                );
+            }
+        }
+        let respects = seq(get(&doc.value, &["spec", "syncPolicy", "syncOptions"]))
+            .iter()
+            .any(|o| o.as_str() == Some("RespectIgnoreDifferences=true"));
+        if !respects {
+            report.fail(
+                doc,
+                "without syncOptions RespectIgnoreDifferences=true a sync still reverts the ignored webhook fields",
+            );
+        }
     }
 }
 

@@ -161,6 +161,37 @@ spec:
 
 const TERRAFORM_INPUTS: &str = r#"{"services": {"web": {"namespace": "web", "secrets": {"session-key": "web-session-key"}, "database_url_secret_id": "web-database-url", "redis_url_secret_id": null}, "api": {"namespace": "web", "secrets": {"api-key": "api-key"}}}, "components": {"alerts": {"namespace": "monitoring", "kubernetes_service_account": "alerts", "secrets": {"hook": "alerts-hook"}}}}"#;
 
+const ISTIO_BASE: &str = "argocd/prod/apps/istio-base.yaml";
+
+/// Istio's `base` chart, leaving the webhook fields istiod patches to istiod.
+const ISTIO_BASE_APP: &str = "---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: prod-istio-base
+  namespace: argocd
+spec:
+  project: prod-components
+  source:
+    repoURL: https://istio-release.storage.googleapis.com/charts
+    chart: base
+    targetRevision: \"1.27.3\"
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: istio-system
+  ignoreDifferences:
+    - group: admissionregistration.k8s.io
+      kind: ValidatingWebhookConfiguration
+      jqPathExpressions:
+        - .webhooks[]?.clientConfig.caBundle
+        - .webhooks[]?.failurePolicy
+  syncPolicy:
+    automated: { prune: true, selfHeal: true }
+    syncOptions:
+      - CreateNamespace=true
+      - RespectIgnoreDifferences=true
+";
+
 type Repo = BTreeMap<&'static str, String>;
 
 fn good() -> Repo {
@@ -170,6 +201,7 @@ fn good() -> Repo {
         (AUTHZ, DEFAULT_DENY_AUTHZ.to_owned()),
         (NETPOL, DEFAULT_DENY_NETPOL.to_owned()),
         (TFVARS, TERRAFORM_INPUTS.to_owned()),
+        (ISTIO_BASE, ISTIO_BASE_APP.to_owned()),
     ])
 }
 
@@ -235,6 +267,16 @@ fn bad_cases() -> Vec<(&'static str, &'static str, Repo)> {
     let web = ghost_account.get_mut(DEPLOYMENT).expect("web");
     *web = web.replace("serviceAccountName: web", "serviceAccountName: ghost");
     vec![
+        (
+            "istio-webhooks-left-to-istiod",
+            "istio-base reverting istiod's failurePolicy",
+            edit(ISTIO_BASE, "        - .webhooks[]?.failurePolicy\n", ""),
+        ),
+        (
+            "istio-webhooks-left-to-istiod",
+            "ignored fields a sync still reverts",
+            edit(ISTIO_BASE, "      - RespectIgnoreDifferences=true\n", ""),
+        ),
         (
             "run-as-non-root",
             "runAsNonRoot false",

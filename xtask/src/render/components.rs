@@ -211,15 +211,20 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
     let cert_manager_sa = identity(CERT_MANAGER).gcp_service_account(env);
     let receivers = format!("/etc/alertmanager/secrets/{ALERT_RECEIVERS}");
     vec![
-        istio(
-            "istio-base",
-            "istio-base",
-            "istio-system",
-            "base",
-            -3,
-            "Istio's CRDs and cluster roles.",
-            json!({}),
-        ),
+        Chart {
+            // istiod-default-validator: shipped with `failurePolicy: Ignore`, set to `Fail` by
+            // istiod once it serves (guard rule istio-webhooks-left-to-istiod).
+            patched_webhooks: true,
+            ..istio(
+                "istio-base",
+                "istio-base",
+                "istio-system",
+                "base",
+                -3,
+                "Istio's CRDs, cluster roles and default validating webhook.",
+                json!({}),
+            )
+        },
         istio(
             "istio-cni",
             "istio-cni",
