@@ -9,6 +9,11 @@
 //! A finding reads `file: Kind ns/name: rule-id: message`. The environment of a file is the
 //! folder after its top-level one (`gitops/<env>/...`, `policies/istio/<env>/...`,
 //! `terraform/envs/<env>/...`).
+//!
+//! The rules know this platform: its call graph, identities, secret ownership, namespaces and
+//! components. What a stock scanner checks on any manifest (non-root, read-only root filesystem,
+//! no privilege escalation, capabilities, resources, probes, image tags) is left to checkov,
+//! which `.ci/run` runs over every rendered environment, with each skip justified in place.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -38,9 +43,6 @@ const WORKLOAD_KINDS: &[&str] = &[
     "CronJob",
 ];
 
-/// Workloads that run until stopped, and so must answer liveness and readiness probes.
-const LONG_RUNNING_KINDS: &[&str] = &["Deployment", "StatefulSet", "DaemonSet"];
-
 /// One guard rule.
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
@@ -52,41 +54,6 @@ pub struct Rule {
 
 /// Every rule, in the order they run and are listed.
 pub const RULES: &[Rule] = &[
-    Rule {
-        id: "run-as-non-root",
-        description: "Every container of a workload runs with runAsNonRoot: true (container or pod securityContext) and never as UID 0.",
-        check: run_as_non_root,
-    },
-    Rule {
-        id: "read-only-root-filesystem",
-        description: "Every container of a workload sets securityContext.readOnlyRootFilesystem: true.",
-        check: read_only_root_filesystem,
-    },
-    Rule {
-        id: "no-privilege-escalation",
-        description: "Every container of a workload sets securityContext.allowPrivilegeEscalation: false.",
-        check: no_privilege_escalation,
-    },
-    Rule {
-        id: "drop-all-capabilities",
-        description: "Every container of a workload drops ALL capabilities and adds none.",
-        check: drop_all_capabilities,
-    },
-    Rule {
-        id: "resources",
-        description: "Every container of a workload requests and limits both cpu and memory.",
-        check: resources,
-    },
-    Rule {
-        id: "probes",
-        description: "Every container of a Deployment, StatefulSet or DaemonSet has a liveness and a readiness probe (Jobs and CronJobs run to completion and are exempt).",
-        check: probes,
-    },
-    Rule {
-        id: "image-tag",
-        description: "Every container image is pinned by a tag other than `latest`, or by digest.",
-        check: image_tag,
-    },
     Rule {
         id: "pdb-for-replicated-deployments",
         description: "Every Deployment with more than one replica is selected by a PodDisruptionBudget in its namespace.",
@@ -417,132 +384,8 @@ fn containers(pod: &Value) -> impl Iterator<Item = (&str, &Value)> {
         .map(|c| (c.get("name").and_then(Value::as_str).unwrap_or("?"), c))
 }
 
-/// Calls `check` with (container, pod spec) for every container of every workload, and
-/// reports the problem it returns, if any, under the container's name.
-fn each_container(
-    sources: &Sources,
-    report: &mut Report,
-    check: impl Fn(&Value, &Value) -> Option<String>,
-) {
-    for doc in sources.workloads() {
-        let Some(pod) = pod_spec(doc) else {
-            report.fail(doc, "has no pod template");
-            continue;
-        };
-        for (name, container) in containers(pod) {
-            if let Some(problem) = check(container, pod) {
-                report.fail(doc, format!("container {name}: {problem}"));
-            }
-        }
-    }
-}
-
-fn security<'a>(container: &'a Value, field: &str) -> Option<&'a Value> {
-    get(container, &["securityContext", field])
-}
-
 // ---------------------------------------------------------------------------------------------
 // Rules
-
-fn run_as_non_root(sources: &Sources, report: &mut Report) {
-    each_container(sources, report, |c, pod| {
-        let effective =
-            |field: &str| security(c, field).or_else(|| get(pod, &["securityContext", field]));
-        if effective("runAsUser").and_then(Value::as_u64) == Some(0) {
-            return Some("runs as UID 0".into());
-        }
-        (effective("runAsNonRoot").and_then(Value::as_bool) != Some(true)).then(|| {
-            "runAsNonRoot is not true (set it in the pod or container securityContext)".into()
-        })
-    });
-}
-
-fn read_only_root_filesystem(sources: &Sources, report: &mut Report) {
-    each_container(sources, report, |c, _| {
-        (security(c, "readOnlyRootFilesystem").and_then(Value::as_bool) != Some(true))
-            .then(|| "securityContext.readOnlyRootFilesystem is not true".into())
-    });
-}
-
-fn no_privilege_escalation(sources: &Sources, report: &mut Report) {
-    each_container(sources, report, |c, _| {
-        (security(c, "allowPrivilegeEscalation").and_then(Value::as_bool) != Some(false))
-            .then(|| "securityContext.allowPrivilegeEscalation is not false".into())
-    });
-}
-
-fn drop_all_capabilities(sources: &Sources, report: &mut Report) {
-    each_container(sources, report, |c, _| {
-        let caps = security(c, "capabilities");
-        let drops_all = seq(caps.and_then(|c| c.get("drop")))
-            .iter()
-            .any(|d| d.as_str() == Some("ALL"));
-        let added: Vec<&str> = seq(caps.and_then(|c| c.get("add")))
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
-        if !drops_all {
-            Some("securityContext.capabilities.drop does not list ALL".into())
-        } else if !added.is_empty() {
-            Some(format!("adds capabilities {}", added.join(", ")))
-        } else {
-            None
-        }
-    });
-}
-
-fn resources(sources: &Sources, report: &mut Report) {
-    each_container(sources, report, |c, _| {
-        let missing: Vec<String> = ["requests", "limits"]
-            .iter()
-            .flat_map(|kind| ["cpu", "memory"].map(|r| (kind, r)))
-            .filter(|(kind, r)| get(c, &["resources", kind, r]).is_none())
-            .map(|(kind, r)| format!("{kind}.{r}"))
-            .collect();
-        (!missing.is_empty()).then(|| format!("resources lack {}", missing.join(", ")))
-    });
-}
-
-fn probes(sources: &Sources, report: &mut Report) {
-    for doc in sources
-        .workloads()
-        .filter(|d| LONG_RUNNING_KINDS.contains(&d.kind()))
-    {
-        let Some(pod) = pod_spec(doc) else { continue };
-        for container in seq(pod.get("containers")) {
-            let name = container.get("name").and_then(Value::as_str).unwrap_or("?");
-            for probe in ["livenessProbe", "readinessProbe"] {
-                if container.get(probe).is_none() {
-                    report.fail(doc, format!("container {name}: no {probe}"));
-                }
-            }
-        }
-    }
-}
-
-/// Why an image reference is not pinned, if it is not.
-pub fn unpinned_image(image: &str) -> Option<&'static str> {
-    if image.contains("@sha256:") {
-        return None;
-    }
-    let last = image.rsplit('/').next().unwrap_or(image);
-    match last.split_once(':') {
-        None => Some("has no tag"),
-        Some((_, "")) => Some("has an empty tag"),
-        Some((_, "latest")) => Some("uses the `latest` tag"),
-        Some(_) => None,
-    }
-}
-
-fn image_tag(sources: &Sources, report: &mut Report) {
-    each_container(sources, report, |c, _| {
-        let Some(image) = c.get("image").and_then(Value::as_str) else {
-            return Some("has no image".into());
-        };
-        unpinned_image(image)
-            .map(|why| format!("image {image} {why}: pin a tag (the git SHA) or a digest"))
-    });
-}
 
 fn pdb_for_replicated_deployments(sources: &Sources, report: &mut Report) {
     let pdbs: Vec<&Document> = sources

@@ -4,9 +4,14 @@
 //! collected and reported together, each with a hint, so a misconfigured pod fails once with the
 //! whole list instead of one variable per restart. Secrets are read as [`SecretString`], whose
 //! `Debug` prints `[REDACTED]`, so a config struct can be logged safely.
+//!
+//! A variable that is not in the environment is read from the file `$SECRETS_DIR/<NAME>` when
+//! `SECRETS_DIR` is set (one trailing newline dropped): in a cluster every secret arrives so, as
+//! a file of the pod's projected secret volume, never as an environment variable.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -19,6 +24,8 @@ type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 /// Reads and validates environment variables, collecting every error.
 pub struct Env {
     lookup: Lookup,
+    /// Where a variable missing from `lookup` is read from, one file per variable.
+    secrets_dir: Option<PathBuf>,
     errors: Vec<String>,
 }
 
@@ -29,10 +36,27 @@ impl fmt::Debug for Env {
 }
 
 impl Env {
-    /// Reads the process environment.
+    /// Reads the process environment, and the files of `SECRETS_DIR` when it is set.
     pub fn from_process() -> Self {
         #[allow(clippy::disallowed_methods)] // this is the one place that reads the environment
-        Self::from_fn(|key| std::env::var(key).ok())
+        let env = Self::from_fn(|key| std::env::var(key).ok());
+        match env.raw_env("SECRETS_DIR") {
+            Some(dir) => env.with_secrets_dir(dir),
+            None => env,
+        }
+    }
+
+    /// Reads a variable missing from the environment from the file `<dir>/<NAME>`.
+    pub fn with_secrets_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        if !dir.is_dir() {
+            self.errors.push(format!(
+                "SECRETS_DIR={} is not a directory (unset it, or mount the secret volume there)",
+                dir.display()
+            ));
+        }
+        self.secrets_dir = Some(dir);
+        self
     }
 
     /// Reads from a map; for tests.
@@ -43,12 +67,49 @@ impl Env {
     fn from_fn(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
         Self {
             lookup: Box::new(lookup),
+            secrets_dir: None,
             errors: Vec::new(),
         }
     }
 
-    fn raw(&self, key: &str) -> Option<String> {
+    fn raw_env(&self, key: &str) -> Option<String> {
         (self.lookup)(key).filter(|v| !v.trim().is_empty())
+    }
+
+    /// Records that a required variable is missing, unless its file was there but unreadable
+    /// (already reported).
+    fn missing(&mut self, key: &str, hint: &str) {
+        let unreadable = format!("{key} cannot be read from ");
+        if !self.errors.iter().any(|e| e.starts_with(&unreadable)) {
+            self.errors.push(format!("{key} is not set ({hint})"));
+        }
+    }
+
+    /// The variable from the environment, else from its file under `SECRETS_DIR`.
+    fn raw(&mut self, key: &str) -> Option<String> {
+        if let Some(value) = self.raw_env(key) {
+            return Some(value);
+        }
+        let path = self.secrets_dir.as_ref()?.join(key);
+        match std::fs::read_to_string(&path) {
+            Ok(mut text) => {
+                if text.ends_with('\n') {
+                    text.pop();
+                    if text.ends_with('\r') {
+                        text.pop();
+                    }
+                }
+                Some(text).filter(|v| !v.trim().is_empty())
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            Err(error) => {
+                self.errors.push(format!(
+                    "{key} cannot be read from {}: {error}",
+                    path.display()
+                ));
+                None
+            }
+        }
     }
 
     /// A required variable; `hint` says what to set it to.
@@ -58,7 +119,7 @@ impl Env {
     {
         match self.raw(key) {
             None => {
-                self.errors.push(format!("{key} is not set ({hint})"));
+                self.missing(key, hint);
                 None
             }
             Some(value) => self.parse(key, &value, hint),
@@ -105,7 +166,7 @@ impl Env {
     pub fn secret(&mut self, key: &str, hint: &str) -> Option<SecretString> {
         match self.raw(key) {
             None => {
-                self.errors.push(format!("{key} is not set ({hint})"));
+                self.missing(key, hint);
                 None
             }
             Some(value) => Some(SecretString::from(value)),
@@ -434,6 +495,32 @@ mod tests {
             "postgres://u:hunter2@h/db"
         );
         assert_eq!(config.redis_prefix, "order:");
+    }
+
+    #[test]
+    fn reads_what_the_environment_lacks_from_secrets_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("REDIS_URL"), "redis://from-file:6379\n").unwrap();
+        std::fs::write(dir.path().join("PORT"), "9000").unwrap();
+        std::fs::create_dir(dir.path().join("SESSION_KEY")).unwrap();
+        let mut e = env(&[("PORT", "8080")]).with_secrets_dir(dir.path());
+        let redis: Option<SecretString> = e.secret("REDIS_URL", "a Redis URL");
+        assert_eq!(redis.unwrap().expose_secret(), "redis://from-file:6379");
+        assert_eq!(e.or("PORT", 0u16, "a port"), 8080, "the environment wins");
+        assert!(e.optional_secret("ABSENT").is_none(), "no file is no value");
+        let _ = e.secret("SESSION_KEY", "a session key");
+        let err = e.finish().unwrap_err().to_string();
+        assert!(
+            err.contains("SESSION_KEY cannot be read from"),
+            "an unreadable file is an error: {err}"
+        );
+        assert!(!err.contains("SESSION_KEY is not set"), "said once: {err}");
+        assert!(!err.contains("from-file"), "values never print: {err}");
+
+        let mut missing = env(&[]).with_secrets_dir(dir.path().join("nowhere"));
+        let _ = missing.optional_secret("REDIS_URL");
+        let err = missing.finish().unwrap_err().to_string();
+        assert!(err.contains("is not a directory"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! `slo`, a PrometheusRule and a Grafana dashboard. `gitops/<env>/network-policies.yaml` denies
 //! ingress in every tier namespace by default.
 
+use std::collections::BTreeMap;
+
 use askama::Template;
 
 use super::{add_yaml, filters};
@@ -104,7 +106,13 @@ struct ServiceYaml<'a> {
     min_replicas: u32,
     max_replicas: u32,
     ha: bool,
-    env_vars: Vec<EnvVar>,
+    /// (name, value): plain values; secrets are files (below), never environment variables.
+    env_vars: Vec<(String, String)>,
+    /// Where the pod mounts its secrets, one file per variable ([`SECRETS_DIR`]), grouped by the
+    /// Secret that holds them: (Secret, [(key, variable)]). The kit reads a variable from the file
+    /// named after it.
+    secret_files: Vec<(String, Vec<(String, String)>)>,
+    secrets_dir: &'static str,
     termination_grace_seconds: u32,
     /// The service's own SecretStore (named after it), when it has secrets or stores: rendered.
     secret_store: Option<String>,
@@ -215,6 +223,8 @@ impl<'a> ServiceYaml<'a> {
             max_replicas,
             ha: env.ha,
             env_vars: env_vars(platform, env, s),
+            secret_files: secret_files(platform, env, s),
+            secrets_dir: SECRETS_DIR,
             termination_grace_seconds: DRAIN_DELAY_SECONDS
                 + SHUTDOWN_GRACE_SECONDS
                 + TERMINATION_MARGIN_SECONDS,
@@ -445,8 +455,45 @@ fn cluster_url(s: &Service) -> String {
     format!("http://{}.{}.svc.cluster.local", s.name, s.namespace)
 }
 
-/// The service's environment in a cluster ([`settings`] says what each variable holds).
-fn env_vars(platform: &Platform, env: &Environment, s: &Service) -> Vec<EnvVar> {
+/// Where a service's secrets are mounted, one file per variable, named after it: the kit reads a
+/// variable that is not in the environment from `$SECRETS_DIR/<NAME>` (`kit::config::Env`).
+/// Files rather than environment variables, so a secret is not in `/proc/<pid>/environ`, in a
+/// child process's environment, or in a dump of the pod's spec.
+pub const SECRETS_DIR: &str = "/var/run/secrets/shop";
+
+/// The service's plain settings as environment variables, with `SECRETS_DIR` when it has secrets.
+fn env_vars(platform: &Platform, env: &Environment, s: &Service) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = all_settings(platform, env, s)
+        .into_iter()
+        .filter_map(|var| match var.source {
+            EnvSource::Value(value) => Some((var.name, value)),
+            EnvSource::Secret { .. } => None,
+        })
+        .collect();
+    if !secret_files(platform, env, s).is_empty() {
+        vars.push(("SECRETS_DIR".to_owned(), SECRETS_DIR.to_owned()));
+    }
+    vars
+}
+
+/// The service's secret settings: (Secret, [(key, variable)]), each key the file
+/// `$SECRETS_DIR/<variable>`.
+fn secret_files(
+    platform: &Platform,
+    env: &Environment,
+    s: &Service,
+) -> Vec<(String, Vec<(String, String)>)> {
+    let mut files: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for var in all_settings(platform, env, s) {
+        if let EnvSource::Secret { secret, key } = var.source {
+            files.entry(secret).or_default().push((key, var.name));
+        }
+    }
+    files.into_iter().collect()
+}
+
+/// The service's settings in a cluster ([`settings`] says what each variable holds).
+fn all_settings(platform: &Platform, env: &Environment, s: &Service) -> Vec<EnvVar> {
     let stores = format!("{}-stores", s.name);
     settings(platform, s)
         .into_iter()
