@@ -90,6 +90,11 @@ pub const RULES: &[Rule] = &[
         check: workload_secrets_own_identity,
     },
     Rule {
+        id: "nothing-outside-gates-the-shop",
+        description: "No Application under argocd/<env>/apps/ (the root's sync waves, where each wave waits for the one before to be healthy) syncs what waits on the outside world or on people (a cert-manager Certificate or Issuer) or a data tool chart (Airflow, Metabase, Spark operator); those live under argocd/<env>/independent/, without a sync wave and retried without limit.",
+        check: nothing_outside_gates_the_shop,
+    },
+    Rule {
         id: "istio-webhooks-left-to-istiod",
         description: "Every Argo CD Application of Istio's `base` or `istiod` chart ignores the webhook fields istiod patches at run time (ValidatingWebhookConfiguration `failurePolicy` and `caBundle`) and syncs with RespectIgnoreDifferences=true, so self-heal does not revert them.",
         check: istio_webhooks_left_to_istiod,
@@ -567,6 +572,104 @@ fn istio_webhooks_left_to_istiod(sources: &Sources, report: &mut Report) {
             report.fail(
                 doc,
                 "without syncOptions RespectIgnoreDifferences=true a sync still reverts the ignored webhook fields",
+            );
+        }
+    }
+}
+
+/// Charts of data tools: the shop runs without them, so they never gate its sync waves.
+const DATA_TOOL_CHARTS: &[&str] = &["airflow", "metabase", "spark-operator"];
+
+/// cert-manager kinds whose health waits on the outside world (DNS, the ACME server).
+const CERT_MANAGER_KINDS: &[&str] = &["Certificate", "Issuer", "ClusterIssuer"];
+
+/// Whether Application `app`, whose source is the folder `path`, syncs `file`: directly in the
+/// folder, or below it with `directory.recurse`, and named by `directory.include` when it is set
+/// (literal names, or a `{a,b}` list of them, as the renderer writes it).
+fn syncs_file(app: &Document, path: &Path, file: &Path) -> bool {
+    let recurse = get(&app.value, &["spec", "source", "directory", "recurse"])
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let placed = if recurse {
+        file.starts_with(path)
+    } else {
+        file.parent() == Some(path)
+    };
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let included = app
+        .str_at(&["spec", "source", "directory", "include"])
+        .is_none_or(|include| {
+            include
+                .trim_start_matches('{')
+                .trim_end_matches('}')
+                .split(',')
+                .any(|pattern| pattern.trim() == name)
+        });
+    placed && included
+}
+
+fn nothing_outside_gates_the_shop(sources: &Sources, report: &mut Report) {
+    for app in sources
+        .documents
+        .iter()
+        .filter(|d| d.kind() == "Application")
+    {
+        let parts: Vec<&str> = app.file.iter().filter_map(|p| p.to_str()).collect();
+        let folder = match parts.as_slice() {
+            ["argocd", _, folder, _] => *folder,
+            _ => continue,
+        };
+        if folder == "independent" {
+            if get(
+                &app.value,
+                &["metadata", "annotations", "argocd.argoproj.io/sync-wave"],
+            )
+            .is_some()
+            {
+                report.fail(
+                    app,
+                    "has a sync wave under the independent root, where nothing waits in waves: remove it",
+                );
+            }
+            let limit =
+                get(&app.value, &["spec", "syncPolicy", "retry", "limit"]).and_then(Value::as_i64);
+            if limit.is_none_or(|limit| limit >= 0) {
+                report.fail(
+                    app,
+                    "must retry until what it needs exists (syncPolicy.retry.limit: -1): nothing orders it after its dependencies",
+                );
+            }
+            continue;
+        }
+        if folder != "apps" {
+            continue;
+        }
+        let chart = app.str_at(&["spec", "source", "chart"]).unwrap_or("");
+        if DATA_TOOL_CHARTS.contains(&chart) {
+            report.fail(
+                app,
+                format!(
+                    "the data tool `{chart}` is in the root's sync waves, so the shop waits for it: render it under argocd/<env>/independent/ (wave: None in xtask/src/render/components.rs)"
+                ),
+            );
+        }
+        let Some(path) = app.str_at(&["spec", "source", "path"]) else {
+            continue;
+        };
+        for doc in sources.documents.iter().filter(|d| {
+            syncs_file(app, Path::new(path), &d.file)
+                && CERT_MANAGER_KINDS.contains(&d.kind())
+                && d.str_at(&["apiVersion"])
+                    .is_some_and(|v| v.starts_with("cert-manager.io/"))
+        }) {
+            report.fail(
+                app,
+                format!(
+                    "syncs {} {} ({}), whose health waits on DNS and the ACME server, in the root's sync waves: render its Application under argocd/<env>/independent/",
+                    doc.kind(),
+                    doc.name(),
+                    doc.file.display()
+                ),
             );
         }
     }

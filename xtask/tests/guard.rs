@@ -192,6 +192,43 @@ spec:
       - RespectIgnoreDifferences=true
 ";
 
+const CERTIFICATE: &str = "gitops/prod/platform/certificates/ingress.yaml";
+const CERTIFICATES_APP: &str = "argocd/prod/independent/certificates.yaml";
+
+/// The ingress certificate, and the Application that syncs it under the independent root.
+const CERTIFICATE_YAML: &str = "---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: ingress-tls
+  namespace: istio-ingress
+spec:
+  secretName: ingress-tls
+  dnsNames: [shop.example.com]
+  issuerRef: { kind: ClusterIssuer, name: letsencrypt }
+";
+const CERTIFICATES_APP_YAML: &str = "---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: prod-certificates
+  namespace: argocd
+spec:
+  project: prod-components
+  source:
+    repoURL: https://github.com/example/shop.git
+    targetRevision: prod
+    path: gitops/prod/platform/certificates
+    directory: { recurse: true }
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: istio-ingress
+  syncPolicy:
+    automated: { prune: true, selfHeal: true }
+    retry:
+      limit: -1
+";
+
 type Repo = BTreeMap<&'static str, String>;
 
 fn good() -> Repo {
@@ -202,6 +239,8 @@ fn good() -> Repo {
         (NETPOL, DEFAULT_DENY_NETPOL.to_owned()),
         (TFVARS, TERRAFORM_INPUTS.to_owned()),
         (ISTIO_BASE, ISTIO_BASE_APP.to_owned()),
+        (CERTIFICATE, CERTIFICATE_YAML.to_owned()),
+        (CERTIFICATES_APP, CERTIFICATES_APP_YAML.to_owned()),
     ])
 }
 
@@ -266,7 +305,44 @@ fn bad_cases() -> Vec<(&'static str, &'static str, Repo)> {
     );
     let web = ghost_account.get_mut(DEPLOYMENT).expect("web");
     *web = web.replace("serviceAccountName: web", "serviceAccountName: ghost");
+    // The certificate's Application back in the root's waves.
+    let mut certificates_in_waves = good();
+    let app = certificates_in_waves
+        .remove(CERTIFICATES_APP)
+        .expect("the certificates Application");
+    certificates_in_waves.insert("argocd/prod/apps/certificates.yaml", app);
+    let mut airflow_in_waves = good();
+    airflow_in_waves.insert(
+        "argocd/prod/apps/airflow.yaml",
+        ISTIO_BASE_APP
+            .replace("istio-base", "airflow")
+            .replace("chart: base", "chart: airflow"),
+    );
     vec![
+        (
+            "nothing-outside-gates-the-shop",
+            "the certificate in the root's sync waves",
+            certificates_in_waves,
+        ),
+        (
+            "nothing-outside-gates-the-shop",
+            "Airflow in the root's sync waves",
+            airflow_in_waves,
+        ),
+        (
+            "nothing-outside-gates-the-shop",
+            "an independent Application with a wave",
+            edit(
+                CERTIFICATES_APP,
+                "  namespace: argocd\n",
+                "  namespace: argocd\n  annotations:\n    argocd.argoproj.io/sync-wave: \"1\"\n",
+            ),
+        ),
+        (
+            "nothing-outside-gates-the-shop",
+            "an independent Application that gives up",
+            edit(CERTIFICATES_APP, "limit: -1", "limit: 10"),
+        ),
         (
             "istio-webhooks-left-to-istiod",
             "istio-base reverting istiod's failurePolicy",

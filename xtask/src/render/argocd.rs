@@ -1,19 +1,30 @@
 //! Argo CD, per environment, under `argocd/<env>/`: an app-of-apps tree.
 //!
-//! `root.yaml` is the one Application applied by hand; it syncs `apps/`, which holds the
-//! AppProjects (`projects.yaml`: one per tier, restricted to the tier's namespace, plus
-//! `<env>-platform` and `<env>-components` for third-party charts), the platform Applications
-//! (`namespaces.yaml`, `mesh-policies.yaml`, `platform-secrets.yaml`, `certificates.yaml`,
-//! `kafka.yaml`, and the charts of
-//! [`super::components`]) and one Application per service. Sync waves order them: CRDs and
-//! operators (-3), projects, namespaces, istiod and the operators' custom resources (-2), mesh
-//! policies and the ingress gateway (-1), workloads (0).
+//! `root.yaml` is what is applied by hand. It holds two roots (apps of apps):
+//!
+//! - `<env>-root` syncs `apps/`: the AppProjects (`projects.yaml`: one per tier, restricted to
+//!   the tier's namespace, plus `<env>-platform` and `<env>-components` for third-party charts),
+//!   the platform Applications (`namespaces.yaml`, `mesh-policies.yaml`, `database.yaml`,
+//!   `kafka.yaml`, and the charts of [`super::components`]) and one Application per service.
+//!   Sync waves order them, each waiting for the one before to be healthy: CRDs and operators
+//!   (-3), projects, namespaces, istiod and the operators' custom resources (-2), mesh policies
+//!   and the ingress gateway (-1), workloads (0).
+//! - `<env>-independent` syncs `independent/`: what waits on the outside world or on people
+//!   (the TLS certificate on the domain's delegation, platform-secrets on values people enter)
+//!   and the data tools. Nothing there has a wave: each Application syncs on its own, retried
+//!   without limit until what it needs exists (cert-manager's CRDs, the projects), so none of
+//!   them waits for the shop's waves nor holds them.
 
 use std::collections::BTreeSet;
 
 use askama::Template;
 
 use super::{add_yaml, components, filters};
+
+/// The folder of `argocd/<env>/` that `<env>-root` syncs, in sync waves.
+pub const APPS: &str = "apps";
+/// The folder of `argocd/<env>/` that `<env>-independent` syncs, without waves.
+pub const INDEPENDENT: &str = "independent";
 use crate::codegen::Files;
 use crate::model::{Environment, Platform, Service, Tier};
 
@@ -26,12 +37,15 @@ pub(super) fn render(
     files: &mut Files,
 ) -> anyhow::Result<()> {
     let dir = format!("argocd/{}", env.name);
-    let apps_path = format!("{dir}/apps");
+    let apps_path = format!("{dir}/{APPS}");
+    let independent_path = format!("{dir}/{INDEPENDENT}");
     let root = RootYaml {
         platform,
         env,
         name: format!("{}-root", env.name),
         apps_path: apps_path.clone(),
+        independent_name: format!("{}-independent", env.name),
+        independent_path: independent_path.clone(),
     };
     add_yaml(files, format!("{dir}/root.yaml"), &root.render()?);
 
@@ -66,7 +80,7 @@ pub(super) fn render(
         name: format!("{}-namespaces", env.name),
         service: None,
         project: platform_project.clone(),
-        wave: -2,
+        wave: Some(-2),
         path: format!("gitops/{}", env.name),
         directory: Directory::Include("{namespaces.yaml,network-policies.yaml}".into()),
         // Namespaces are cluster-scoped; every resource names its namespace, this is a default.
@@ -88,7 +102,7 @@ pub(super) fn render(
         name: format!("{}-mesh-policies", env.name),
         service: None,
         project: platform_project,
-        wave: -1,
+        wave: Some(-1),
         path: format!("policies/istio/{}", env.name),
         directory: Directory::Recurse,
         namespace: "istio-system".into(),
@@ -101,33 +115,34 @@ pub(super) fn render(
 
     let components_project = format!("{}-components", env.name);
     for (name, folder, wave, comment, namespace) in [
-        // Late: it stays Degraded until people fill the values in, and the root waits on health.
+        // Degraded until people fill the values in: independent, so it holds nothing back.
         (
             "platform-secrets",
             "secrets",
-            1,
+            None,
             "Secrets of platform components (Alertmanager's receivers), each read through its own SecretStore.",
             components::MONITORING_NAMESPACE,
         ),
-        // Late: the certificate is Progressing until the domain's delegation resolves.
+        // Progressing until the domain's delegation resolves: independent, so the certificate is
+        // requested as soon as cert-manager is up, and the shop does not wait for it.
         (
             "certificates",
             "certificates",
-            1,
+            None,
             "The Let's Encrypt ClusterIssuer and the ingress gateway's certificate.",
             "istio-ingress",
         ),
         (
             "database",
             "database",
-            -1,
+            Some(-1),
             "Cloud SQL grants: each service's database to its own IAM user only (a Job on every sync).",
             components::DB_GRANTS,
         ),
         (
             "kafka",
             "kafka",
-            -2,
+            Some(-2),
             "The Kafka cluster and its topics (Strimzi custom resources).",
             components::KAFKA_NAMESPACE,
         ),
@@ -147,7 +162,12 @@ pub(super) fn render(
             directory: Directory::Recurse,
             namespace: namespace.into(),
         };
-        add_yaml(files, format!("{apps_path}/{name}.yaml"), &app.render()?);
+        let folder = if wave.is_some() {
+            &apps_path
+        } else {
+            &independent_path
+        };
+        add_yaml(files, format!("{folder}/{name}.yaml"), &app.render()?);
     }
 
     for s in platform.services.values() {
@@ -161,7 +181,7 @@ pub(super) fn render(
             name: format!("{}-{}", env.name, s.name),
             service: Some(s),
             project: format!("{}-{}", env.name, s.tier),
-            wave: 0,
+            wave: Some(0),
             path: format!("gitops/{}/{}", env.name, s.namespace),
             directory: Directory::Include(format!("{}.yaml", s.name)),
             namespace: s.namespace.clone(),
@@ -186,6 +206,8 @@ struct RootYaml<'a> {
     env: &'a Environment,
     name: String,
     apps_path: String,
+    independent_name: String,
+    independent_path: String,
 }
 
 #[derive(Template)]
@@ -211,7 +233,9 @@ struct ApplicationYaml<'a> {
     /// The service this Application deploys, if it deploys one.
     service: Option<&'a Service>,
     project: String,
-    wave: i32,
+    /// Its sync wave under `<env>-root`; `None` under `<env>-independent` (no wave, retried
+    /// without limit).
+    wave: Option<i32>,
     /// The folder in the repository, at the environment's target revision.
     path: String,
     directory: Directory,

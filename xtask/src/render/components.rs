@@ -12,7 +12,8 @@
 //! has none: every SecretStore authenticates as the service account of the workload it serves.
 //!
 //! Sync waves: CRDs and operators at -3 (istiod, which needs Istio's CRDs, at -2), their custom
-//! resources at -2 and -1, our services at 0.
+//! resources at -2 and -1, our services at 0. The data tools (Spark operator, Airflow, Metabase)
+//! have no wave: the independent root syncs them, so they never hold the shop back.
 
 use std::collections::BTreeSet;
 
@@ -41,7 +42,9 @@ pub struct Chart {
     pub repo: &'static str,
     pub chart: &'static str,
     pub version: &'static str,
-    pub wave: i32,
+    /// Its sync wave under the root; `None`: synced by the independent root instead (see
+    /// [`super::argocd`]), so it neither waits for the shop nor holds it.
+    pub wave: Option<i32>,
     pub server_side_apply: bool,
     /// The chart's admission webhooks are patched at run time (CA bundle, failure policy) by
     /// their controller: Argo CD must ignore those fields or self-heal fights it.
@@ -202,7 +205,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
         repo: ISTIO_REPO,
         chart,
         version: ISTIO_VERSION,
-        wave,
+        wave: Some(wave),
         server_side_apply: false,
         patched_webhooks: false,
         comment: comment.to_owned(),
@@ -284,7 +287,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             repo: "https://charts.jetstack.io",
             chart: "cert-manager",
             version: "v1.19.1",
-            wave: -3,
+            wave: Some(-3),
             server_side_apply: true,
             patched_webhooks: false,
             comment: "cert-manager: issues the ingress certificate from Let's Encrypt, answering DNS-01\n\
@@ -306,7 +309,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             repo: "https://charts.external-secrets.io",
             chart: "external-secrets",
             version: "0.20.4",
-            wave: -3,
+            wave: Some(-3),
             server_side_apply: true,
             patched_webhooks: false,
             comment: "The External Secrets Operator. It holds no Google identity: each SecretStore\n\
@@ -325,7 +328,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             repo: "https://strimzi.io/charts/",
             chart: "strimzi-kafka-operator",
             version: "0.48.0",
-            wave: -3,
+            wave: Some(-3),
             server_side_apply: true,
             patched_webhooks: false,
             comment: "The Strimzi operator, watching the kafka namespace.".to_owned(),
@@ -338,7 +341,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             repo: "https://prometheus-community.github.io/helm-charts",
             chart: "kube-prometheus-stack",
             version: "79.5.0",
-            wave: -3,
+            wave: Some(-3),
             server_side_apply: true,
             patched_webhooks: false,
             comment:
@@ -361,7 +364,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
                 "kubeProxy": { "enabled": false },
                 "alertmanager": {
                     // Optional: Alertmanager starts before the values exist (they arrive through
-                    // platform-secrets, a late wave) and reads the files when it notifies.
+                    // platform-secrets, under the independent root) and reads the files when it notifies.
                     "alertmanagerSpec": {
                         "volumes": [{
                             "name": ALERT_RECEIVERS,
@@ -444,7 +447,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             repo: "https://grafana.github.io/helm-charts",
             chart: "loki",
             version: "6.46.0",
-            wave: -1,
+            wave: Some(-1),
             server_side_apply: false,
             patched_webhooks: false,
             comment: "Loki, single binary: the logs of every pod, shipped by Alloy.".to_owned(),
@@ -481,7 +484,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             repo: "https://grafana.github.io/helm-charts",
             chart: "alloy",
             version: "1.4.0",
-            wave: -1,
+            wave: Some(-1),
             server_side_apply: false,
             patched_webhooks: false,
             comment: "Grafana Alloy: tails every pod's log through the Kubernetes API (no host mounts)\n\
@@ -502,7 +505,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             repo: "https://grafana.github.io/helm-charts",
             chart: "tempo",
             version: "1.24.0",
-            wave: -1,
+            wave: Some(-1),
             server_side_apply: false,
             patched_webhooks: false,
             comment: "Tempo, single binary: traces over OTLP.".to_owned(),
@@ -520,7 +523,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             repo: "https://kubeflow.github.io/spark-operator",
             chart: "spark-operator",
             version: "2.3.0",
-            wave: -3,
+            wave: None, // a data tool: never gates the shop
             server_side_apply: true,
             patched_webhooks: false,
             comment: "The Kubeflow Spark operator; Spark jobs run in its namespace.".to_owned(),
@@ -533,7 +536,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             repo: "https://airflow.apache.org",
             chart: "airflow",
             version: "1.18.0",
-            wave: -1,
+            wave: None, // a data tool: never gates the shop
             server_side_apply: false,
             patched_webhooks: false,
             comment: format!(
@@ -561,7 +564,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             repo: "https://pmint93.github.io/helm-charts",
             chart: "metabase",
             version: "2.22.0",
-            wave: -1,
+            wave: None, // a data tool: never gates the shop
             server_side_apply: false,
             patched_webhooks: false,
             comment: "Metabase: dashboards over the analytics database.".to_owned(),
@@ -612,7 +615,16 @@ pub(super) fn render(
         .render()?;
         add_yaml(
             files,
-            format!("argocd/{}/apps/{}.yaml", env.name, chart.name),
+            format!(
+                "argocd/{}/{}/{}.yaml",
+                env.name,
+                if chart.wave.is_some() {
+                    super::argocd::APPS
+                } else {
+                    super::argocd::INDEPENDENT
+                },
+                chart.name
+            ),
             &body,
         );
     }
