@@ -1344,3 +1344,88 @@ moved {
             .contains("moved to module.thing.google_thing.x, which is not declared")
     );
 }
+
+/// Issue: a secret a machine can make was left empty until a person filled it, and the service's
+/// ExternalSecret (so its Deployment) waited. Every declared secret of kind `random` or
+/// `ed25519-key` is in the rendered `generated_secrets`, the secrets module writes a version for
+/// each kind from an ephemeral value through the write-only `secret_data_wo` (never
+/// `secret_data`, which would keep it in state), and `provided` secrets are not generated.
+#[test]
+fn machine_made_secrets_are_generated_by_terraform_and_kept_out_of_state() {
+    let platform = xtask::load_platform().expect("platform.toml is valid");
+    let files = xtask::render::render(&platform).expect("the platform renders");
+    let mut kinds_seen = BTreeSet::new();
+    for env in platform.environments.values() {
+        let tfvars: serde_json::Value = serde_json::from_str(
+            files
+                .get(&format!(
+                    "terraform/envs/{}/platform.auto.tfvars.json",
+                    env.name
+                ))
+                .unwrap(),
+        )
+        .unwrap();
+        let generated = tfvars["generated_secrets"].as_object().expect("a map");
+        for s in platform.services.values() {
+            for name in &s.secrets {
+                let kind = platform.secrets[name].kind;
+                let id = format!("{}-{name}", s.name);
+                assert_eq!(
+                    generated.get(&id).and_then(|k| k.as_str()),
+                    kind.generated().then(|| kind.as_str()),
+                    "{id} ({}) in {}",
+                    kind.as_str(),
+                    env.name
+                );
+                if kind.generated() {
+                    kinds_seen.insert(kind.as_str());
+                }
+            }
+        }
+    }
+    assert_eq!(
+        kinds_seen,
+        BTreeSet::from(["ed25519-key", "random"]),
+        "platform.toml declares both machine-made kinds"
+    );
+
+    let main = std::fs::read_to_string(repo_root().join("terraform/modules/secrets/main.tf"))
+        .expect("the secrets module");
+    let body = hcl::parse(&main).expect("valid HCL");
+    let ephemeral: BTreeSet<String> = body
+        .blocks()
+        .filter(|b| b.identifier() == "ephemeral")
+        .map(|b| b.labels()[0].as_str().to_owned())
+        .collect();
+    assert_eq!(
+        ephemeral,
+        BTreeSet::from(["random_password".to_owned(), "tls_private_key".to_owned()]),
+        "generated values come from ephemeral resources"
+    );
+    let versions: Vec<&Block> = body
+        .blocks()
+        .filter(|b| {
+            b.identifier() == "resource"
+                && b.labels()[0].as_str() == "google_secret_manager_secret_version"
+        })
+        .collect();
+    assert_eq!(versions.len(), 2, "one version resource per generated kind");
+    for version in versions {
+        let label = version.labels()[1].as_str();
+        assert!(
+            attribute(version, "secret_data").is_none(),
+            "{label}: secret_data would keep the value in state"
+        );
+        let written = attribute(version, "secret_data_wo")
+            .map(expression_text)
+            .unwrap_or_default();
+        assert!(
+            written.starts_with("ephemeral."),
+            "{label}: secret_data_wo must come from an ephemeral resource, not {written:?}"
+        );
+        assert!(
+            attribute(version, "secret_data_wo_version").is_some(),
+            "{label}"
+        );
+    }
+}

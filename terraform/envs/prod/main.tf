@@ -27,6 +27,7 @@ module "platform" {
   environment_projects = var.environment_projects
   components           = var.components
   services             = var.services
+  generated_secrets    = var.generated_secrets
   domain               = var.domain
   ingress_hosts        = var.ingress_hosts
 

@@ -52,3 +52,8 @@ output "ci_images_service_account_email" {
   description = "CI service account that pushes images, only from refs/heads/main (GCP_IMAGES_SA). Null unless this root holds the registry and the repository is on GitHub."
   value       = module.platform.ci_images_service_account_email
 }
+
+output "secrets_to_provide" {
+  description = "Secret ids whose value a person must add (`gcloud secrets versions add`); docs/deploy.md checks them."
+  value       = module.platform.secrets_to_provide
+}

@@ -91,6 +91,11 @@ variable "ingress_hosts" {
   description = "Public hosts of the environment (the services' `ingress_host`s there): an A record each, to the ingress gateway's address."
 }
 
+variable "generated_secrets" {
+  type        = map(string)
+  description = "Declared secrets whose value Terraform generates, by Secret Manager secret id => kind (`random` or `ed25519-key`)."
+}
+
 variable "services" {
   type = map(object({
     namespace           = string

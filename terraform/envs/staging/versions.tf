@@ -4,15 +4,19 @@ terraform {
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = "~> 6.20"
+      version = "~> 6.30"
     }
     google-beta = {
       source  = "hashicorp/google-beta"
-      version = "~> 6.20"
+      version = "~> 6.30"
     }
     random = {
       source  = "hashicorp/random"
-      version = "~> 3.6"
+      version = "~> 3.7, >= 3.7.1"
+    }
+    tls = {
+      source  = "hashicorp/tls"
+      version = "~> 4.1"
     }
   }
 }

@@ -157,6 +157,7 @@ module "secrets" {
 
   project_id = var.project_id
   secrets    = local.declared_secrets
+  generated  = var.generated_secrets
   labels     = var.labels
 
   depends_on = [google_project_service.apis]

@@ -52,3 +52,8 @@ output "ci_images_service_account_email" {
   description = "CI service account that pushes images, only from refs/heads/main (GCP_IMAGES_SA). Null unless this root holds the registry and the repository is on GitHub."
   value       = try(module.github_oidc[0].service_account_emails["images"], null)
 }
+
+output "secrets_to_provide" {
+  description = "Secret ids whose value a person must add (kind `provided`): a service reading one does not start until it has a version."
+  value       = module.secrets.secrets_to_provide
+}

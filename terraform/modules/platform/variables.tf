@@ -111,6 +111,12 @@ variable "services" {
   }
 }
 
+variable "generated_secrets" {
+  type        = map(string)
+  description = "Declared secrets whose value Terraform generates (platform.toml kind `random` or `ed25519-key`), by Secret Manager secret id => kind."
+  default     = {}
+}
+
 variable "require_ha" {
   type        = bool
   description = "Whether this environment must be highly available (prod): the plan fails unless `ha` is true."

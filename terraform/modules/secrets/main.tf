@@ -1,6 +1,9 @@
-# One Secret Manager secret per secret a service declares in platform.toml. Only the containers:
-# values are added out of band (`gcloud secrets versions add`), never written in code or state.
-# External Secrets copies them into the service's namespace.
+# One Secret Manager secret per secret a service declares in platform.toml. A value a machine can
+# make (platform.toml `kind = "random"` or `"ed25519-key"`) is generated here, once, and written
+# straight into Secret Manager: ephemeral resources and a write-only argument keep it out of the
+# plan and the state. A value a person supplies (`kind = "provided"`) is added out of band
+# (`gcloud secrets versions add`); `secrets_to_provide` lists those secrets.
+# External Secrets copies the values into the service's namespace.
 
 resource "google_secret_manager_secret" "secret" {
   for_each = var.secrets
@@ -12,4 +15,43 @@ resource "google_secret_manager_secret" "secret" {
   replication {
     auto {}
   }
+}
+
+locals {
+  random       = { for id, kind in var.generated : id => kind if kind == "random" }
+  ed25519_keys = { for id, kind in var.generated : id => kind if kind == "ed25519-key" }
+}
+
+# 64 characters of [a-z0-9] (about 330 bits): session, cookie and webhook keys.
+ephemeral "random_password" "generated" {
+  for_each = local.random
+
+  length  = 64
+  upper   = false
+  special = false
+}
+
+# An Ed25519 signing key, PKCS#8 PEM.
+ephemeral "tls_private_key" "generated" {
+  for_each = local.ed25519_keys
+
+  algorithm = "ED25519"
+}
+
+resource "google_secret_manager_secret_version" "random" {
+  # Keyed by the plain map: a managed resource's for_each may not be ephemeral.
+  for_each = local.random
+
+  secret         = google_secret_manager_secret.secret[each.key].id
+  secret_data_wo = ephemeral.random_password.generated[each.key].result
+  # Written once; raising generation writes a new value (a rotation).
+  secret_data_wo_version = var.generation
+}
+
+resource "google_secret_manager_secret_version" "ed25519_key" {
+  for_each = local.ed25519_keys
+
+  secret                 = google_secret_manager_secret.secret[each.key].id
+  secret_data_wo         = ephemeral.tls_private_key.generated[each.key].private_key_pem
+  secret_data_wo_version = var.generation
 }

@@ -15,6 +15,28 @@ variable "secrets" {
   }
 }
 
+variable "generated" {
+  type        = map(string)
+  description = "Secrets whose value Terraform generates, by secret id: `random` (64 random characters) or `ed25519-key` (a PKCS#8 PEM Ed25519 private key). Each must be in `secrets`."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for kind in values(var.generated) : contains(["random", "ed25519-key"], kind)])
+    error_message = "A generated secret's kind is `random` or `ed25519-key`; a `provided` one is added by a person, not generated."
+  }
+}
+
+variable "generation" {
+  type        = number
+  description = "Version of the generated values: raise it to write a fresh value into every generated secret (a rotation)."
+  default     = 1
+
+  validation {
+    condition     = var.generation >= 1 && floor(var.generation) == var.generation
+    error_message = "generation is a whole number from 1."
+  }
+}
+
 variable "labels" {
   type        = map(string)
   description = "Labels applied to every secret."

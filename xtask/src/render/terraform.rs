@@ -33,6 +33,9 @@ struct Tfvars {
     /// environment's nodes read access).
     environment_projects: BTreeMap<String, String>,
     generated_by: &'static str,
+    /// Secret Manager secret id → kind, for every declared secret a machine can make (`random`,
+    /// `ed25519-key`): Terraform generates those values; the others a person adds.
+    generated_secrets: BTreeMap<String, &'static str>,
     github_repository: Option<String>,
     ha: bool,
     /// The public hosts: A records to the ingress gateway's address.
@@ -122,6 +125,17 @@ pub(super) fn render(
             .map(|e| (e.name.clone(), e.gcp_project.clone()))
             .collect(),
         generated_by: GENERATED_BY,
+        generated_secrets: platform
+            .services
+            .values()
+            .flat_map(|s| {
+                s.secrets.iter().filter_map(move |name| {
+                    let kind = platform.secrets.get(name)?.kind;
+                    kind.generated()
+                        .then(|| (secret_id(s, name), kind.as_str()))
+                })
+            })
+            .collect(),
         github_repository: github_repository(&platform.repo_url),
         ha: env.ha,
         ingress_hosts: platform.ingress_hosts(env),
