@@ -928,15 +928,7 @@ fn every_google_service_account_the_manifests_name_is_created_by_terraform() {
     let platform = xtask::load_platform().expect("platform.toml is valid");
     let files = xtask::render::render(&platform).expect("the platform renders");
     for env in platform.environments.values() {
-        let tfvars: serde_json::Value = serde_json::from_str(
-            files
-                .get(&format!(
-                    "terraform/envs/{}/platform.auto.tfvars.json",
-                    env.name
-                ))
-                .unwrap(),
-        )
-        .unwrap();
+        let tfvars = rendered_tfvars(&files, &env.name);
         let mut created: BTreeSet<String> = tfvars["services"]
             .as_object()
             .unwrap()
@@ -967,6 +959,15 @@ fn every_google_service_account_the_manifests_name_is_created_by_terraform() {
         );
         assert_none(problems);
     }
+}
+
+/// The rendered `platform.auto.tfvars.json` of `env`, parsed.
+fn rendered_tfvars(files: &xtask::codegen::Files, env: &str) -> serde_json::Value {
+    let path = format!("terraform/envs/{env}/platform.auto.tfvars.json");
+    let text = files
+        .get(&path)
+        .unwrap_or_else(|| panic!("{path} is rendered"));
+    serde_json::from_str(text).expect("the tfvars are JSON")
 }
 
 const SERVICE_ACCOUNT_SUFFIX: &str = ".iam.gserviceaccount.com";
@@ -1356,15 +1357,7 @@ fn machine_made_secrets_are_generated_by_terraform_and_kept_out_of_state() {
     let files = xtask::render::render(&platform).expect("the platform renders");
     let mut kinds_seen = BTreeSet::new();
     for env in platform.environments.values() {
-        let tfvars: serde_json::Value = serde_json::from_str(
-            files
-                .get(&format!(
-                    "terraform/envs/{}/platform.auto.tfvars.json",
-                    env.name
-                ))
-                .unwrap(),
-        )
-        .unwrap();
+        let tfvars = rendered_tfvars(&files, &env.name);
         let generated = tfvars["generated_secrets"].as_object().expect("a map");
         for s in platform.services.values() {
             for name in &s.secrets {
