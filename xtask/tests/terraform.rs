@@ -942,6 +942,14 @@ fn every_google_service_account_the_manifests_name_is_created_by_terraform() {
                 .values()
                 .map(|c| c["service_account_id"].as_str().unwrap().to_owned()),
         );
+        // Accounts the platform module creates where the registry is (Cloud Build's).
+        if tfvars["artifact_registry"]["project"].as_str() == Some(env.gcp_project.as_str()) {
+            created.extend(
+                registry_accounts()
+                    .iter()
+                    .map(|suffix| format!("{}-{suffix}", platform.name)),
+            );
+        }
         for s in platform.services.values() {
             let email = s.gcp_service_account(env);
             let id = email.split('@').next().unwrap();
@@ -959,6 +967,33 @@ fn every_google_service_account_the_manifests_name_is_created_by_terraform() {
         );
         assert_none(problems);
     }
+}
+
+/// The `<suffix>` of every `google_service_account` the platform module creates with
+/// `account_id = "${var.platform_name}-<suffix>"` and `count = local.holds_registry ? 1 : 0`
+/// (only in the project that holds the registry).
+fn registry_accounts() -> Vec<String> {
+    let main = std::fs::read_to_string(repo_root().join("terraform/modules/platform/main.tf"))
+        .expect("the platform module");
+    let body = hcl::parse(&main).expect("valid HCL");
+    body.blocks()
+        .filter(|b| {
+            b.identifier() == "resource" && b.labels()[0].as_str() == "google_service_account"
+        })
+        .filter(|b| {
+            attribute(b, "count")
+                .map(expression_text)
+                .is_some_and(|count| count.contains("local.holds_registry"))
+        })
+        .filter_map(|b| {
+            let id = attribute(b, "account_id").map(expression_text)?;
+            let suffix = id
+                .trim_matches('"')
+                .strip_prefix("${var.platform_name}-")?
+                .to_owned();
+            (!suffix.contains("${")).then_some(suffix)
+        })
+        .collect()
 }
 
 /// The rendered `platform.auto.tfvars.json` of `env`, parsed.

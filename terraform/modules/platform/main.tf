@@ -66,7 +66,8 @@ locals {
 }
 
 resource "google_project_service" "apis" {
-  for_each = local.apis
+  # Cloud Build only where the images are built (the project holding the registry).
+  for_each = local.holds_registry ? setunion(local.apis, ["cloudbuild.googleapis.com"]) : local.apis
 
   project            = var.project_id
   service            = each.value
@@ -269,6 +270,28 @@ resource "google_secret_manager_secret_iam_member" "ci_plan_generated" {
 }
 
 # The image registry, when platform.registry lives in this environment's project.
+# Cloud Build's identity for `gcloud builds submit --config cloudbuild.yaml` (the image path
+# without GitHub; cloudbuild.yaml names it): pushes to the release repository and writes its
+# build's logs, nothing else. Whoever submits needs roles/cloudbuild.builds.editor and
+# roles/iam.serviceAccountUser on this account.
+resource "google_service_account" "cloud_build" {
+  count = local.holds_registry ? 1 : 0
+
+  project      = var.project_id
+  account_id   = "${var.platform_name}-cloud-build"
+  display_name = "Cloud Build: builds and pushes the service images"
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_project_iam_member" "cloud_build_logs" {
+  count = local.holds_registry ? 1 : 0
+
+  project = var.project_id
+  role    = "roles/logging.logWriter"
+  member  = "serviceAccount:${google_service_account.cloud_build[0].email}"
+}
+
 module "artifact_registry" {
   source = "../artifact-registry"
   count  = local.holds_registry ? 1 : 0
@@ -285,9 +308,12 @@ module "artifact_registry" {
       "nodes-${env}" => "serviceAccount:${var.platform_name}-${env}-nodes@${project}.iam.gserviceaccount.com" if env != var.environment
     },
   )
-  writer_members = var.github_repository == null ? {} : {
-    ci-images = module.github_oidc[0].service_account_members["images"]
-  }
+  writer_members = merge(
+    { for email in google_service_account.cloud_build[*].email : "cloud-build" => "serviceAccount:${email}" },
+    var.github_repository == null ? {} : {
+      ci-images = module.github_oidc[0].service_account_members["images"]
+    },
+  )
   labels = var.labels
 
   depends_on = [google_project_service.apis]

@@ -27,7 +27,24 @@ pub(super) fn render(platform: &Platform, files: &mut Files) -> anyhow::Result<(
             full: format!("{registry}/{name}:$COMMIT_SHA"),
         })
         .collect();
-    add_yaml(files, CLOUDBUILD_PATH, &CloudBuildYaml { images }.render()?);
+    // The account Terraform creates for Cloud Build where the registry is (the platform module's
+    // `cloud_build`): it may push to the repository and write logs, nothing else.
+    let service_account = super::terraform::artifact_registry(registry).map(|r| {
+        format!(
+            "projects/{project}/serviceAccounts/{name}-cloud-build@{project}.iam.gserviceaccount.com",
+            project = r.project,
+            name = platform.name
+        )
+    });
+    add_yaml(
+        files,
+        CLOUDBUILD_PATH,
+        &CloudBuildYaml {
+            images,
+            service_account,
+        }
+        .render()?,
+    );
     Ok(())
 }
 
@@ -43,4 +60,7 @@ struct Image {
 #[template(path = "images/cloudbuild.yaml", escape = "none")]
 struct CloudBuildYaml {
     images: Vec<Image>,
+    /// The build's own service account (`projects/<p>/serviceAccounts/<email>`), when the
+    /// registry is an Artifact Registry repository Terraform creates.
+    service_account: Option<String>,
 }

@@ -47,9 +47,9 @@ struct Tfvars {
 }
 
 #[derive(Debug, Serialize)]
-struct ArtifactRegistry {
+pub(super) struct ArtifactRegistry {
     location: String,
-    project: String,
+    pub(super) project: String,
     repository_id: String,
 }
 
@@ -195,7 +195,7 @@ fn github_repository(repo_url: &str) -> Option<String> {
 }
 
 /// `<location>-docker.pkg.dev/<project>/<repository>` → its parts; `None` for other registries.
-fn artifact_registry(registry: &str) -> Option<ArtifactRegistry> {
+pub(super) fn artifact_registry(registry: &str) -> Option<ArtifactRegistry> {
     let mut parts = registry.split('/');
     let location = parts.next()?.strip_suffix("-docker.pkg.dev")?;
     let project = parts.next()?;
