@@ -373,6 +373,44 @@ fn rendering_is_deterministic() {
     }
 }
 
+/// Issue: every image bump rewrote a `version:` label on every object (376 lines in 36 files),
+/// so a review could not see what moved. A new image tag changes, in the manifests, only each
+/// container's `image:` and its pod template's `version:` label, nowhere else.
+#[test]
+fn an_image_bump_changes_only_image_and_version_lines() {
+    for (name, platform) in all_platforms() {
+        let before = render(&platform);
+        let mut bumped = platform.clone();
+        bumped.image_tag = format!("{}-next", platform.image_tag);
+        let after = render(&bumped);
+        let mut changed = 0;
+        for (path, text) in after.iter() {
+            let path_text = path.display().to_string();
+            if !path_text.starts_with("gitops/") {
+                continue;
+            }
+            let old = before.get(&path_text).unwrap_or_default();
+            for (a, b) in old.lines().zip(text.lines()) {
+                if a == b {
+                    continue;
+                }
+                changed += 1;
+                let line = b.trim_start();
+                assert!(
+                    line.starts_with("image: ") || line.starts_with("version: "),
+                    "{name}: {path_text}: a bump changed {a:?} into {b:?}"
+                );
+            }
+            assert_eq!(old.lines().count(), text.lines().count(), "{path_text}");
+        }
+        assert_eq!(
+            changed,
+            2 * platform.services.len() * platform.environments.len(),
+            "{name}: one image and one version line per service and environment"
+        );
+    }
+}
+
 /// Every document of kind `kind` in the files under `dir`.
 fn kind_in(files: &Files, dir: &str, kind: &str) -> Vec<Value> {
     files

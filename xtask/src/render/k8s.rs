@@ -101,6 +101,9 @@ struct ServiceYaml<'a> {
     s: &'a Service,
     /// Labels on every object, and on the pods.
     labels: Vec<(&'static str, String)>,
+    /// The pods' `version` label (Istio's telemetry reads it): the image tag, on the pod template
+    /// only, so an image bump changes the image and this line of each Deployment, not every object.
+    version: String,
     gcp_service_account: String,
     image: String,
     min_replicas: u32,
@@ -197,7 +200,6 @@ impl<'a> ServiceYaml<'a> {
             ("app.kubernetes.io/name", s.name.clone()),
             ("app.kubernetes.io/part-of", platform.name.clone()),
             ("app.kubernetes.io/component", s.tier.clone()),
-            ("version", platform.image_tag.clone()),
         ];
         let store_keys = store_keys(s);
         let secret_store = if s.secrets.is_empty() && store_keys.is_empty() {
@@ -218,6 +220,7 @@ impl<'a> ServiceYaml<'a> {
         Ok(Self {
             s,
             gcp_service_account: s.gcp_service_account(env),
+            version: platform.image_tag.clone(),
             image: format!("{}/{}:{}", platform.registry, s.name, platform.image_tag),
             min_replicas,
             max_replicas,
