@@ -609,69 +609,72 @@ fn syncs_file(app: &Document, path: &Path, file: &Path) -> bool {
 }
 
 fn nothing_outside_gates_the_shop(sources: &Sources, report: &mut Report) {
+    use crate::render::{ARGOCD_APPS, ARGOCD_INDEPENDENT};
     for app in sources
         .documents
         .iter()
         .filter(|d| d.kind() == "Application")
     {
         let parts: Vec<&str> = app.file.iter().filter_map(|p| p.to_str()).collect();
-        let folder = match parts.as_slice() {
-            ["argocd", _, folder, _] => *folder,
-            _ => continue,
-        };
-        if folder == "independent" {
-            if get(
-                &app.value,
-                &["metadata", "annotations", "argocd.argoproj.io/sync-wave"],
-            )
-            .is_some()
-            {
-                report.fail(
-                    app,
-                    "has a sync wave under the independent root, where nothing waits in waves: remove it",
-                );
+        match parts.as_slice() {
+            ["argocd", _, folder, _] if *folder == ARGOCD_INDEPENDENT => {
+                independent_application(app, report);
             }
-            let limit =
-                get(&app.value, &["spec", "syncPolicy", "retry", "limit"]).and_then(Value::as_i64);
-            if limit.is_none_or(|limit| limit >= 0) {
-                report.fail(
-                    app,
-                    "must retry until what it needs exists (syncPolicy.retry.limit: -1): nothing orders it after its dependencies",
-                );
+            ["argocd", _, folder, _] if *folder == ARGOCD_APPS => {
+                waved_application(sources, app, report);
             }
-            continue;
+            _ => {}
         }
-        if folder != "apps" {
-            continue;
-        }
-        let chart = app.str_at(&["spec", "source", "chart"]).unwrap_or("");
-        if DATA_TOOL_CHARTS.contains(&chart) {
-            report.fail(
-                app,
-                format!(
-                    "the data tool `{chart}` is in the root's sync waves, so the shop waits for it: render it under argocd/<env>/independent/ (wave: None in xtask/src/render/components.rs)"
-                ),
-            );
-        }
-        let Some(path) = app.str_at(&["spec", "source", "path"]) else {
-            continue;
-        };
-        for doc in sources.documents.iter().filter(|d| {
-            syncs_file(app, Path::new(path), &d.file)
-                && CERT_MANAGER_KINDS.contains(&d.kind())
-                && d.str_at(&["apiVersion"])
-                    .is_some_and(|v| v.starts_with("cert-manager.io/"))
-        }) {
-            report.fail(
-                app,
-                format!(
-                    "syncs {} {} ({}), whose health waits on DNS and the ACME server, in the root's sync waves: render its Application under argocd/<env>/independent/",
-                    doc.kind(),
-                    doc.name(),
-                    doc.file.display()
-                ),
-            );
-        }
+    }
+}
+
+/// An Application under the independent root: no wave, retried without limit.
+fn independent_application(app: &Document, report: &mut Report) {
+    let wave = ["metadata", "annotations", "argocd.argoproj.io/sync-wave"];
+    if get(&app.value, &wave).is_some() {
+        report.fail(
+            app,
+            "has a sync wave under the independent root, where nothing waits in waves: remove it",
+        );
+    }
+    let limit = get(&app.value, &["spec", "syncPolicy", "retry", "limit"]).and_then(Value::as_i64);
+    if limit.is_none_or(|limit| limit >= 0) {
+        report.fail(
+            app,
+            "must retry until what it needs exists (syncPolicy.retry.limit: -1): nothing orders it after its dependencies",
+        );
+    }
+}
+
+/// An Application in the root's sync waves: no data tool, nothing cert-manager issues.
+fn waved_application(sources: &Sources, app: &Document, report: &mut Report) {
+    let chart = app.str_at(&["spec", "source", "chart"]).unwrap_or("");
+    if DATA_TOOL_CHARTS.contains(&chart) {
+        report.fail(
+            app,
+            format!(
+                "the data tool `{chart}` is in the root's sync waves, so the shop waits for it: render it under argocd/<env>/independent/ (wave: None in xtask/src/render/components.rs)"
+            ),
+        );
+    }
+    let Some(path) = app.str_at(&["spec", "source", "path"]) else {
+        return;
+    };
+    for doc in sources.documents.iter().filter(|d| {
+        CERT_MANAGER_KINDS.contains(&d.kind())
+            && d.str_at(&["apiVersion"])
+                .is_some_and(|v| v.starts_with("cert-manager.io/"))
+            && syncs_file(app, Path::new(path), &d.file)
+    }) {
+        report.fail(
+            app,
+            format!(
+                "syncs {} {} ({}), whose health waits on DNS and the ACME server, in the root's sync waves: render its Application under argocd/<env>/independent/",
+                doc.kind(),
+                doc.name(),
+                doc.file.display()
+            ),
+        );
     }
 }
 

@@ -26,6 +26,8 @@ pub struct Env {
     lookup: Lookup,
     /// Where a variable missing from `lookup` is read from, one file per variable.
     secrets_dir: Option<PathBuf>,
+    /// Variables whose file exists but could not be read (already in `errors`).
+    unreadable: Vec<String>,
     errors: Vec<String>,
 }
 
@@ -68,6 +70,7 @@ impl Env {
         Self {
             lookup: Box::new(lookup),
             secrets_dir: None,
+            unreadable: Vec::new(),
             errors: Vec::new(),
         }
     }
@@ -79,8 +82,7 @@ impl Env {
     /// Records that a required variable is missing, unless its file was there but unreadable
     /// (already reported).
     fn missing(&mut self, key: &str, hint: &str) {
-        let unreadable = format!("{key} cannot be read from ");
-        if !self.errors.iter().any(|e| e.starts_with(&unreadable)) {
+        if !self.unreadable.iter().any(|k| k == key) {
             self.errors.push(format!("{key} is not set ({hint})"));
         }
     }
@@ -92,14 +94,10 @@ impl Env {
         }
         let path = self.secrets_dir.as_ref()?.join(key);
         match std::fs::read_to_string(&path) {
-            Ok(mut text) => {
-                if text.ends_with('\n') {
-                    text.pop();
-                    if text.ends_with('\r') {
-                        text.pop();
-                    }
-                }
-                Some(text).filter(|v| !v.trim().is_empty())
+            Ok(text) => {
+                let value = text.strip_suffix('\n').unwrap_or(&text);
+                let value = value.strip_suffix('\r').unwrap_or(value);
+                Some(value.to_owned()).filter(|v| !v.trim().is_empty())
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
             Err(error) => {
@@ -107,6 +105,7 @@ impl Env {
                     "{key} cannot be read from {}: {error}",
                     path.display()
                 ));
+                self.unreadable.push(key.to_owned());
                 None
             }
         }

@@ -20,13 +20,19 @@ use std::collections::BTreeSet;
 use askama::Template;
 
 use super::{add_yaml, components, filters};
+use crate::codegen::Files;
+use crate::model::{Environment, Platform, Service, Tier};
 
 /// The folder of `argocd/<env>/` that `<env>-root` syncs, in sync waves.
 pub const APPS: &str = "apps";
 /// The folder of `argocd/<env>/` that `<env>-independent` syncs, without waves.
 pub const INDEPENDENT: &str = "independent";
-use crate::codegen::Files;
-use crate::model::{Environment, Platform, Service, Tier};
+
+/// The folder of `argocd/<env>/` an Application with sync wave `wave` goes to: [`APPS`] with a
+/// wave, [`INDEPENDENT`] without.
+pub fn apps_folder(wave: Option<i32>) -> &'static str {
+    if wave.is_some() { APPS } else { INDEPENDENT }
+}
 
 /// `charts` and `platform_folders` are what [`components`] rendered for `env`.
 pub(super) fn render(
@@ -38,14 +44,13 @@ pub(super) fn render(
 ) -> anyhow::Result<()> {
     let dir = format!("argocd/{}", env.name);
     let apps_path = format!("{dir}/{APPS}");
-    let independent_path = format!("{dir}/{INDEPENDENT}");
     let root = RootYaml {
         platform,
         env,
         name: format!("{}-root", env.name),
         apps_path: apps_path.clone(),
         independent_name: format!("{}-independent", env.name),
-        independent_path: independent_path.clone(),
+        independent_path: format!("{dir}/{INDEPENDENT}"),
     };
     add_yaml(files, format!("{dir}/root.yaml"), &root.render()?);
 
@@ -162,12 +167,11 @@ pub(super) fn render(
             directory: Directory::Recurse,
             namespace: namespace.into(),
         };
-        let folder = if wave.is_some() {
-            &apps_path
-        } else {
-            &independent_path
-        };
-        add_yaml(files, format!("{folder}/{name}.yaml"), &app.render()?);
+        add_yaml(
+            files,
+            format!("{dir}/{}/{name}.yaml", apps_folder(wave)),
+            &app.render()?,
+        );
     }
 
     for s in platform.services.values() {

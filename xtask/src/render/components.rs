@@ -618,11 +618,7 @@ pub(super) fn render(
             format!(
                 "argocd/{}/{}/{}.yaml",
                 env.name,
-                if chart.wave.is_some() {
-                    super::argocd::APPS
-                } else {
-                    super::argocd::INDEPENDENT
-                },
+                super::argocd::apps_folder(chart.wave),
                 chart.name
             ),
             &body,

@@ -217,6 +217,7 @@ impl<'a> ServiceYaml<'a> {
                 .render()?,
             )
         };
+        let (env_vars, secret_files) = split_settings(platform, env, s);
         Ok(Self {
             s,
             gcp_service_account: s.gcp_service_account(env),
@@ -225,8 +226,8 @@ impl<'a> ServiceYaml<'a> {
             min_replicas,
             max_replicas,
             ha: env.ha,
-            env_vars: env_vars(platform, env, s),
-            secret_files: secret_files(platform, env, s),
+            env_vars,
+            secret_files,
             secrets_dir: SECRETS_DIR,
             termination_grace_seconds: DRAIN_DELAY_SECONDS
                 + SHUTDOWN_GRACE_SECONDS
@@ -464,35 +465,26 @@ fn cluster_url(s: &Service) -> String {
 /// child process's environment, or in a dump of the pod's spec.
 pub const SECRETS_DIR: &str = "/var/run/secrets/shop";
 
-/// The service's plain settings as environment variables, with `SECRETS_DIR` when it has secrets.
-fn env_vars(platform: &Platform, env: &Environment, s: &Service) -> Vec<(String, String)> {
-    let mut vars: Vec<(String, String)> = all_settings(platform, env, s)
-        .into_iter()
-        .filter_map(|var| match var.source {
-            EnvSource::Value(value) => Some((var.name, value)),
-            EnvSource::Secret { .. } => None,
-        })
-        .collect();
-    if !secret_files(platform, env, s).is_empty() {
-        vars.push(("SECRETS_DIR".to_owned(), SECRETS_DIR.to_owned()));
-    }
-    vars
-}
+/// A service's settings in a cluster, split: (name, value) of the plain ones as environment
+/// variables, with `SECRETS_DIR` when it has secrets; and the secret ones as (Secret,
+/// [(key, variable)]), each key the file `$SECRETS_DIR/<variable>`.
+type SplitSettings = (Vec<(String, String)>, Vec<(String, Vec<(String, String)>)>);
 
-/// The service's secret settings: (Secret, [(key, variable)]), each key the file
-/// `$SECRETS_DIR/<variable>`.
-fn secret_files(
-    platform: &Platform,
-    env: &Environment,
-    s: &Service,
-) -> Vec<(String, Vec<(String, String)>)> {
+fn split_settings(platform: &Platform, env: &Environment, s: &Service) -> SplitSettings {
+    let mut vars = Vec::new();
     let mut files: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for var in all_settings(platform, env, s) {
-        if let EnvSource::Secret { secret, key } = var.source {
-            files.entry(secret).or_default().push((key, var.name));
+        match var.source {
+            EnvSource::Value(value) => vars.push((var.name, value)),
+            EnvSource::Secret { secret, key } => {
+                files.entry(secret).or_default().push((key, var.name));
+            }
         }
     }
-    files.into_iter().collect()
+    if !files.is_empty() {
+        vars.push(("SECRETS_DIR".to_owned(), SECRETS_DIR.to_owned()));
+    }
+    (vars, files.into_iter().collect())
 }
 
 /// The service's settings in a cluster ([`settings`] says what each variable holds).

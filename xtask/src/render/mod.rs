@@ -24,6 +24,8 @@ use crate::codegen::{Files, YAML_HEADER};
 use crate::model::Platform;
 
 mod argocd;
+/// The two folders of `argocd/<env>/`: the root's, in sync waves, and the independent root's.
+pub use argocd::{APPS as ARGOCD_APPS, INDEPENDENT as ARGOCD_INDEPENDENT};
 mod components;
 mod images;
 mod istio;
