@@ -12,6 +12,7 @@ pub mod codegen;
 pub mod diagnostics;
 pub mod guard;
 pub mod image_tag;
+pub mod images;
 pub mod model;
 pub mod render;
 pub mod scaffold;
@@ -33,7 +34,14 @@ pub fn load_platform() -> anyhow::Result<model::Platform> {
     let path = root().join("platform.toml");
     let source = std::fs::read_to_string(&path)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    Ok(model::Platform::parse("platform.toml", &source)?)
+    let mut platform = model::Platform::parse("platform.toml", &source)?;
+    let pins = root().join(images::PINS_FILE);
+    match std::fs::read_to_string(&pins) {
+        Ok(text) => platform.images = images::parse_pins(images::PINS_FILE, &text, &platform)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => anyhow::bail!("cannot read {}: {e}", pins.display()),
+    }
+    Ok(platform)
 }
 
 pub fn render_command() -> anyhow::Result<()> {

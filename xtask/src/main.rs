@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use xtask::{
-    bench, check_command, diagnostics, image_tag, render_command, scaffold, seed, test, up,
+    bench, check_command, diagnostics, image_tag, images, render_command, scaffold, seed, test, up,
 };
 
 /// Developer commands for the shop platform. Everything generated is derived from platform.toml.
@@ -36,8 +36,12 @@ enum Command {
     /// Measure request paths against baselines in the same run (release builds, pinned CPUs):
     /// the kit vs bare axum, product vs pgbench, cart vs redis-benchmark, the gateway vs direct.
     Bench(bench::Bench),
-    /// Set platform.image_tag (comments kept, validated); the image pipeline's one edit.
+    /// Set platform.image_tag, the tag of services images.toml does not pin (comments kept,
+    /// validated).
     ImageTag(image_tag::ImageTag),
+    /// Which services need a new image (the cargo dependency graph since each pin's commit),
+    /// and pinning built images by digest in images.toml: the image pipeline's edits.
+    Images(images::Images),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         Command::Seed(args) => seed::run(&args),
         Command::Test(args) => test::run(&args),
         Command::ImageTag(args) => image_tag::run(&args),
+        Command::Images(args) => images::run(&args),
         Command::Bench(args) => bench::run(&args),
     };
     match outcome {

@@ -213,7 +213,11 @@ pub struct Platform {
     pub domain: String,
     pub registry: String,
     pub repo_url: String,
+    /// The tag of the images of services `images` does not pin.
     pub image_tag: String,
+    /// The image each built service runs (`images.toml`, see [`crate::images`]); empty when
+    /// parsed from platform.toml alone.
+    pub images: BTreeMap<String, crate::images::Pin>,
     /// The service that routes external API traffic (`platform.gateway`).
     pub gateway: String,
     /// The shop's front door (`platform.storefront`): `cargo xtask up` prints its URL.
@@ -635,6 +639,7 @@ impl Validator {
             registry: meta.registry.into_inner(),
             repo_url: meta.repo_url.into_inner(),
             image_tag: meta.image_tag,
+            images: BTreeMap::new(),
             gateway,
             storefront,
             tokens,

@@ -16,7 +16,7 @@ use xtask::guard::{self, RULES, Sources};
 const DEPLOYMENT: &str = "gitops/prod/web/web.yaml";
 const STORE_FILE: &str = "gitops/prod/web/store.yaml";
 const AUTHZ: &str = "policies/istio/prod/web/default-deny.yaml";
-const NETPOL: &str = "gitops/prod/network-policies.yaml";
+const NETPOL: &str = "gitops/prod/namespaces/network-policies.yaml";
 const TFVARS: &str = "terraform/envs/prod/platform.auto.tfvars.json";
 
 const WEB: &str = r#"---

@@ -411,6 +411,102 @@ fn an_image_bump_changes_only_image_and_version_lines() {
     }
 }
 
+/// A pin of `service`'s image built from commit `n` (any fixed fake commit and digest).
+fn pin(n: u8) -> xtask::images::Pin {
+    xtask::images::Pin::parse(&format!(
+        "{}@sha256:{}",
+        format!("{n:02x}").repeat(20),
+        format!("{n:02x}").repeat(32)
+    ))
+    .unwrap()
+}
+
+/// The image pipeline rebuilds only the services whose inputs changed and pins each by digest in
+/// images.toml: a new image for one service changes that service's `image:` and `version:`
+/// lines, in each environment, and nothing else.
+#[test]
+fn a_new_image_for_one_service_changes_only_its_lines() {
+    for (name, platform) in all_platforms() {
+        let mut pinned = platform.clone();
+        for service in platform.services.keys() {
+            pinned.images.insert(service.clone(), pin(1));
+        }
+        let before = render(&pinned);
+        let rebuilt = platform.services.keys().next().unwrap().clone();
+        let mut bumped = pinned.clone();
+        bumped.images.insert(rebuilt.clone(), pin(2));
+        let after = render(&bumped);
+        let mut changed = Vec::new();
+        for (path, text) in after.iter() {
+            let path_text = path.display().to_string();
+            let old = before.get(&path_text).unwrap_or_default();
+            assert_eq!(old.lines().count(), text.lines().count(), "{path_text}");
+            for (a, b) in old.lines().zip(text.lines()) {
+                if a != b {
+                    changed.push((path_text.clone(), b.trim_start().to_owned()));
+                }
+            }
+        }
+        let environments = platform.environments.len();
+        assert_eq!(changed.len(), 2 * environments, "{name}: {changed:#?}");
+        for (path, line) in &changed {
+            let namespace = &platform.services[&rebuilt].namespace;
+            assert!(
+                path.starts_with("gitops/")
+                    && path.ends_with(&format!("/{namespace}/{rebuilt}/{rebuilt}.yaml")),
+                "{name}: {path} changed"
+            );
+            assert!(
+                line.starts_with("image: ") && line.ends_with(&pin(2).to_string())
+                    || line.starts_with("version: ") && line.contains(&pin(2).commit),
+                "{name}: {path}: {line:?}"
+            );
+        }
+    }
+}
+
+/// A pinned image is deployed by digest, and its Deployment no longer skips checkov's digest
+/// check (CKV_K8S_43), which an unpinned one must.
+#[test]
+fn a_pinned_image_is_deployed_by_digest() {
+    let (_, platform) = all_platforms().into_iter().next().unwrap();
+    let service = platform.services.values().next().unwrap().clone();
+    let mut pinned = platform.clone();
+    pinned.images.insert(service.name.clone(), pin(3));
+    for (platform, by_digest) in [(&platform, false), (&pinned, true)] {
+        let files = render(platform);
+        for env in platform.environments.values() {
+            let deployment = kind_in(
+                &files,
+                &format!(
+                    "gitops/{}/{}/{}/",
+                    env.name, service.namespace, service.name
+                ),
+                "Deployment",
+            )
+            .pop()
+            .unwrap();
+            let image = deployment["spec"]["template"]["spec"]["containers"][0]["image"].as_str();
+            let skips = deployment["metadata"]["annotations"]
+                .as_mapping()
+                .unwrap()
+                .values()
+                .filter_map(Value::as_str)
+                .any(|v| v.starts_with("CKV_K8S_43="));
+            if by_digest {
+                assert_eq!(
+                    image,
+                    Some(format!("{}/{}:{}", platform.registry, service.name, pin(3)).as_str())
+                );
+                assert!(!skips, "a digest-pinned Deployment skips CKV_K8S_43");
+            } else {
+                assert!(!image.unwrap().contains('@'));
+                assert!(skips, "an unpinned Deployment must justify CKV_K8S_43");
+            }
+        }
+    }
+}
+
 /// Every document of kind `kind` in the files under `dir`.
 fn kind_in(files: &Files, dir: &str, kind: &str) -> Vec<Value> {
     files

@@ -86,8 +86,7 @@ pub(super) fn render(
         service: None,
         project: platform_project.clone(),
         wave: Some(-2),
-        path: format!("gitops/{}", env.name),
-        directory: Directory::Include("{namespaces.yaml,network-policies.yaml}".into()),
+        path: format!("gitops/{}/namespaces", env.name),
         // Namespaces are cluster-scoped; every resource names its namespace, this is a default.
         namespace: "istio-system".into(),
     };
@@ -109,7 +108,6 @@ pub(super) fn render(
         project: platform_project,
         wave: Some(-1),
         path: format!("policies/istio/{}", env.name),
-        directory: Directory::Recurse,
         namespace: "istio-system".into(),
     };
     add_yaml(
@@ -164,7 +162,6 @@ pub(super) fn render(
             project: components_project.clone(),
             wave,
             path: format!("gitops/{}/platform/{folder}", env.name),
-            directory: Directory::Recurse,
             namespace: namespace.into(),
         };
         add_yaml(
@@ -186,8 +183,7 @@ pub(super) fn render(
             service: Some(s),
             project: format!("{}-{}", env.name, s.tier),
             wave: Some(0),
-            path: format!("gitops/{}/{}", env.name, s.namespace),
-            directory: Directory::Include(format!("{}.yaml", s.name)),
+            path: format!("gitops/{}/{}/{}", env.name, s.namespace, s.name),
             namespace: s.namespace.clone(),
         };
         // Services' Applications share the folder with the platform's.
@@ -240,15 +236,9 @@ struct ApplicationYaml<'a> {
     /// Its sync wave under `<env>-root`; `None` under `<env>-independent` (no wave, retried
     /// without limit).
     wave: Option<i32>,
-    /// The folder in the repository, at the environment's target revision.
+    /// The folder in the repository, at the environment's target revision: this Application's
+    /// alone, so it syncs every file of it and nothing else.
     path: String,
-    directory: Directory,
     /// The destination namespace.
     namespace: String,
-}
-
-/// Which files of `path` the Application syncs.
-enum Directory {
-    Include(String),
-    Recurse,
 }

@@ -1,7 +1,7 @@
 //! Third-party platform components, per environment: one Argo CD Application per Helm chart under
-//! `argocd/<env>/apps/` (repository, chart and pinned version, values inline as
-//! `helm.valuesObject` where platform.toml decides them), and the custom resources they serve,
-//! rendered under `gitops/<env>/platform/`: the Strimzi Kafka cluster `<platform>-kafka` with one
+//! `argocd/<env>/apps/` (repository, chart and pinned version; its values, written as the chart
+//! documents them in `templates/charts/<chart>.yaml`, inline as `helm.valuesObject`), and the
+//! custom resources they serve, rendered under `gitops/<env>/platform/`: the Strimzi Kafka cluster `<platform>-kafka` with one
 //! KafkaTopic per topic and one `<topic>.dlq` per consumed topic (`kafka/`); the Let's Encrypt
 //! ClusterIssuer and the ingress certificate (`certificates/`); and, per component [`Identity`]
 //! with secrets, its ServiceAccount, SecretStore and ExternalSecret (`secrets/`).
@@ -18,7 +18,6 @@
 use std::collections::BTreeSet;
 
 use askama::Template;
-use serde_json::{Value, json};
 
 use super::add_yaml;
 use super::filters;
@@ -50,7 +49,8 @@ pub struct Chart {
     /// their controller: Argo CD must ignore those fields or self-heal fights it.
     pub patched_webhooks: bool,
     pub comment: String,
-    values: Value,
+    /// Its values (`helm.valuesObject`), when platform.toml or the chart's defaults do not do.
+    pub values: Option<RenderValues>,
 }
 
 /// cert-manager's namespace, and its identity (the chart's ServiceAccount).
@@ -193,11 +193,91 @@ pub fn database_grants_sql(grants: &[(String, String)]) -> String {
     sql
 }
 
+/// What a chart's values template (`templates/charts/<chart>.yaml`) may refer to.
+pub struct ValuesContext<'a> {
+    pub platform: &'a Platform,
+    pub env: &'a Environment,
+    /// Namespace of Prometheus, Grafana, Loki and Tempo.
+    pub monitoring: &'static str,
+    /// cert-manager's Google service account (Workload Identity).
+    pub cert_manager_sa: String,
+    /// The Secret holding Alertmanager's receiver credentials, and where it is mounted.
+    pub receivers_secret: &'static str,
+    pub receivers_dir: String,
+}
+
+impl<'a> ValuesContext<'a> {
+    pub fn new(platform: &'a Platform, env: &'a Environment) -> Self {
+        Self {
+            platform,
+            env,
+            monitoring: MONITORING_NAMESPACE,
+            cert_manager_sa: identity(CERT_MANAGER).gcp_service_account(env),
+            receivers_secret: ALERT_RECEIVERS,
+            receivers_dir: format!("/etc/alertmanager/secrets/{ALERT_RECEIVERS}"),
+        }
+    }
+}
+
+/// Renders a chart's values: its template under `templates/charts/`, given a [`ValuesContext`].
+pub type RenderValues = fn(&ValuesContext<'_>) -> askama::Result<String>;
+
+/// One askama template per chart that has values, all over the same [`ValuesContext`], the
+/// function that renders it, and the list of the templates (`VALUES_TEMPLATES`).
+macro_rules! values_templates {
+    ($($function:ident: $template:ident = $path:literal;)*) => {
+        /// The values templates, relative to `templates/`: every file of `templates/charts/`.
+        #[cfg(test)]
+        const VALUES_TEMPLATES: &[&str] = &[$($path),*];
+        $(
+        #[derive(Template)]
+        #[template(path = $path, escape = "none")]
+        struct $template<'a>(&'a ValuesContext<'a>);
+
+        impl<'a> std::ops::Deref for $template<'a> {
+            type Target = ValuesContext<'a>;
+            fn deref(&self) -> &Self::Target {
+                self.0
+            }
+        }
+
+        fn $function(context: &ValuesContext<'_>) -> askama::Result<String> {
+            $template(context).render()
+        }
+    )*};
+}
+
+/// Fails unless a chart's rendered values are a YAML mapping (what Helm merges over the chart's
+/// defaults).
+fn values_mapping(chart: &str, text: &str) -> anyhow::Result<()> {
+    match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text) {
+        Ok(serde_yaml_ng::Value::Mapping(_)) => Ok(()),
+        Ok(other) => anyhow::bail!(
+            "templates/charts/{chart}.yaml: chart values must be a mapping, not {other:?}"
+        ),
+        Err(error) => anyhow::bail!("templates/charts/{chart}.yaml renders invalid YAML: {error}"),
+    }
+}
+
+values_templates! {
+    istio_cni_values: IstioCniValues = "charts/istio-cni.yaml";
+    istiod_values: IstiodValues = "charts/istiod.yaml";
+    ingressgateway_values: IngressGatewayValues = "charts/istio-ingressgateway.yaml";
+    cert_manager_values: CertManagerValues = "charts/cert-manager.yaml";
+    external_secrets_values: ExternalSecretsValues = "charts/external-secrets.yaml";
+    kube_prometheus_stack_values: KubePrometheusStackValues = "charts/kube-prometheus-stack.yaml";
+    loki_values: LokiValues = "charts/loki.yaml";
+    alloy_values: AlloyValues = "charts/alloy.yaml";
+    tempo_values: TempoValues = "charts/tempo.yaml";
+    spark_operator_values: SparkOperatorValues = "charts/spark-operator.yaml";
+    airflow_values: AirflowValues = "charts/airflow.yaml";
+}
+
 const ISTIO_REPO: &str = "https://istio-release.storage.googleapis.com/charts";
 const ISTIO_VERSION: &str = "1.27.3";
 
 /// The charts of an environment, in install order.
-pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
+pub fn charts(platform: &Platform) -> Vec<Chart> {
     let istio = |name, release, namespace, chart, wave, comment: &str, values| Chart {
         name,
         release,
@@ -211,8 +291,6 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
         comment: comment.to_owned(),
         values,
     };
-    let cert_manager_sa = identity(CERT_MANAGER).gcp_service_account(env);
-    let receivers = format!("/etc/alertmanager/secrets/{ALERT_RECEIVERS}");
     vec![
         Chart {
             // istiod-default-validator: shipped with `failurePolicy: Ignore`, set to `Fail` by
@@ -225,7 +303,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
                 "base",
                 -3,
                 "Istio's CRDs, cluster roles and default validating webhook.",
-                json!({}),
+                None,
             )
         },
         istio(
@@ -236,7 +314,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             -3,
             "The Istio CNI node agent: sets up traffic redirection instead of a privileged\n\
              istio-init container, which `restricted` pod security would refuse.",
-            json!({ "global": { "platform": "gke" } }),
+            Some(istio_cni_values),
         ),
         Chart {
             patched_webhooks: true,
@@ -249,14 +327,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
                 "The Istio control plane, with the CNI plugin (the tier namespaces enforce `restricted`\n\
                  pod security) and metrics merging (the app's /metrics served on :15020). Envoy, not\n\
                  istiod, fetches JWKS: istiod has no mesh identity, and auth accepts only mTLS.",
-                json!({
-                    "global": { "platform": "gke" },
-                    "pilot": {
-                        "cni": { "enabled": true },
-                        "env": { "PILOT_JWT_ENABLE_REMOTE_JWKS": "envoy" },
-                    },
-                    "meshConfig": { "enablePrometheusMerge": true },
-                }),
+                Some(istiod_values),
             )
         },
         istio(
@@ -268,17 +339,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             "The ingress gateway (service account istio-ingressgateway, pods labelled\n\
              istio: ingressgateway), which the Gateway in policies/istio selects. Its load balancer\n\
              takes the environment's `ingress_ip` (reserved by Terraform) once platform.toml has it.",
-            {
-                let mut values = json!({
-                    "name": "istio-ingressgateway",
-                    "labels": { "istio": "ingressgateway" },
-                    "serviceAccount": { "name": "istio-ingressgateway" },
-                });
-                if let Some(ip) = &env.ingress_ip {
-                    values["service"] = json!({ "loadBalancerIP": ip });
-                }
-                values
-            },
+            Some(ingressgateway_values),
         ),
         Chart {
             name: "cert-manager",
@@ -294,13 +355,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
                       challenges in the environment's Cloud DNS zone as the Google service account\n\
                       cert-manager (Workload Identity; Terraform grants it that zone only)."
                 .to_owned(),
-            values: json!({
-                "crds": { "enabled": true, "keep": true },
-                "serviceAccount": {
-                    "name": "cert-manager",
-                    "annotations": { "iam.gke.io/gcp-service-account": cert_manager_sa },
-                },
-            }),
+            values: Some(cert_manager_values),
         },
         Chart {
             name: "external-secrets",
@@ -316,10 +371,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
                       names the Kubernetes ServiceAccount it authenticates as (the chart lets the\n\
                       operator request tokens for service accounts)."
                 .to_owned(),
-            values: json!({
-                "installCRDs": true,
-                "serviceAccount": { "name": "external-secrets" },
-            }),
+            values: Some(external_secrets_values),
         },
         Chart {
             name: "strimzi",
@@ -332,7 +384,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             server_side_apply: true,
             patched_webhooks: false,
             comment: "The Strimzi operator, watching the kafka namespace.".to_owned(),
-            values: json!({}),
+            values: None,
         },
         Chart {
             name: "kube-prometheus-stack",
@@ -355,90 +407,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
                       Watchdog, the always-firing heartbeat, goes nowhere until a dead man's switch\n\
                       is wired to it."
                     .to_owned(),
-            values: json!({
-                // GKE manages the control plane and Dataplane V2 has no kube-proxy: scraping
-                // them would only raise alerts that can never clear.
-                "kubeControllerManager": { "enabled": false },
-                "kubeScheduler": { "enabled": false },
-                "kubeEtcd": { "enabled": false },
-                "kubeProxy": { "enabled": false },
-                "alertmanager": {
-                    // Optional: Alertmanager starts before the values exist (they arrive through
-                    // platform-secrets, under the independent root) and reads the files when it notifies.
-                    "alertmanagerSpec": {
-                        "volumes": [{
-                            "name": ALERT_RECEIVERS,
-                            "secret": { "secretName": ALERT_RECEIVERS, "optional": true },
-                        }],
-                        "volumeMounts": [{
-                            "name": ALERT_RECEIVERS,
-                            "mountPath": receivers.as_str(),
-                            "readOnly": true,
-                        }],
-                    },
-                    "config": {
-                        "route": {
-                            "receiver": "ticket",
-                            "group_by": ["alertname", "namespace", "service"],
-                            "routes": [
-                                { "receiver": "null", "matchers": ["alertname = \"Watchdog\""] },
-                                { "receiver": "null", "matchers": ["alertname = \"InfoInhibitor\""] },
-                                { "receiver": "page", "matchers": ["severity =~ \"page|critical\""] },
-                            ],
-                        },
-                        "receivers": [
-                            { "name": "null" },
-                            { "name": "page", "pagerduty_configs": [{
-                                "routing_key_file": format!("{receivers}/pagerduty-routing-key"),
-                                "send_resolved": true,
-                            }] },
-                            { "name": "ticket", "slack_configs": [{
-                                "api_url_file": format!("{receivers}/slack-webhook-url"),
-                                "send_resolved": true,
-                            }] },
-                        ],
-                    },
-                },
-                "prometheus": {
-                    "prometheusSpec": {
-                        "podMonitorSelectorNilUsesHelmValues": false,
-                        "serviceMonitorSelectorNilUsesHelmValues": false,
-                        "ruleSelectorNilUsesHelmValues": false,
-                        "retention": "15d",
-                    },
-                },
-                "grafana": {
-                    "sidecar": {
-                        "dashboards": {
-                            "enabled": true,
-                            "label": "grafana_dashboard",
-                            "labelValue": "1",
-                            "searchNamespace": "ALL",
-                        },
-                    },
-                    "additionalDataSources": [
-                        {
-                            "name": "Loki",
-                            "type": "loki",
-                            "uid": "loki",
-                            "url": format!("http://loki.{MONITORING_NAMESPACE}.svc:3100"),
-                            "jsonData": { "derivedFields": [{
-                                "name": "trace_id",
-                                "matcherRegex": "\"trace_id\":\"(\\w+)\"",
-                                "datasourceUid": "tempo",
-                                "url": "$${__value.raw}",
-                            }] },
-                        },
-                        {
-                            "name": "Tempo",
-                            "type": "tempo",
-                            "uid": "tempo",
-                            // The tempo chart serves Tempo's HTTP API on 3200 (since 1.21.1).
-                            "url": format!("http://tempo.{MONITORING_NAMESPACE}.svc:3200"),
-                        },
-                    ],
-                },
-            }),
+            values: Some(kube_prometheus_stack_values),
         },
         Chart {
             name: "loki",
@@ -451,31 +420,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             server_side_apply: false,
             patched_webhooks: false,
             comment: "Loki, single binary: the logs of every pod, shipped by Alloy.".to_owned(),
-            values: json!({
-                "deploymentMode": "SingleBinary",
-                "loki": {
-                    "auth_enabled": false,
-                    "commonConfig": { "replication_factor": 1 },
-                    "storage": { "type": "filesystem" },
-                    "schemaConfig": {
-                        "configs": [{
-                            "from": "2025-01-01",
-                            "store": "tsdb",
-                            "object_store": "filesystem",
-                            "schema": "v13",
-                            "index": { "prefix": "index_", "period": "24h" },
-                        }],
-                    },
-                },
-                "singleBinary": { "replicas": 1 },
-                // The chart's memcached caches request about 10Gi by default: more than a small
-                // node pool has, for a single binary that does not need them.
-                "chunksCache": { "enabled": false },
-                "resultsCache": { "enabled": false },
-                "read": { "replicas": 0 },
-                "write": { "replicas": 0 },
-                "backend": { "replicas": 0 },
-            }),
+            values: Some(loki_values),
         },
         Chart {
             name: "alloy",
@@ -490,13 +435,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             comment: "Grafana Alloy: tails every pod's log through the Kubernetes API (no host mounts)\n\
                       and pushes it to Loki, labelled with namespace, pod, container, app and level."
                 .to_owned(),
-            values: json!({
-                "controller": { "type": "deployment", "replicas": 1 },
-                "alloy": {
-                    "mounts": { "varlog": false, "dockercontainers": false },
-                    "configMap": { "content": alloy_config() },
-                },
-            }),
+            values: Some(alloy_values),
         },
         Chart {
             name: "tempo",
@@ -509,12 +448,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             server_side_apply: false,
             patched_webhooks: false,
             comment: "Tempo, single binary: traces over OTLP.".to_owned(),
-            values: json!({
-                "tempo": { "receivers": { "otlp": { "protocols": {
-                    "grpc": { "endpoint": "0.0.0.0:4317" },
-                    "http": { "endpoint": "0.0.0.0:4318" },
-                } } } },
-            }),
+            values: Some(tempo_values),
         },
         Chart {
             name: "spark-operator",
@@ -527,7 +461,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             server_side_apply: true,
             patched_webhooks: false,
             comment: "The Kubeflow Spark operator; Spark jobs run in its namespace.".to_owned(),
-            values: json!({ "spark": { "jobNamespaces": ["spark-operator"] } }),
+            values: Some(spark_operator_values),
         },
         Chart {
             name: "airflow",
@@ -543,19 +477,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
                 "Airflow: schedules the pipelines/ jobs; DAGs from this repository ({}).",
                 platform.repo_url
             ),
-            values: json!({
-                "executor": "KubernetesExecutor",
-                // Argo CD runs Helm hooks only after the sync, while the scheduler waits for
-                // the migrations: as plain Jobs they run within the sync (the chart's advice).
-                "migrateDatabaseJob": { "useHelmHooks": false, "applyCustomEnv": false },
-                "createUserJob": { "useHelmHooks": false, "applyCustomEnv": false },
-                "dags": { "gitSync": {
-                    "enabled": true,
-                    "repo": platform.repo_url,
-                    "branch": env.target_revision,
-                    "subPath": "pipelines/dags",
-                } },
-            }),
+            values: Some(airflow_values),
         },
         Chart {
             name: "metabase",
@@ -568,7 +490,7 @@ pub fn charts(platform: &Platform, env: &Environment) -> Vec<Chart> {
             server_side_apply: false,
             patched_webhooks: false,
             comment: "Metabase: dashboards over the analytics database.".to_owned(),
-            values: json!({}),
+            values: None,
         },
     ]
 }
@@ -598,12 +520,16 @@ pub(super) fn render(
     files: &mut Files,
 ) -> anyhow::Result<BTreeSet<&'static str>> {
     let project = format!("{}-components", env.name);
+    let context = ValuesContext::new(platform, env);
     for chart in charts {
-        let values = if chart.values.as_object().is_some_and(|m| m.is_empty()) {
-            String::new()
-        } else {
-            // Indented under `valuesObject:`.
-            indent(&serde_yaml_ng::to_string(&chart.values)?, "        ")
+        let values = match chart.values {
+            None => String::new(),
+            Some(render) => {
+                let text = render(&context)?;
+                values_mapping(chart.name, &text)?;
+                // Indented under `valuesObject:`, comments and all.
+                indent(text.trim_end(), "        ")
+            }
         };
         let body = ChartYaml {
             platform,
@@ -787,61 +713,6 @@ struct ChartYaml<'a> {
     values: String,
 }
 
-/// Alloy's pipeline: every pod's log, read through the Kubernetes API, into Loki.
-fn alloy_config() -> String {
-    format!(
-        r#"// Every container's log, read through the Kubernetes API (no host paths).
-discovery.kubernetes "pods" {{
-  role = "pod"
-}}
-
-discovery.relabel "pods" {{
-  targets = discovery.kubernetes.pods.targets
-
-  rule {{
-    source_labels = ["__meta_kubernetes_namespace"]
-    target_label  = "namespace"
-  }}
-  rule {{
-    source_labels = ["__meta_kubernetes_pod_name"]
-    target_label  = "pod"
-  }}
-  rule {{
-    source_labels = ["__meta_kubernetes_pod_container_name"]
-    target_label  = "container"
-  }}
-  rule {{
-    source_labels = ["__meta_kubernetes_pod_label_app"]
-    target_label  = "app"
-  }}
-}}
-
-loki.source.kubernetes "pods" {{
-  targets    = discovery.relabel.pods.output
-  forward_to = [loki.process.pods.receiver]
-}}
-
-// Our services log JSON: the level becomes a label; trace_id stays in the line (Grafana links it
-// to Tempo).
-loki.process "pods" {{
-  stage.json {{
-    expressions = {{ level = "level" }}
-  }}
-  stage.labels {{
-    values = {{ level = "" }}
-  }}
-  forward_to = [loki.write.loki.receiver]
-}}
-
-loki.write "loki" {{
-  endpoint {{
-    url = "http://loki.{MONITORING_NAMESPACE}.svc:3100/loki/api/v1/push"
-  }}
-}}
-"#
-    )
-}
-
 #[derive(Template)]
 #[template(path = "platform/component-secrets.yaml", escape = "none")]
 struct ComponentSecretsYaml<'a> {
@@ -928,4 +799,25 @@ struct KafkaTopic {
     name: String,
     partitions: u32,
     retention_ms: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VALUES_TEMPLATES;
+
+    #[test]
+    fn every_values_template_is_a_charts() {
+        let dir = crate::root().join("templates/charts");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| format!("charts/{}", entry.unwrap().file_name().to_string_lossy()))
+            .collect();
+        files.sort();
+        let mut used = VALUES_TEMPLATES.to_vec();
+        used.sort_unstable();
+        assert_eq!(
+            files, used,
+            "a file of templates/charts/ that no chart renders (add it to values_templates!)"
+        );
+    }
 }

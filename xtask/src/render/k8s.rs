@@ -1,13 +1,14 @@
 //! Kubernetes manifests of our own services, per environment (the rendered-manifests pattern).
 //!
-//! `gitops/<env>/namespaces.yaml` holds one Namespace per tier (sidecar injection on, pod
-//! security `restricted`); `gitops/<env>/<namespace>/<service>.yaml` holds everything one service
-//! runs as: ServiceAccount, Deployment, Service, HorizontalPodAutoscaler and, when more than one
-//! replica must stay up, a PodDisruptionBudget; its ExternalSecrets (`<service>-secrets`,
+//! Every Argo CD Application has a folder of its own. `gitops/<env>/namespaces/namespaces.yaml`
+//! holds one Namespace per tier (sidecar injection on, pod security `restricted`), and
+//! `network-policies.yaml` beside it denies ingress in every tier namespace by default;
+//! `gitops/<env>/<namespace>/<service>/<service>.yaml` holds everything one service runs as:
+//! ServiceAccount, Deployment, Service, HorizontalPodAutoscaler and, when more than one replica
+//! must stay up, a PodDisruptionBudget; its ExternalSecrets (`<service>-secrets`,
 //! `<service>-stores`) read through its own SecretStore, the Cloud SQL Auth Proxy as a native
-//! sidecar when it owns a database, NetworkPolicy (ingress from its callers only), ServiceMonitor and, with an
-//! `slo`, a PrometheusRule and a Grafana dashboard. `gitops/<env>/network-policies.yaml` denies
-//! ingress in every tier namespace by default.
+//! sidecar when it owns a database, NetworkPolicy (ingress from its callers only),
+//! ServiceMonitor and, with an `slo`, a PrometheusRule and a Grafana dashboard.
 
 use std::collections::BTreeMap;
 
@@ -54,20 +55,24 @@ pub(super) fn render(
         namespaces,
     }
     .render()?;
-    add_yaml(files, format!("{dir}/namespaces.yaml"), &body);
+    add_yaml(files, format!("{dir}/namespaces/namespaces.yaml"), &body);
 
     let body = NetworkPoliciesYaml {
         platform: &platform.name,
         namespaces: super::workload_namespaces(platform).into_iter().collect(),
     }
     .render()?;
-    add_yaml(files, format!("{dir}/network-policies.yaml"), &body);
+    add_yaml(
+        files,
+        format!("{dir}/namespaces/network-policies.yaml"),
+        &body,
+    );
 
     for s in platform.services.values() {
         let body = ServiceYaml::new(platform, env, s)?.render()?;
         add_yaml(
             files,
-            format!("{dir}/{}/{}.yaml", s.namespace, s.name),
+            format!("{dir}/{}/{}/{}.yaml", s.namespace, s.name, s.name),
             &body,
         );
     }
@@ -101,11 +106,16 @@ struct ServiceYaml<'a> {
     s: &'a Service,
     /// Labels on every object, and on the pods.
     labels: Vec<(&'static str, String)>,
-    /// The pods' `version` label (Istio's telemetry reads it): the image tag, on the pod template
-    /// only, so an image bump changes the image and this line of each Deployment, not every object.
+    /// The pods' `version` label (Istio's telemetry reads it): the commit of the image, on the
+    /// pod template only, so an image bump changes the image and this line of the service's
+    /// Deployments, not every object.
     version: String,
     gcp_service_account: String,
+    /// `<registry>/<service>:<commit>@<digest>` when images.toml pins it, else
+    /// `<registry>/<service>:<image_tag>`.
     image: String,
+    /// Whether `image` names a digest.
+    pinned: bool,
     min_replicas: u32,
     max_replicas: u32,
     ha: bool,
@@ -218,11 +228,19 @@ impl<'a> ServiceYaml<'a> {
             )
         };
         let (env_vars, secret_files) = split_settings(platform, env, s);
+        let pin = platform.images.get(&s.name);
         Ok(Self {
             s,
             gcp_service_account: s.gcp_service_account(env),
-            version: platform.image_tag.clone(),
-            image: format!("{}/{}:{}", platform.registry, s.name, platform.image_tag),
+            version: pin.map_or(&platform.image_tag, |p| &p.commit).clone(),
+            image: match pin {
+                Some(pin) => format!(
+                    "{}/{}:{}@{}",
+                    platform.registry, s.name, pin.commit, pin.digest
+                ),
+                None => format!("{}/{}:{}", platform.registry, s.name, platform.image_tag),
+            },
+            pinned: pin.is_some(),
             min_replicas,
             max_replicas,
             ha: env.ha,

@@ -3,7 +3,8 @@
 //! Each submodule renders one family of files from askama templates under `templates/`, for
 //! every environment in platform.toml:
 //!
-//! - [`k8s`]: `gitops/<env>/namespaces.yaml` and `gitops/<env>/<namespace>/<service>.yaml`;
+//! - [`k8s`]: `gitops/<env>/namespaces/` and `gitops/<env>/<namespace>/<service>/`, one folder
+//!   per Argo CD Application;
 //! - [`istio`]: `policies/istio/<env>/` (mesh mTLS, default deny and one ALLOW policy per
 //!   service from `calls`, the ingress gateway);
 //! - [`argocd`]: `argocd/<env>/root.yaml` (app of apps) and `argocd/<env>/apps/`;
@@ -42,7 +43,7 @@ pub fn render(platform: &Platform) -> anyhow::Result<Files> {
         k8s::render(platform, env, &mut files)?;
         istio::render(platform, env, &mut files)?;
         // Components first: Argo CD gets an Application for each folder they render.
-        let charts = components::charts(platform, env);
+        let charts = components::charts(platform);
         let folders = components::render(platform, env, &charts, &mut files)?;
         argocd::render(platform, env, &charts, &folders, &mut files)?;
         terraform::render(platform, env, &mut files)?;
