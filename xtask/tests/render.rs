@@ -470,7 +470,12 @@ fn a_new_image_for_one_service_changes_only_its_lines() {
 #[test]
 fn a_pinned_image_is_deployed_by_digest() {
     let (_, platform) = all_platforms().into_iter().next().unwrap();
-    let service = platform.services.values().next().unwrap().clone();
+    let service = platform
+        .services
+        .values()
+        .find(|s| s.postgres)
+        .expect("a service with a database (and the proxy sidecar)")
+        .clone();
     let mut pinned = platform.clone();
     pinned.images.insert(service.name.clone(), pin(3));
     for (platform, by_digest) in [(&platform, false), (&pinned, true)] {
@@ -499,6 +504,17 @@ fn a_pinned_image_is_deployed_by_digest() {
                     Some(format!("{}/{}:{}", platform.registry, service.name, pin(3)).as_str())
                 );
                 assert!(!skips, "a digest-pinned Deployment skips CKV_K8S_43");
+                // Sidecars too (the Cloud SQL Auth Proxy is a native sidecar, an init container).
+                let pod = &deployment["spec"]["template"]["spec"];
+                for list in ["containers", "initContainers"] {
+                    for container in pod[list].as_sequence().into_iter().flatten() {
+                        let image = container["image"].as_str().unwrap();
+                        assert!(
+                            image.contains("@sha256:"),
+                            "{image} is not pinned by digest"
+                        );
+                    }
+                }
             } else {
                 assert!(!image.unwrap().contains('@'));
                 assert!(skips, "an unpinned Deployment must justify CKV_K8S_43");
