@@ -348,33 +348,42 @@ pub fn affected(root: &Path, platform: &Platform) -> anyhow::Result<Vec<(String,
         &std::fs::read_to_string(root.join("Cargo.lock")).context("cannot read Cargo.lock")?,
     )?;
     let member_dirs = member_dirs(root)?;
+    // Services built together share a pin commit: ask git once per commit, not per service.
+    let mut since: BTreeMap<&str, Option<SincePin>> = BTreeMap::new();
     let mut out = Vec::new();
     for name in platform.services.keys() {
         let reason = match platform.images.get(name) {
             None => Some("no image pinned in images.toml".to_owned()),
-            Some(pin)
-                if git(
-                    root,
-                    &["cat-file", "-e", &format!("{}^{{commit}}", pin.commit)],
-                )
-                .is_err() =>
-            {
-                Some(format!(
-                    "pinned commit {} is not in this clone (fetch the full history)",
-                    &pin.commit[..7]
-                ))
-            }
             Some(pin) => {
-                let changed: Vec<String> =
-                    git(root, &["diff", "--name-only", &pin.commit, "HEAD"])?
-                        .lines()
-                        .map(str::to_owned)
-                        .collect();
-                let lock_then = parse_lock(&git(
-                    root,
-                    &["show", &format!("{}:Cargo.lock", pin.commit)],
-                )?)?;
-                needs_image(name, &changed, &lock_then, &lock_now, &member_dirs)
+                if !since.contains_key(pin.commit.as_str()) {
+                    let known = git(
+                        root,
+                        &["cat-file", "-e", &format!("{}^{{commit}}", pin.commit)],
+                    );
+                    let inputs = match known {
+                        Err(_) => None,
+                        Ok(_) => Some((
+                            git(root, &["diff", "--name-only", &pin.commit, "HEAD"])?
+                                .lines()
+                                .map(str::to_owned)
+                                .collect(),
+                            parse_lock(&git(
+                                root,
+                                &["show", &format!("{}:Cargo.lock", pin.commit)],
+                            )?)?,
+                        )),
+                    };
+                    since.insert(&pin.commit, inputs);
+                }
+                match &since[pin.commit.as_str()] {
+                    None => Some(format!(
+                        "pinned commit {} is not in this clone (fetch the full history)",
+                        &pin.commit[..7]
+                    )),
+                    Some((changed, lock_then)) => {
+                        needs_image(name, changed, lock_then, &lock_now, &member_dirs)
+                    }
+                }
             }
         };
         if let Some(reason) = reason {
@@ -383,6 +392,9 @@ pub fn affected(root: &Path, platform: &Platform) -> anyhow::Result<Vec<(String,
     }
     Ok(out)
 }
+
+/// What changed since a pin's commit: the files, and that commit's Cargo.lock.
+type SincePin = (Vec<String>, Vec<LockedPackage>);
 
 /// Each workspace crate's folder, relative to the root, by package name (`cargo metadata`).
 fn member_dirs(root: &Path) -> anyhow::Result<BTreeMap<String, String>> {
