@@ -4,7 +4,19 @@ terraform {
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = "~> 6.20"
+      version = "~> 6.30"
+    }
+    github = {
+      source  = "integrations/github"
+      version = "~> 6.6"
+    }
+    random = {
+      source  = "hashicorp/random"
+      version = "~> 3.7"
+    }
+    tls = {
+      source  = "hashicorp/tls"
+      version = "~> 4.1"
     }
   }
 }

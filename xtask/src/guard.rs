@@ -691,7 +691,8 @@ fn remote_keys(doc: &Document) -> Vec<&str> {
 }
 
 /// The Secret Manager secret ids one workload of a `platform.auto.tfvars.json` owns: the values
-/// of its `secrets` map and every `*_secret_id` string (the store URLs Terraform writes).
+/// of its `secrets` and `*_secrets` maps (those terraform/bootstrap writes) and every
+/// `*_secret_id` string, nested ones included (the store and database URLs Terraform writes).
 fn workload_secret_ids(workload: &serde_json::Value) -> BTreeSet<String> {
     use serde_json::Value as Json;
     let mut ids = BTreeSet::new();
@@ -700,9 +701,10 @@ fn workload_secret_ids(workload: &serde_json::Value) -> BTreeSet<String> {
             Json::String(id) if key.ends_with("_secret_id") => {
                 ids.insert(id.clone());
             }
-            Json::Object(secrets) if key == "secrets" => {
+            Json::Object(secrets) if key == "secrets" || key.ends_with("_secrets") => {
                 ids.extend(secrets.values().filter_map(Json::as_str).map(str::to_owned));
             }
+            Json::Object(_) => ids.extend(workload_secret_ids(value)),
             _ => {}
         }
     }

@@ -77,6 +77,7 @@ struct RawEnvironment {
     ha: bool,
     #[serde(default = "one_i")]
     kafka_replication: Spanned<i64>,
+    /// Retired: the gateway takes Terraform's address by name. Read only to say so.
     #[serde(default)]
     ingress_ip: Option<Spanned<String>>,
 }
@@ -248,9 +249,6 @@ pub struct Environment {
     pub replicas_scale: f64,
     pub ha: bool,
     pub kafka_replication: u32,
-    /// The static address Terraform reserves for the ingress gateway (`terraform output
-    /// ingress_ip`), once known; the gateway's load balancer then takes it.
-    pub ingress_ip: Option<String>,
 }
 
 /// Access tokens: the service that signs them (and serves their JWKS), and the `iss` and `aud`
@@ -478,6 +476,19 @@ impl Platform {
         format!("{}-{}", self.name, env.name)
     }
 
+    /// This repository over SSH (`git@<host>:<path>` from `https://<host>/<path>`): Argo CD and
+    /// Airflow's git-sync read it with read-only deploy keys that terraform/bootstrap registers.
+    pub fn git_ssh_url(&self) -> String {
+        match self
+            .repo_url
+            .strip_prefix("https://")
+            .and_then(|rest| rest.split_once('/'))
+        {
+            Some((host, path)) => format!("git@{host}:{path}"),
+            None => self.repo_url.clone(),
+        }
+    }
+
     /// The Cloud SQL instance of `env` as the connectors name it: `project:region:instance`
     /// (terraform/modules/platform names the instance `<platform>-<env>-postgres`).
     pub fn cloudsql_connection_name(&self, env: &Environment) -> String {
@@ -598,7 +609,11 @@ impl Validator {
     fn platform(&mut self, raw: RawPlatform) -> Platform {
         self.meta(&raw.platform);
         let tiers = self.tiers(raw.tiers);
-        let environments = self.environments(raw.environments, raw.platform.gcp_project.get_ref());
+        let environments = self.environments(
+            raw.environments,
+            raw.platform.gcp_project.get_ref(),
+            raw.platform.name.get_ref(),
+        );
         let secrets = self.secrets(raw.secrets.iter());
         let (topics, topic_spans) = self.topics(raw.topics);
         let domain = raw.platform.domain.get_ref().clone();
@@ -687,11 +702,12 @@ impl Validator {
             .collect()
     }
 
-    /// `[environments]`: scale, replication, ingress address, a pinned prod revision.
+    /// `[environments]`: scale, replication, a pinned prod revision.
     fn environments(
         &mut self,
         raw: BTreeMap<Spanned<String>, RawEnvironment>,
         default_project: &str,
+        platform_name: &str,
     ) -> BTreeMap<String, Environment> {
         raw.into_iter()
             .map(|(name, e)| {
@@ -709,13 +725,16 @@ impl Validator {
                         "write 3 for production, 1 for a small cluster",
                     );
                 }
-                if let Some(ip) = &e.ingress_ip
-                    && ip.get_ref().parse::<std::net::Ipv4Addr>().is_err()
-                {
+                if let Some(ip) = &e.ingress_ip {
                     self.error(
                         ip.span(),
-                        format!("ingress_ip {:?} is not an IPv4 address", ip.get_ref()),
-                        "write the address `terraform output ingress_ip` prints, e.g. ingress_ip = \"203.0.113.10\", or remove the key",
+                        "ingress_ip is no longer read: the ingress gateway's load balancer takes \
+                         the address Terraform reserves by its name"
+                            .into(),
+                        format!(
+                            "remove the line; the gateway names the address {:?}",
+                            format!("{platform_name}-{}-ingress", name.get_ref())
+                        ),
                     );
                 }
                 if e.target_revision.get_ref() == "HEAD" && name.get_ref() == "prod" {
@@ -733,9 +752,7 @@ impl Validator {
                     target_revision: e.target_revision.into_inner(),
                     replicas_scale: e.replicas_scale.into_inner(),
                     ha: e.ha,
-                    kafka_replication: u32::try_from(e.kafka_replication.into_inner())
-                        .unwrap_or(1),
-                    ingress_ip: e.ingress_ip.map(Spanned::into_inner),
+                    kafka_replication: u32::try_from(e.kafka_replication.into_inner()).unwrap_or(1),
                 };
                 (name, env)
             })

@@ -147,10 +147,10 @@ fn ingress_on_a_core_service() {
 }
 
 #[test]
-fn ingress_ip_that_is_not_an_address() {
+fn a_retired_ingress_ip_says_to_remove_it() {
     insta::assert_snapshot!(report(
         "target_revision = \"prod\"",
-        "target_revision = \"prod\"\ningress_ip = \"shop.example.com\"",
+        "target_revision = \"prod\"\ningress_ip = \"203.0.113.10\"",
     ));
 }
 

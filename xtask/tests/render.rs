@@ -108,6 +108,22 @@ fn rendered_files_match_snapshots() {
 }
 
 /// Every YAML document of a file.
+/// Whether the grants job runs: a service or a platform component owns a database.
+fn runs_grants(platform: &Platform) -> bool {
+    platform.services.values().any(|s| s.postgres)
+        || xtask::render::component_identities()
+            .iter()
+            .any(|i| i.database.is_some())
+}
+
+/// The namespaces of platform components that run a workload we render (a database's proxy).
+fn component_workload_namespaces() -> impl Iterator<Item = &'static str> {
+    xtask::render::component_identities()
+        .into_iter()
+        .filter(|i| i.database.is_some())
+        .map(|i| i.namespace)
+}
+
 fn documents(file: &Path, contents: &str) -> Vec<Value> {
     serde_yaml_ng::Deserializer::from_str(contents)
         .map(|doc| {
@@ -127,7 +143,9 @@ fn every_document_is_a_named_kubernetes_object() {
         let files = render(&platform);
         let manifests = files
             .iter()
-            .filter(|(f, _)| MANIFEST_DIRS.iter().any(|d| f.starts_with(d)));
+            .filter(|(f, _)| MANIFEST_DIRS.iter().any(|d| f.starts_with(d)))
+            // A Helm chart's metadata (the roots chart, argocd/<env>/bootstrap) is no manifest.
+            .filter(|(f, _)| f.file_name().is_some_and(|n| n != "Chart.yaml"));
         for (file, contents) in manifests {
             let at = format!("{name} → {}", file.display());
             assert!(
@@ -273,9 +291,13 @@ fn authorization_policies_allow_exactly_the_declared_callers() {
             for namespace in platform.namespaces() {
                 expected.insert((namespace.to_owned(), "default-deny".to_owned()));
             }
-            // The database grants job's namespace, when some service owns a database.
-            if platform.services.values().any(|s| s.postgres) {
+            // The database grants job's namespace, when some service or component owns a
+            // database, and the namespaces of components with workloads of ours.
+            if runs_grants(&platform) {
                 expected.insert(("db-grants".to_owned(), "default-deny".to_owned()));
+            }
+            for namespace in component_workload_namespaces() {
+                expected.insert((namespace.to_owned(), "default-deny".to_owned()));
             }
             for s in platform.services.values() {
                 let key = (s.namespace.clone(), s.name.clone());
@@ -564,9 +586,10 @@ fn network_policies_admit_exactly_the_declared_callers() {
                 .values()
                 .map(|t| t.namespace.clone())
                 .collect();
-            if platform.services.values().any(|s| s.postgres) {
+            if runs_grants(&platform) {
                 tiers.insert("db-grants".to_owned());
             }
+            tiers.extend(component_workload_namespaces().map(str::to_owned));
             assert_eq!(
                 defaults, tiers,
                 "{name}: default-deny namespaces in {}",
@@ -637,6 +660,25 @@ fn network_policies_admit_exactly_the_declared_callers() {
                 expected.dedup();
                 peers.sort();
                 assert_eq!(peers, expected, "{name}: peers of {key} in {}", env.name);
+            }
+            // A component's database proxy admits the pods of its own namespace, and no other.
+            for identity in xtask::render::component_identities()
+                .into_iter()
+                .filter(|i| i.database.is_some())
+            {
+                let key = format!("{}/{}", identity.namespace, identity.database_proxy());
+                let doc = by_service
+                    .remove(&key)
+                    .unwrap_or_else(|| panic!("{name}: no NetworkPolicy {key} in {}", env.name));
+                let from = &doc["spec"]["ingress"][0]["from"];
+                let own_namespace: Value =
+                    serde_yaml_ng::from_str("- podSelector: {}").expect("YAML");
+                assert_eq!(from, &own_namespace, "{name}: {key} in {}", env.name);
+                assert!(
+                    doc["spec"]["ingress"]
+                        .as_sequence()
+                        .is_some_and(|i| i.len() == 1)
+                );
             }
             assert!(
                 by_service.is_empty(),
@@ -717,7 +759,7 @@ fn every_secret_and_store_url_has_an_external_secret_key() {
                     expected.insert((s.namespace.clone(), format!("{}-stores", s.name)), stores);
                 }
             }
-            let grants = platform.services.values().any(|s| s.postgres);
+            let grants = runs_grants(&platform);
             for identity in xtask::render::component_identities() {
                 let secrets = identity.all_secrets();
                 let rendered = if identity.name == "db-grants" {

@@ -34,7 +34,10 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+                // A Helm chart's metadata (the roots chart, argocd/<env>/bootstrap) is no manifest.
+                && path.file_name().is_some_and(|n| n != "Chart.yaml")
+            {
                 out.push(path);
             }
         }

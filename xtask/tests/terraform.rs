@@ -755,10 +755,15 @@ fn environment_roots_compose_the_platform_module() {
             .values()
             .map(|c| source_dir(&root.dir, &c.source))
             .collect();
-        if sources != [platform.dir.clone()] {
+        // The platform module, and Argo CD's install, which needs the root's Kubernetes and Helm
+        // providers (configured from the platform module's cluster, so never inside it).
+        let mut sources = sources;
+        sources.sort();
+        let want = ["terraform/modules/argocd".to_owned(), platform.dir.clone()];
+        if sources != want {
             problems.push(format!(
-                "{}: calls {sources:?}; want exactly one call of {}",
-                root.dir, platform.dir
+                "{}: calls {sources:?}; want exactly one call each of {want:?}",
+                root.dir
             ));
         }
         if !root.resources.is_empty() {
@@ -1416,6 +1421,31 @@ fn machine_made_secrets_are_generated_by_terraform_and_kept_out_of_state() {
         BTreeSet::from(["ed25519-key", "random"]),
         "platform.toml declares both machine-made kinds"
     );
+    // The components' generated keys (Airflow's fernet key and API/JWT secrets) too.
+    for env in platform.environments.values() {
+        let tfvars = rendered_tfvars(&files, &env.name);
+        for identity in xtask::render::component_identities() {
+            for secret in &identity.secrets {
+                if let xtask::render::SecretSource::Generated(kind) = secret.source {
+                    assert_eq!(
+                        tfvars["generated_secrets"][&secret.id].as_str(),
+                        Some(kind),
+                        "{} of {} in {}",
+                        secret.id,
+                        identity.name,
+                        env.name
+                    );
+                    assert_eq!(
+                        tfvars["components"][identity.name]["secrets"][secret.key].as_str(),
+                        Some(secret.id.as_str()),
+                        "Terraform creates {} in {}",
+                        secret.id,
+                        env.name
+                    );
+                }
+            }
+        }
+    }
 
     let main = std::fs::read_to_string(repo_root().join("terraform/modules/secrets/main.tf"))
         .expect("the secrets module");
@@ -1437,7 +1467,7 @@ fn machine_made_secrets_are_generated_by_terraform_and_kept_out_of_state() {
                 && b.labels()[0].as_str() == "google_secret_manager_secret_version"
         })
         .collect();
-    assert_eq!(versions.len(), 2, "one version resource per generated kind");
+    assert_eq!(versions.len(), 3, "one version resource per generated kind");
     for version in versions {
         let label = version.labels()[1].as_str();
         assert!(
@@ -1448,7 +1478,7 @@ fn machine_made_secrets_are_generated_by_terraform_and_kept_out_of_state() {
             .map(expression_text)
             .unwrap_or_default();
         assert!(
-            written.starts_with("ephemeral."),
+            written.contains("ephemeral."),
             "{label}: secret_data_wo must come from an ephemeral resource, not {written:?}"
         );
         assert!(

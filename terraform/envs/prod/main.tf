@@ -48,3 +48,32 @@ module "platform" {
   deletion_protection = true
   labels              = local.labels
 }
+
+# Argo CD, its repository credentials and the roots, from the rendered files: the Application
+# argocd/<env>/independent/argocd.yaml (chart, version and values Argo CD then manages itself
+# with) and the roots chart argocd/<env>/bootstrap.
+locals {
+  argocd_application = yamldecode(file("${path.module}/../../../argocd/${var.environment}/independent/argocd.yaml"))
+}
+
+module "argocd" {
+  source = "../../modules/argocd"
+
+  project_id = var.project_id
+  namespace  = local.argocd_application.spec.destination.namespace
+  chart = {
+    repository = local.argocd_application.spec.source.repoURL
+    name       = local.argocd_application.spec.source.chart
+    version    = local.argocd_application.spec.source.targetRevision
+    values     = yamlencode(local.argocd_application.spec.source.helm.valuesObject)
+  }
+  roots_chart = "${path.module}/../../../argocd/${var.environment}/bootstrap"
+  repository = {
+    url           = var.argocd.repository_url
+    key_secret_id = var.argocd.repository_key_secret_id
+  }
+  plan_member = module.platform.ci_plan_service_account_email
+
+  depends_on = [module.platform]
+}
+

@@ -10,6 +10,14 @@ terraform {
       source  = "hashicorp/google-beta"
       version = "~> 6.30"
     }
+    helm = {
+      source  = "hashicorp/helm"
+      version = "~> 3.0"
+    }
+    kubernetes = {
+      source  = "hashicorp/kubernetes"
+      version = "~> 2.38"
+    }
     random = {
       source  = "hashicorp/random"
       version = "~> 3.7, >= 3.7.1"

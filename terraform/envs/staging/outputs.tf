@@ -4,12 +4,12 @@ output "cluster_name" {
 }
 
 output "ingress_ip" {
-  description = "The ingress gateway's address: write it as `ingress_ip` of the environment in platform.toml, then render."
+  description = "The ingress gateway's address (the rendered gateway takes it by name; the hosts' A records point at it)."
   value       = module.platform.ingress_ip
 }
 
 output "dns_name_servers" {
-  description = "Name servers of the environment's Cloud DNS zone: delegate the domain to them at its parent."
+  description = "Name servers of the environment's Cloud DNS zone (terraform/bootstrap delegates to them, or lists them for the registrar)."
   value       = module.platform.dns_name_servers
 }
 
@@ -56,4 +56,9 @@ output "ci_images_service_account_email" {
 output "secrets_to_provide" {
   description = "Secret ids whose value a person must add (`gcloud secrets versions add`); docs/deploy.md checks them."
   value       = module.platform.secrets_to_provide
+}
+
+output "cluster_dns_endpoint" {
+  description = "The cluster's control plane DNS endpoint (IAM-authorized): `gcloud container clusters get-credentials --dns-endpoint` uses it."
+  value       = module.platform.cluster_dns_endpoint
 }

@@ -72,8 +72,17 @@ variable "components" {
     dns_zone_admin             = bool
     # Set on the component that runs the database grants job: the secret of the admin URL.
     database_admin_url_secret_id = optional(string)
+    # Secrets terraform/bootstrap writes (deploy keys), by key: access is granted, nothing made.
+    bootstrap_secrets = optional(map(string), {})
+    # A database of its own (Airflow's metadata): its name, and the URL its clients use through
+    # the component's Cloud SQL Auth Proxy, written into the secret url_secret_id.
+    database = optional(object({
+      name          = string
+      url           = string
+      url_secret_id = string
+    }))
   }))
-  description = "Platform components that act as their own Google service account (Workload Identity), by name: what for, the Kubernetes service account that may act as it, its Google service account id, the secrets only it may read (key => Secret Manager secret id), whether it may change the environment's DNS zone (the ACME DNS-01 solver) and, for the database grants job, the secret of the Cloud SQL admin URL Terraform writes."
+  description = "Platform components that act as their own Google service account (Workload Identity), by name: what for, the Kubernetes service account that may act as it, its Google service account id, the secrets only it may read (key => Secret Manager secret id), whether it may change the environment's DNS zone (the ACME DNS-01 solver), for the database grants job the secret of the Cloud SQL admin URL Terraform writes, the secrets terraform/bootstrap writes for it, and its own database."
 
   validation {
     condition     = alltrue([for c in values(var.components) : can(regex("^[a-z][-a-z0-9]{4,28}[a-z0-9]$", c.service_account_id))])
@@ -114,4 +123,12 @@ variable "services" {
     ])
     error_message = "A service has a database exactly when postgres is true, and redis_url_secret_id exactly when redis is true."
   }
+}
+
+variable "argocd" {
+  type = object({
+    repository_url           = string
+    repository_key_secret_id = string
+  })
+  description = "How Argo CD reads this repository: its SSH URL (as the Applications name it) and the Secret Manager secret of its read-only deploy key, which terraform/bootstrap writes."
 }

@@ -1,47 +1,30 @@
-# The public face of an environment: a static address for the ingress gateway's load balancer, the
-# Cloud DNS zone of the environment's domain with an A record per public host, and the right to
-# answer ACME DNS-01 challenges in that zone (and nowhere else) for the certificate issuer.
+# The public face of an environment: a static address for the ingress gateway's load balancer
+# (which the rendered gateway names), an A record per public host in the environment's Cloud DNS
+# zone (terraform/bootstrap creates the zone), and the right to answer ACME DNS-01 challenges in
+# that zone (and nowhere else) for the certificate issuer.
 
 resource "google_compute_address" "ingress" {
   project      = var.project_id
   region       = var.region
   name         = "${var.name}-ingress"
-  description  = "Load balancer address of the Istio ingress gateway (environments.<env>.ingress_ip in platform.toml)."
+  description  = "Load balancer address of the Istio ingress gateway, which names it (networking.gke.io/load-balancer-ip-addresses)."
   address_type = "EXTERNAL"
   network_tier = "PREMIUM"
   labels       = var.labels
 }
 
-resource "google_dns_managed_zone" "zone" {
-  project     = var.project_id
-  name        = var.name
-  dns_name    = "${var.domain}."
-  description = "Public zone of ${var.domain}; delegate it from the parent domain (docs/deploy.md)."
-  visibility  = "public"
-  labels      = var.labels
-
-  dnssec_config {
-    state = "on"
-
-    default_key_specs {
-      algorithm  = "ecdsap256sha256"
-      key_type   = "keySigning"
-      key_length = 256
-    }
-
-    default_key_specs {
-      algorithm  = "ecdsap256sha256"
-      key_type   = "zoneSigning"
-      key_length = 256
-    }
-  }
+# The zone itself is terraform/bootstrap's (modules/dns-zone), which also delegates to it from the
+# parent: this root finds it by name.
+data "google_dns_managed_zone" "zone" {
+  project = var.project_id
+  name    = var.name
 }
 
 resource "google_dns_record_set" "host" {
   for_each = toset(var.hosts)
 
   project      = var.project_id
-  managed_zone = google_dns_managed_zone.zone.name
+  managed_zone = data.google_dns_managed_zone.zone.name
   name         = "${each.value}."
   type         = "A"
   ttl          = 300
@@ -54,7 +37,7 @@ resource "google_dns_managed_zone_iam_member" "acme_solver" {
   for_each = var.acme_solver_members
 
   project      = var.project_id
-  managed_zone = google_dns_managed_zone.zone.name
+  managed_zone = data.google_dns_managed_zone.zone.name
   role         = "roles/dns.admin"
   member       = each.value
 }

@@ -10,7 +10,7 @@ variable "region" {
 
 variable "name" {
   type        = string
-  description = "Name of the zone, and prefix of the address (`<name>-ingress`); the rendered ClusterIssuer names the same zone."
+  description = "Name of the zone terraform/bootstrap created, and prefix of the address (`<name>-ingress`, the name the rendered gateway asks for); the rendered ClusterIssuer names the same zone."
 
   validation {
     condition     = can(regex("^[a-z][-a-z0-9]{0,53}[a-z0-9]$", var.name))
@@ -46,6 +46,6 @@ variable "acme_solver_members" {
 
 variable "labels" {
   type        = map(string)
-  description = "Labels on the zone and the address."
+  description = "Labels on the address."
   default     = {}
 }

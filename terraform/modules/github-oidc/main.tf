@@ -2,7 +2,7 @@
 # provider that accept tokens of ONE repository only, and three service accounts, each usable by
 # a narrower set of that repository's jobs. No service account key is ever created.
 #
-#   plan   read-only (viewer, security reviewer): any job of the repository, e.g. a pull request's
+#   plan   read-only (viewer, security reviewer, cluster viewer): any job of the repository, e.g. a pull request's
 #          `terraform plan`; it reads state (granted on the bucket by the root) but cannot change
 #          anything.
 #   apply  the roles in `apply_roles`: ONLY jobs that run in the GitHub environment

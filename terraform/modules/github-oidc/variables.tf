@@ -47,8 +47,8 @@ variable "service_account_prefix" {
 
 variable "plan_roles" {
   type        = list(string)
-  description = "Project roles of the plan service account: read-only roles only."
-  default     = ["roles/viewer", "roles/iam.securityReviewer"]
+  description = "Project roles of the plan service account: read-only roles only. roles/container.clusterViewer lets it reach the cluster's DNS endpoint, to refresh Argo CD's Helm releases (Kubernetes RBAC, from modules/argocd, then lets it read Secrets in argocd only)."
+  default     = ["roles/viewer", "roles/iam.securityReviewer", "roles/container.clusterViewer"]
 
   validation {
     condition     = alltrue([for r in var.plan_roles : !contains(["roles/owner", "roles/editor"], r) && !endswith(r, "Admin") && !endswith(r, ".admin")])

@@ -34,3 +34,8 @@ output "node_roles" {
   description = "Project roles granted to the nodes' service account."
   value       = local.node_roles
 }
+
+output "dns_endpoint" {
+  description = "The control plane's DNS endpoint (IAM-authorized, reachable from anywhere, a publicly trusted certificate): what Terraform's Kubernetes and Helm providers talk to."
+  value       = google_container_cluster.cluster.control_plane_endpoints_config[0].dns_endpoint_config[0].endpoint
+}

@@ -36,6 +36,9 @@ locals {
   ])
   redis_services = { for name, s in var.services : name => s if s.redis }
 
+  # Components with a database of their own (Airflow's metadata), reached through their proxy.
+  database_components = { for name, c in var.components : name => c if c.database != null }
+
   # Whether platform.registry lives in this environment's project (this root then creates it).
   holds_registry = try(var.artifact_registry.project, null) == var.project_id
 
@@ -127,12 +130,20 @@ module "cloudsql" {
   deletion_protection = var.deletion_protection
   labels              = var.labels
 
-  databases = {
-    for name, s in local.postgres_services : name => {
-      database              = s.database
-      service_account_email = module.identity.service_account_emails[name]
-    }
-  }
+  databases = merge(
+    {
+      for name, s in local.postgres_services : name => {
+        database              = s.database
+        service_account_email = module.identity.service_account_emails[name]
+      }
+    },
+    {
+      for name, c in local.database_components : name => {
+        database              = c.database.name
+        service_account_email = module.identity.service_account_emails[name]
+      }
+    },
+  )
   admin_url_secret_id = local.database_admin_url_secret_id
 
   depends_on = [google_project_service.apis]
@@ -195,17 +206,43 @@ module "identity" {
       namespace                  = c.namespace
       kubernetes_service_account = c.kubernetes_service_account
       service_account_id         = c.service_account_id
-      postgres                   = false
-      # Its declared secrets and, for the grants job, the admin URL Terraform writes.
+      postgres                   = c.database != null
+      # Its declared secrets, what Terraform writes for it (the grants job's admin URL, its
+      # database's URL) and what terraform/bootstrap wrote for it (a deploy key).
       secret_ids = concat(
         [for id in values(c.secrets) : module.secrets.secret_ids[id]],
         c.database_admin_url_secret_id == null ? [] : [module.cloudsql.admin_url_secret_id],
+        c.database == null ? [] : [google_secret_manager_secret.database_url[name].secret_id],
+        values(c.bootstrap_secrets),
       )
       purpose = c.description
     }
   })
 
   depends_on = [google_project_service.apis]
+}
+
+# A component's database URL for its clients (host: its proxy's Service). It holds no password:
+# the proxy logs in as the component's IAM user.
+resource "google_secret_manager_secret" "database_url" {
+  for_each = local.database_components
+
+  project   = var.project_id
+  secret_id = each.value.database.url_secret_id
+  labels    = merge(var.labels, { service = each.key })
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_secret_manager_secret_version" "database_url" {
+  for_each = local.database_components
+
+  secret      = google_secret_manager_secret.database_url[each.key].id
+  secret_data = each.value.database.url
 }
 
 # The environment's zone, the ingress address and the public hosts' records; cert-manager may
@@ -260,6 +297,7 @@ resource "google_storage_bucket_iam_member" "ci_state" {
 resource "google_secret_manager_secret_iam_member" "ci_plan_generated" {
   for_each = var.github_repository == null ? {} : merge(
     { "postgres/admin" = module.cloudsql.admin_url_secret_id },
+    { for name, c in local.database_components : "database/${name}" => google_secret_manager_secret.database_url[name].secret_id },
     { for name, s in local.redis_services : "redis/${name}" => module.memorystore.redis_url_secret_ids[name] },
   )
 

@@ -4,7 +4,7 @@ output "cluster_name" {
 }
 
 output "ingress_ip" {
-  description = "The ingress gateway's static address."
+  description = "The ingress gateway's static address (the gateway takes it by name)."
   value       = module.dns.ingress_ip
 }
 
@@ -56,4 +56,9 @@ output "ci_images_service_account_email" {
 output "secrets_to_provide" {
   description = "Secret ids whose value a person must add (kind `provided`): a service reading one does not start until it has a version."
   value       = module.secrets.secrets_to_provide
+}
+
+output "cluster_dns_endpoint" {
+  description = "The cluster's control plane DNS endpoint (the Kubernetes and Helm providers of the root use it)."
+  value       = module.gke.dns_endpoint
 }

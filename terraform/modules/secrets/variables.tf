@@ -17,12 +17,12 @@ variable "secrets" {
 
 variable "generated" {
   type        = map(string)
-  description = "Secrets whose value Terraform generates, by secret id: `random` (64 random characters) or `ed25519-key` (a PKCS#8 PEM Ed25519 private key). Each must be in `secrets`."
+  description = "Secrets whose value Terraform generates, by secret id: `random` (64 random characters), `ed25519-key` (a PKCS#8 PEM Ed25519 private key) or `fernet-key` (32 bytes, URL-safe base64). Each must be in `secrets`."
   default     = {}
 
   validation {
-    condition     = alltrue([for kind in values(var.generated) : contains(["random", "ed25519-key"], kind)])
-    error_message = "A generated secret's kind is `random` or `ed25519-key`; a `provided` one is added by a person, not generated."
+    condition     = alltrue([for kind in values(var.generated) : contains(["random", "ed25519-key", "fernet-key"], kind)])
+    error_message = "A generated secret's kind is `random`, `ed25519-key` or `fernet-key`; a `provided` one is added by a person, not generated."
   }
 }
 

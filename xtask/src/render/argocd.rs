@@ -1,6 +1,7 @@
 //! Argo CD, per environment, under `argocd/<env>/`: an app-of-apps tree.
 //!
-//! `root.yaml` is what is applied by hand. It holds two roots (apps of apps):
+//! `bootstrap/` is a Helm chart whose one template, `root.yaml`, holds the two roots (apps of
+//! apps); Terraform installs it right after Argo CD (terraform/modules/argocd):
 //!
 //! - `<env>-root` syncs `apps/`: the AppProjects (`projects.yaml`: one per tier, restricted to
 //!   the tier's namespace, plus `<env>-platform` and `<env>-components` for third-party charts),
@@ -25,6 +26,9 @@ use crate::model::{Environment, Platform, Service, Tier};
 
 /// The folder of `argocd/<env>/` that `<env>-root` syncs, in sync waves.
 pub const APPS: &str = "apps";
+/// The folder of `argocd/<env>/` holding the Helm chart of the two roots.
+pub const BOOTSTRAP: &str = "bootstrap";
+
 /// The folder of `argocd/<env>/` that `<env>-independent` syncs, without waves.
 pub const INDEPENDENT: &str = "independent";
 
@@ -52,7 +56,18 @@ pub(super) fn render(
         independent_name: format!("{}-independent", env.name),
         independent_path: format!("{dir}/{INDEPENDENT}"),
     };
-    add_yaml(files, format!("{dir}/root.yaml"), &root.render()?);
+    // The roots are the one template of a Helm chart of their own, which Terraform installs once
+    // Argo CD's CRDs exist (terraform/modules/argocd).
+    add_yaml(
+        files,
+        format!("{dir}/{BOOTSTRAP}/templates/root.yaml"),
+        &root.render()?,
+    );
+    add_yaml(
+        files,
+        format!("{dir}/{BOOTSTRAP}/Chart.yaml"),
+        &BootstrapChartYaml { env }.render()?,
+    );
 
     // The platform project reaches the workload namespaces and the mesh's own.
     let mut platform_namespaces = super::workload_namespaces(platform);
@@ -135,6 +150,14 @@ pub(super) fn render(
             "The Let's Encrypt ClusterIssuer and the ingress gateway's certificate.",
             "istio-ingress",
         ),
+        // A data tool: independent, so it never gates the shop.
+        (
+            "airflow-database",
+            "airflow",
+            None,
+            "Airflow's identity, keys (Secret Manager) and Cloud SQL Auth Proxy; the chart is airflow.",
+            components::AIRFLOW,
+        ),
         (
             "database",
             "database",
@@ -197,6 +220,12 @@ pub(super) fn render(
         add_yaml(files, path, &app.render()?);
     }
     Ok(())
+}
+
+#[derive(Template)]
+#[template(path = "argocd/bootstrap-chart.yaml", escape = "none")]
+struct BootstrapChartYaml<'a> {
+    env: &'a Environment,
 }
 
 #[derive(Template)]

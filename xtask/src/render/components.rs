@@ -62,6 +62,47 @@ pub const CLUSTER_ISSUER: &str = "letsencrypt";
 /// into Alertmanager at `/etc/alertmanager/secrets/<this>/`.
 pub const ALERT_RECEIVERS: &str = "alertmanager-receivers";
 
+/// Where the value of one of an identity's secrets comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretSource {
+    /// A person adds it (`gcloud secrets versions add`; Terraform's `secrets_to_provide`).
+    Provided,
+    /// terraform/modules/secrets generates it, of this kind (`random`, `fernet-key`), and
+    /// writes it through a write-only argument: never in the plan or the state.
+    Generated(&'static str),
+    /// The environment root writes it from what it creates (a Cloud SQL URL).
+    Terraform,
+    /// terraform/bootstrap writes it (a deploy key it registered with the repository).
+    Bootstrap,
+}
+
+impl SecretSource {
+    /// Who writes the value, for the rendered ExternalSecret.
+    pub fn writer(&self) -> String {
+        match self {
+            Self::Provided => {
+                "A person adds the value (gcloud secrets versions add; docs/deploy.md).".into()
+            }
+            Self::Generated(kind) => format!(
+                "Terraform generates it ({kind}), never in its plan or state (terraform/modules/secrets)."
+            ),
+            Self::Terraform => "Terraform writes it from what the environment root creates.".into(),
+            Self::Bootstrap => {
+                "terraform/bootstrap writes it (a read-only deploy key it registered).".into()
+            }
+        }
+    }
+}
+
+/// One key of an identity's Kubernetes Secret `<name>`, and the Secret Manager secret it is
+/// copied from.
+#[derive(Clone, Debug)]
+pub struct IdentitySecret {
+    pub key: &'static str,
+    pub id: String,
+    pub source: SecretSource,
+}
+
 /// A platform component that calls Google APIs as its own Google service account (Workload
 /// Identity). Terraform creates the account `<name>@<project>` from the rendered
 /// `platform.auto.tfvars.json` (`components`) and lets only `<namespace>/<name>` act as it.
@@ -69,12 +110,12 @@ pub struct Identity {
     /// The Google service account id and the Kubernetes ServiceAccount's name.
     pub name: &'static str,
     pub namespace: &'static str,
-    /// (key of the Kubernetes Secret `<name>`, Secret Manager secret id `<name>-<key>`): values
-    /// people add to Secret Manager; the account may read these and what Terraform generates for
-    /// it (`generated_secrets`), nothing else.
-    pub secrets: Vec<(&'static str, String)>,
-    /// (key, Secret Manager secret id) of secrets Terraform writes itself.
-    pub generated_secrets: Vec<(&'static str, String)>,
+    /// The keys of its Kubernetes Secret `<name>`: the account may read these Secret Manager
+    /// secrets and nothing else.
+    pub secrets: Vec<IdentitySecret>,
+    /// Its own Cloud SQL database, which it logs in to as its IAM user through a Cloud SQL Auth
+    /// Proxy that runs as this identity in its namespace (see [`DatabaseProxyYaml`]).
+    pub database: Option<&'static str>,
     /// The folder of `gitops/<env>/platform/` holding its ServiceAccount, SecretStore and
     /// ExternalSecret (and what uses them).
     pub folder: &'static str,
@@ -91,11 +132,31 @@ impl Identity {
 
     /// Every (key, secret id) its ExternalSecret reads.
     pub fn all_secrets(&self) -> Vec<(&'static str, String)> {
-        self.secrets
-            .iter()
-            .chain(&self.generated_secrets)
-            .cloned()
-            .collect()
+        self.secrets.iter().map(|s| (s.key, s.id.clone())).collect()
+    }
+
+    /// The secret ids of the given source, by key.
+    pub fn secrets_from(&self, source: SecretSource) -> impl Iterator<Item = &IdentitySecret> {
+        self.secrets.iter().filter(move |s| s.source == source)
+    }
+
+    /// Its database's URL for clients in its namespace: the proxy's Service, as the identity's
+    /// IAM user, no password (the proxy logs in and encrypts; see [`DatabaseProxyYaml`]).
+    pub fn database_url(&self, env: &Environment) -> Option<String> {
+        let database = self.database?;
+        let email = self.gcp_service_account(env);
+        let user = super::k8s::iam_database_user(&email).replace('@', "%40");
+        Some(format!(
+            "postgresql://{user}@{}.{}.svc.cluster.local:{}/{database}?sslmode=disable",
+            self.database_proxy(),
+            self.namespace,
+            super::k8s::CLOUD_SQL_PROXY_PORT,
+        ))
+    }
+
+    /// The name of its Cloud SQL Auth Proxy Deployment and Service.
+    pub fn database_proxy(&self) -> String {
+        format!("{}-sql-proxy", self.name)
     }
 }
 
@@ -104,23 +165,30 @@ pub const DB_GRANTS: &str = "db-grants";
 pub const ADMIN_URL: &str = "ADMIN_URL";
 /// The image the grants job runs `psql` from.
 const PSQL_IMAGE: &str = "postgres:18.1-alpine";
+/// Airflow's identity: its metadata database and the keys the chart reads from Secret `airflow`.
+pub const AIRFLOW: &str = "airflow";
+/// The folder of this repository git-sync hands Airflow as its DAGs folder (a test checks it
+/// exists).
+pub const AIRFLOW_DAGS: &str = "pipelines/dags";
+/// The key of Secret `airflow` holding git-sync's SSH deploy key (the chart's name for it).
+pub const GIT_SSH_KEY: &str = "gitSshKey";
 
 /// The platform components with a Google identity.
 pub fn identities() -> Vec<Identity> {
-    let secrets = |name: &str, keys: &[&'static str]| {
-        keys.iter()
-            .map(|key| (*key, format!("{name}-{key}")))
-            .collect()
+    let secret = |name: &str, key: &'static str, source| IdentitySecret {
+        key,
+        id: format!("{name}-{key}"),
+        source,
     };
     vec![
         Identity {
             name: ALERT_RECEIVERS,
             namespace: MONITORING_NAMESPACE,
-            secrets: secrets(
-                ALERT_RECEIVERS,
-                &["pagerduty-routing-key", "slack-webhook-url"],
-            ),
-            generated_secrets: Vec::new(),
+            secrets: ["pagerduty-routing-key", "slack-webhook-url"]
+                .into_iter()
+                .map(|key| secret(ALERT_RECEIVERS, key, SecretSource::Provided))
+                .collect(),
+            database: None,
             folder: "secrets",
             purpose: "reads Alertmanager's receiver credentials (PagerDuty, Slack)",
             dns_zone_admin: false,
@@ -129,7 +197,7 @@ pub fn identities() -> Vec<Identity> {
             name: CERT_MANAGER,
             namespace: CERT_MANAGER_NAMESPACE,
             secrets: Vec::new(),
-            generated_secrets: Vec::new(),
+            database: None,
             folder: "",
             purpose: "answers ACME DNS-01 challenges in the environment's Cloud DNS zone",
             dns_zone_admin: true,
@@ -137,18 +205,55 @@ pub fn identities() -> Vec<Identity> {
         Identity {
             name: DB_GRANTS,
             namespace: DB_GRANTS,
-            secrets: Vec::new(),
-            generated_secrets: vec![(ADMIN_URL, format!("{DB_GRANTS}-admin-url"))],
+            secrets: vec![IdentitySecret {
+                key: ADMIN_URL,
+                id: format!("{DB_GRANTS}-admin-url"),
+                source: SecretSource::Terraform,
+            }],
+            database: None,
             folder: "database",
             purpose: "runs the database grants job with the Cloud SQL admin URL",
+            dns_zone_admin: false,
+        },
+        // The chart's own bundled PostgreSQL and its hook-made keys are off: the metadata
+        // database is on Cloud SQL and every key comes from Secret Manager.
+        Identity {
+            name: AIRFLOW,
+            namespace: AIRFLOW,
+            secrets: vec![
+                // The metadata database's URL (the chart's key names throughout).
+                secret(AIRFLOW, "connection", SecretSource::Terraform),
+                secret(AIRFLOW, "fernet-key", SecretSource::Generated("fernet-key")),
+                secret(AIRFLOW, "jwt-secret", SecretSource::Generated("random")),
+                secret(AIRFLOW, "api-secret-key", SecretSource::Generated("random")),
+                IdentitySecret {
+                    key: GIT_SSH_KEY,
+                    id: format!("{AIRFLOW}-git-ssh-key"),
+                    source: SecretSource::Bootstrap,
+                },
+            ],
+            database: Some("airflow"),
+            folder: "airflow",
+            purpose: "runs Airflow's Cloud SQL Auth Proxy (its metadata database) and reads its keys",
             dns_zone_admin: false,
         },
     ]
 }
 
-/// Whether the grants job runs: some service owns a database.
+/// The namespaces of components that run workloads we render (a database's proxy): each gets
+/// the default denies of the services' namespaces.
+pub fn workload_namespaces() -> Vec<&'static str> {
+    identities()
+        .iter()
+        .filter(|i| i.database.is_some())
+        .map(|i| i.namespace)
+        .collect()
+}
+
+/// Whether the grants job runs: some service or component owns a database.
 pub fn runs_database_grants(platform: &Platform) -> bool {
     platform.services.values().any(|s| s.postgres)
+        || identities().iter().any(|i| i.database.is_some())
 }
 
 /// The identity named `name` (one of [`identities`]).
@@ -195,7 +300,6 @@ pub fn database_grants_sql(grants: &[(String, String)]) -> String {
 
 /// What a chart's values template (`templates/charts/<chart>.yaml`) may refer to.
 pub struct ValuesContext<'a> {
-    pub platform: &'a Platform,
     pub env: &'a Environment,
     /// Namespace of Prometheus, Grafana, Loki and Tempo.
     pub monitoring: &'static str,
@@ -204,17 +308,42 @@ pub struct ValuesContext<'a> {
     /// The Secret holding Alertmanager's receiver credentials, and where it is mounted.
     pub receivers_secret: &'static str,
     pub receivers_dir: String,
+    pub airflow: AirflowContext,
+    /// The name of the ingress gateway's static address (terraform/modules/dns: `<name>-ingress`).
+    pub ingress_address: String,
 }
+
+/// What Airflow's values refer to.
+pub struct AirflowContext {
+    /// The Secret with every key the chart reads (the identity's ExternalSecret makes it).
+    pub secret: &'static str,
+    pub database: &'static str,
+    /// This repository over SSH, for git-sync's deploy key.
+    pub git_ssh_url: String,
+    pub dags: &'static str,
+    pub known_hosts: &'static str,
+}
+
+/// GitHub's published SSH host key (https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/githubs-ssh-key-fingerprints).
+const GITHUB_KNOWN_HOSTS: &str =
+    "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
 
 impl<'a> ValuesContext<'a> {
     pub fn new(platform: &'a Platform, env: &'a Environment) -> Self {
         Self {
-            platform,
             env,
             monitoring: MONITORING_NAMESPACE,
             cert_manager_sa: identity(CERT_MANAGER).gcp_service_account(env),
             receivers_secret: ALERT_RECEIVERS,
             receivers_dir: format!("/etc/alertmanager/secrets/{ALERT_RECEIVERS}"),
+            ingress_address: format!("{}-ingress", platform.cluster_name(env)),
+            airflow: AirflowContext {
+                secret: AIRFLOW,
+                database: identity(AIRFLOW).database.unwrap_or(AIRFLOW),
+                git_ssh_url: platform.git_ssh_url(),
+                dags: AIRFLOW_DAGS,
+                known_hosts: GITHUB_KNOWN_HOSTS,
+            },
         }
     }
 }
@@ -271,10 +400,25 @@ values_templates! {
     tempo_values: TempoValues = "charts/tempo.yaml";
     spark_operator_values: SparkOperatorValues = "charts/spark-operator.yaml";
     airflow_values: AirflowValues = "charts/airflow.yaml";
+    argocd_values: ArgoCdValues = "charts/argo-cd.yaml";
 }
 
 const ISTIO_REPO: &str = "https://istio-release.storage.googleapis.com/charts";
 const ISTIO_VERSION: &str = "1.27.3";
+
+/// Argo CD's own chart: Terraform installs it (terraform/modules/argocd), then this Application
+/// keeps it in step.
+pub const ARGOCD: &str = "argocd";
+/// The Secret Manager secret of Argo CD's read-only deploy key (terraform/bootstrap writes it).
+pub const ARGOCD_REPOSITORY_KEY: &str = "argocd-repository-key";
+
+impl Chart {
+    /// Whether this is Argo CD's own chart, which Argo CD manages (deleting its Application must
+    /// not delete Argo CD: no resources finalizer).
+    pub fn is_argocd(&self) -> bool {
+        self.name == ARGOCD
+    }
+}
 
 /// The charts of an environment, in install order.
 pub fn charts(platform: &Platform) -> Vec<Chart> {
@@ -338,7 +482,7 @@ pub fn charts(platform: &Platform) -> Vec<Chart> {
             -1,
             "The ingress gateway (service account istio-ingressgateway, pods labelled\n\
              istio: ingressgateway), which the Gateway in policies/istio selects. Its load balancer\n\
-             takes the environment's `ingress_ip` (reserved by Terraform) once platform.toml has it.",
+             takes the address Terraform reserves for it, by name.",
             Some(ingressgateway_values),
         ),
         Chart {
@@ -480,6 +624,21 @@ pub fn charts(platform: &Platform) -> Vec<Chart> {
             values: Some(airflow_values),
         },
         Chart {
+            name: ARGOCD,
+            release: ARGOCD,
+            namespace: ARGOCD,
+            repo: "https://argoproj.github.io/argo-helm",
+            chart: "argo-cd",
+            version: "9.2.1",
+            wave: None, // it syncs the roots: it must never wait for them
+            server_side_apply: true,
+            patched_webhooks: false,
+            comment: "Argo CD itself: installed once by Terraform (terraform/modules/argocd) with these\n\
+                      values, then managed from here."
+                .to_owned(),
+            values: Some(argocd_values),
+        },
+        Chart {
             name: "metabase",
             release: "metabase",
             namespace: "metabase",
@@ -559,7 +718,25 @@ pub(super) fn render(
         if identity.all_secrets().is_empty() {
             continue;
         }
-        let body = component_secrets_yaml(platform, env, identity)?;
+        let mut body = component_secrets_yaml(platform, env, identity)?;
+        if let Some(database) = identity.database {
+            body.push('\n');
+            body.push_str(
+                &DatabaseProxyYaml {
+                    platform: name,
+                    identity,
+                    name: identity.database_proxy(),
+                    database,
+                    gcp_service_account: identity.gcp_service_account(env),
+                    replicas: if env.ha { 2 } else { 1 },
+                    image: super::k8s::CLOUD_SQL_PROXY_IMAGE,
+                    instance: platform.cloudsql_connection_name(env),
+                    port: super::k8s::CLOUD_SQL_PROXY_PORT,
+                    health_port: super::k8s::CLOUD_SQL_PROXY_HEALTH_PORT,
+                }
+                .render()?,
+            );
+        }
         add_yaml(
             files,
             format!("{dir}/{}/{}.yaml", identity.folder, identity.name),
@@ -649,7 +826,6 @@ fn component_secrets_yaml(
     Ok(ComponentSecretsYaml {
         platform: &platform.name,
         identity,
-        secrets: identity.all_secrets(),
         store: SecretStoreYaml::new(
             platform,
             env,
@@ -676,6 +852,15 @@ fn database_grants_yaml(platform: &Platform, env: &Environment) -> anyhow::Resul
                 super::k8s::iam_database_user(&email).to_owned(),
             )
         })
+        .chain(identities().iter().filter_map(|i| {
+            let email = i.gcp_service_account(env);
+            i.database.map(|db| {
+                (
+                    db.to_owned(),
+                    super::k8s::iam_database_user(&email).to_owned(),
+                )
+            })
+        }))
         .collect();
     if grants.is_empty() {
         return Ok(None);
@@ -702,6 +887,22 @@ fn database_grants_yaml(platform: &Platform, env: &Environment) -> anyhow::Resul
     Ok(Some(body))
 }
 
+/// The Cloud SQL Auth Proxy of a component's database, shared by the pods of its namespace.
+#[derive(Template)]
+#[template(path = "platform/database-proxy.yaml", escape = "none")]
+struct DatabaseProxyYaml<'a> {
+    platform: &'a str,
+    identity: &'a Identity,
+    name: String,
+    database: &'a str,
+    gcp_service_account: String,
+    replicas: u32,
+    image: &'a str,
+    instance: String,
+    port: u16,
+    health_port: u16,
+}
+
 #[derive(Template)]
 #[template(path = "argocd/chart.yaml", escape = "none")]
 struct ChartYaml<'a> {
@@ -718,8 +919,6 @@ struct ChartYaml<'a> {
 struct ComponentSecretsYaml<'a> {
     platform: &'a str,
     identity: &'a Identity,
-    /// (key, Secret Manager secret id) its ExternalSecret reads.
-    secrets: Vec<(&'static str, String)>,
     gcp_service_account: String,
     /// The identity's SecretStore, rendered.
     store: String,

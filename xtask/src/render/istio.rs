@@ -38,11 +38,13 @@ pub(super) fn render(
         &MeshYaml { platform: name }.render()?,
     );
 
-    // The services' namespaces, and the grants job's (outside the mesh, but denied all the same).
+    // The services' namespaces, and the grants job's and the components' with workloads of ours
+    // (outside the mesh, but denied all the same).
     let mut namespaces = platform.namespaces();
     if super::components::runs_database_grants(platform) {
         namespaces.insert(super::components::DB_GRANTS);
     }
+    namespaces.extend(super::components::workload_namespaces());
     for namespace in namespaces {
         let body = DefaultDenyYaml {
             platform: name,

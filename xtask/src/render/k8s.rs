@@ -39,6 +39,7 @@ pub(super) fn render(
             name: &t.namespace,
             tier: &t.name,
             mesh: true,
+            enforce: RESTRICTED,
         })
         .collect();
     // The database grants job's: outside the mesh (a sidecar would keep its Job from completing).
@@ -47,6 +48,19 @@ pub(super) fn render(
             name: super::components::DB_GRANTS,
             tier: "platform",
             mesh: false,
+            enforce: RESTRICTED,
+        });
+    }
+    // Components with workloads of ours (Airflow's database proxy), created here so their default
+    // denies apply before the chart syncs: outside the mesh (its executor's task pods would never
+    // finish with a sidecar), and enforcing `baseline` while auditing and warning `restricted`,
+    // which the chart's values ask of every pod but cannot be checked without the chart.
+    for namespace in super::components::workload_namespaces() {
+        namespaces.push(Ns {
+            name: namespace,
+            tier: "data",
+            mesh: false,
+            enforce: "baseline",
         });
     }
     namespaces.sort_by_key(|ns| ns.name);
@@ -98,7 +112,12 @@ struct Ns<'a> {
     tier: &'a str,
     /// Sidecars injected (the tiers) or not (the grants job's).
     mesh: bool,
+    /// The pod security level enforced; `restricted` is always audited and warned.
+    enforce: &'a str,
 }
+
+/// The pod security level of the namespaces whose pods are all ours.
+const RESTRICTED: &str = "restricted";
 
 #[derive(Template)]
 #[template(path = "k8s/service.yaml", escape = "none")]
@@ -350,11 +369,11 @@ pub fn secret_id(s: &Service, secret: &str) -> String {
 /// The Cloud SQL Auth Proxy beside every service that owns a database: its release, pinned by
 /// the digest the registry publishes for that tag (a bump changes both; checkov's CKV_K8S_43
 /// holds it to the digest).
-const CLOUD_SQL_PROXY_IMAGE: &str = "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.18.2@sha256:fc224915ef435afeb5b2a9421260a0d31986d5c8b7c7f5783c7f5d5885700cd2";
+pub(super) const CLOUD_SQL_PROXY_IMAGE: &str = "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.18.2@sha256:fc224915ef435afeb5b2a9421260a0d31986d5c8b7c7f5783c7f5d5885700cd2";
 /// Where the proxy listens for the service, on localhost.
-const CLOUD_SQL_PROXY_PORT: u16 = 5432;
+pub(super) const CLOUD_SQL_PROXY_PORT: u16 = 5432;
 /// The proxy's health endpoints (/startup, /liveness, /readiness), for the kubelet.
-const CLOUD_SQL_PROXY_HEALTH_PORT: u16 = 9801;
+pub(super) const CLOUD_SQL_PROXY_HEALTH_PORT: u16 = 9801;
 
 struct CloudSqlProxy {
     image: &'static str,

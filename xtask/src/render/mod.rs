@@ -7,7 +7,8 @@
 //!   per Argo CD Application;
 //! - [`istio`]: `policies/istio/<env>/` (mesh mTLS, default deny and one ALLOW policy per
 //!   service from `calls`, the ingress gateway);
-//! - [`argocd`]: `argocd/<env>/root.yaml` (app of apps) and `argocd/<env>/apps/`;
+//! - [`argocd`]: `argocd/<env>/bootstrap/` (the roots, a Helm chart), `argocd/<env>/apps/` and
+//!   `argocd/<env>/independent/`;
 //! - [`components`]: third-party charts as Applications in `argocd/<env>/apps/`, and the custom
 //!   resources they serve under `gitops/<env>/platform/` (secret store, Kafka cluster, topics);
 //! - [`terraform`] writes `terraform/envs/<env>/platform.auto.tfvars.json`;
@@ -34,7 +35,9 @@ mod k8s;
 pub mod rust;
 mod terraform;
 
-pub use components::{Identity, database_grants_sql, identities as component_identities};
+pub use components::{
+    Identity, SecretSource, database_grants_sql, identities as component_identities,
+};
 
 /// Renders every generated file.
 pub fn render(platform: &Platform) -> anyhow::Result<Files> {
@@ -53,8 +56,8 @@ pub fn render(platform: &Platform) -> anyhow::Result<Files> {
     Ok(files)
 }
 
-/// The namespaces we create, each with a default-deny NetworkPolicy: the tiers', and the
-/// database grants job's when it runs.
+/// The namespaces we create, each with a default-deny NetworkPolicy: the tiers', the database
+/// grants job's when it runs, and those of components with workloads of ours (Airflow's).
 fn workload_namespaces(platform: &Platform) -> std::collections::BTreeSet<&str> {
     let mut namespaces: std::collections::BTreeSet<&str> = platform
         .tiers
@@ -64,6 +67,7 @@ fn workload_namespaces(platform: &Platform) -> std::collections::BTreeSet<&str> 
     if components::runs_database_grants(platform) {
         namespaces.insert(components::DB_GRANTS);
     }
+    namespaces.extend(components::workload_namespaces());
     namespaces
 }
 
