@@ -7,6 +7,8 @@
 //! - [`Query`]: query parameters (400 with what is wrong).
 //! - [`ClientIp`]: the client's address, behind as many trusted proxies as the service's
 //!   `TRUSTED_PROXY_HOPS` says.
+//! - [`IfMatch`]: the version a write replaces (428 without `If-Match`), so two writers cannot
+//!   overwrite each other.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -229,10 +231,54 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
+/// The version an `If-Match` header names, for writes that must not overwrite a change made
+/// since the client read: `IfMatch(Some(v))` for the entity tag `"v"` (what `ETag` sent),
+/// `IfMatch(None)` for `*` (any version). Without the header the request is refused with 428
+/// Precondition Required. A tag that is not a version can never match: it reads as version -1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IfMatch(pub Option<i32>);
+
+impl IfMatch {
+    /// The version from the header's value.
+    pub fn parse(value: &str) -> Self {
+        match value.trim() {
+            "*" => Self(None),
+            tag => Self(Some(tag.trim_matches('"').parse().unwrap_or(-1))),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .headers
+            .get(axum::http::header::IF_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .map(Self::parse)
+            .ok_or_else(|| {
+                Problem::new(axum::http::StatusCode::PRECONDITION_REQUIRED)
+                    .kind("precondition-required")
+                    .detail(
+                        "Send the ETag you read in If-Match, so a change made since you read it \
+                         is not overwritten.",
+                    )
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::extract::FromRequest as _;
+
+    #[test]
+    fn if_match_reads_a_version_any_or_nothing_that_matches() {
+        assert_eq!(IfMatch::parse("\"7\""), IfMatch(Some(7)));
+        assert_eq!(IfMatch::parse(" * "), IfMatch(None));
+        assert_eq!(IfMatch::parse("W/\"x\""), IfMatch(Some(-1)));
+    }
 
     #[test]
     fn client_ip_counts_trusted_hops_from_the_right() {

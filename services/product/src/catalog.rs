@@ -13,14 +13,43 @@ use anyhow::Context as _;
 use events::catalog::{ProductCreated, ProductUpdated, StockChanged, VariantSnapshot};
 use kit::cache::Cache;
 use kit::money::Currency;
+use kit::problem::FieldError;
 use kit::validate::{Invalid, fields};
 use sqlx::PgPool;
 
 use crate::domain::{self, Image, Sku, Slug};
 use crate::model::{
-    Category, CategoryId, NewCategory, Product, ProductId, ProductInput, VariantId, VariantInput,
+    Category, CategoryId, NewCategory, OrderId, Product, ProductId, ProductInput, Reservation,
+    ReservationLine, VariantId, VariantInput,
 };
-use crate::storage::{self, Adjusted, ProductRecord, Taken, VariantRecord};
+use crate::storage::{self, Adjusted, ProductRecord, Reserved, Taken, VariantRecord};
+
+/// Most lines of one reservation, and most units of one line.
+pub const MAX_RESERVATION_LINES: usize = 50;
+pub const MAX_RESERVED_UNITS: i32 = 1000;
+
+/// Why stock could not be held for an order.
+#[derive(Debug, thiserror::Error)]
+pub enum ReserveError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// Per line that could not be held: (index, variant, stock left; `None`: no such variant).
+    #[error("not enough stock")]
+    Short(Vec<(usize, VariantId, Option<i32>)>),
+    #[error("the order already holds other lines")]
+    Mismatch,
+    #[error("the order's reservation was released")]
+    Released,
+    #[error("reservation failed")]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Whether a reservation was made now or was already held (a retry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    Now,
+    Already,
+}
 
 /// A product's JSON representation with what a read decides on before sending it (whether it is
 /// for sale, its version), as cached: `"<version> <active 0|1>\n"` and the JSON, so a hit is
@@ -392,6 +421,77 @@ impl Catalog {
         self.fresh(id).await
     }
 
+    /// Holds stock for an order: every line or none, keyed by the order (a retry with the same
+    /// lines holds nothing more). `stock.changed` (reason `reserved`) goes out per line.
+    pub async fn reserve(&self, request: &Reservation) -> Result<Held, ReserveError> {
+        let lines = reservation_lines(&request.lines)?;
+        let mut tx = self.db.begin().await.context("cannot begin")?;
+        let reserved = storage::reserve(&mut tx, request.order_id, &lines)
+            .await
+            .context("cannot reserve stock")?;
+        let after = match reserved {
+            Reserved::Done(after) => after,
+            Reserved::Already => return Ok(Held::Already),
+            Reserved::Conflict { released: true } => return Err(ReserveError::Released),
+            Reserved::Conflict { released: false } => return Err(ReserveError::Mismatch),
+            Reserved::Short(short) => {
+                return Err(ReserveError::Short(
+                    short
+                        .into_iter()
+                        .map(|(i, stock)| (i, lines[i].variant_id, stock))
+                        .collect(),
+                ));
+            }
+        };
+        let scopes = product_scopes(after.iter().map(|(product, _)| *product));
+        self.invalidate(&scopes).await?;
+        for (line, (product, stock)) in lines.iter().zip(&after) {
+            let event = StockChanged {
+                product_id: product.uuid(),
+                variant_id: line.variant_id.uuid(),
+                delta: -line.quantity,
+                stock: *stock,
+                reason: "reserved".to_owned(),
+            };
+            kit::outbox::enqueue(&mut tx, crate::platform::MANIFEST.name, event)
+                .await
+                .context("cannot enqueue stock.changed")?;
+        }
+        tx.commit().await.context("cannot commit reservation")?;
+        self.invalidate(&scopes).await?;
+        Ok(Held::Now)
+    }
+
+    /// Puts back what an order holds, once (a second release, or one for an order that holds
+    /// nothing, changes nothing); `stock.changed` (reason `released`) goes out per line.
+    /// Returns how many lines were released now.
+    pub async fn release(&self, order: OrderId) -> anyhow::Result<usize> {
+        let mut tx = self.db.begin().await.context("cannot begin")?;
+        let released = storage::release(&mut tx, order)
+            .await
+            .context("cannot release stock")?;
+        if released.is_empty() {
+            return Ok(0);
+        }
+        let scopes = product_scopes(released.iter().map(|(_, product, _, _)| *product));
+        self.invalidate(&scopes).await?;
+        for (variant, product, quantity, stock) in &released {
+            let event = StockChanged {
+                product_id: product.uuid(),
+                variant_id: variant.uuid(),
+                delta: *quantity,
+                stock: *stock,
+                reason: "released".to_owned(),
+            };
+            kit::outbox::enqueue(&mut tx, crate::platform::MANIFEST.name, event)
+                .await
+                .context("cannot enqueue stock.changed")?;
+        }
+        tx.commit().await.context("cannot commit release")?;
+        self.invalidate(&scopes).await?;
+        Ok(released.len())
+    }
+
     /// The product as committed (and now cached).
     async fn fresh(&self, id: ProductId) -> Result<Product, WriteError> {
         self.product(id).await?.ok_or(WriteError::NotFound)
@@ -549,4 +649,44 @@ fn validate_variants(
         });
     }
     Ok(valid)
+}
+
+/// The cache scopes of these products.
+fn product_scopes(products: impl Iterator<Item = ProductId>) -> Vec<String> {
+    let mut scopes: Vec<String> = products.map(|p| format!("product:{p}")).collect();
+    scopes.sort();
+    scopes.dedup();
+    scopes
+}
+
+/// A reservation's lines checked (1 to [`MAX_RESERVATION_LINES`], distinct variants, 1 to
+/// [`MAX_RESERVED_UNITS`] units each) and sorted by variant.
+fn reservation_lines(lines: &[ReservationLine]) -> Result<Vec<ReservationLine>, Invalid> {
+    if lines.is_empty() || lines.len() > MAX_RESERVATION_LINES {
+        return Err(Invalid::field(
+            "lines",
+            format!("must have 1 to {MAX_RESERVATION_LINES} lines"),
+        ));
+    }
+    let mut fields = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if !(1..=MAX_RESERVED_UNITS).contains(&line.quantity) {
+            fields.push(FieldError {
+                field: format!("lines[{i}].quantity"),
+                message: format!("must be between 1 and {MAX_RESERVED_UNITS}"),
+            });
+        }
+        if lines[..i].iter().any(|l| l.variant_id == line.variant_id) {
+            fields.push(FieldError {
+                field: format!("lines[{i}].variant_id"),
+                message: "appears twice".to_owned(),
+            });
+        }
+    }
+    if !fields.is_empty() {
+        return Err(Invalid { fields });
+    }
+    let mut sorted = lines.to_vec();
+    sorted.sort();
+    Ok(sorted)
 }

@@ -259,3 +259,27 @@ pub struct StockAdjustment {
     #[schema(example = -2, minimum = -1_000_000, maximum = 1_000_000)]
     pub delta: i64,
 }
+
+/// Marker of order ids (orders are the order service's; product keys reservations by them).
+#[derive(Debug)]
+pub enum OrderTag {}
+pub type OrderId = kit::Id<OrderTag>;
+
+/// Stock to hold for an order: what the order service asks before it takes payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Reservation {
+    /// The order the stock is held for: the reservation's key (a retry with the same lines
+    /// changes nothing).
+    pub order_id: OrderId,
+    /// One line per variant, distinct.
+    #[schema(min_items = 1, max_items = 50)]
+    pub lines: Vec<ReservationLine>,
+}
+
+/// Units of one variant held for an order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+pub struct ReservationLine {
+    pub variant_id: VariantId,
+    #[schema(minimum = 1, maximum = 1000, example = 2)]
+    pub quantity: i32,
+}

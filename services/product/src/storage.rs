@@ -13,8 +13,8 @@ use sqlx::{PgConnection, PgPool, QueryBuilder, Row as _};
 
 use crate::domain::Image;
 use crate::model::{
-    Category, CategoryId, Product, ProductId, ProductSummary, StockState, Variant, VariantDetails,
-    VariantId,
+    Category, CategoryId, OrderId, Product, ProductId, ProductSummary, ReservationLine, StockState,
+    Variant, VariantDetails, VariantId,
 };
 
 /// A product write that breaks a uniqueness rule, by field.
@@ -599,4 +599,147 @@ pub async fn adjust_stock(
             .fetch_optional(&mut *tx)
             .await?;
     Ok(current.map_or(Adjusted::Unknown, Adjusted::Short))
+}
+
+/// What reserving an order's lines found.
+#[derive(Debug)]
+pub enum Reserved {
+    /// Held now: per line, the variant's product and stock after.
+    Done(Vec<(ProductId, i32)>),
+    /// The order already holds exactly these lines (a retry): nothing changed.
+    Already,
+    /// The order holds other lines, or released them: a new order id is needed.
+    Conflict { released: bool },
+    /// Lines that could not be held: (index, stock left, or `None` for an unknown variant).
+    Short(Vec<(usize, Option<i32>)>),
+}
+
+/// Takes a transaction-scoped lock on one order's reservation, so a retry racing the first
+/// attempt waits for it instead of reserving twice.
+async fn lock_order(tx: &mut PgConnection, order: OrderId) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
+        .bind(order)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Holds `lines` (distinct variants, sorted by id so concurrent orders lock rows in one order)
+/// for `order`: every line or none. Each decrement is conditional (`stock >= quantity`), so the
+/// stock never goes below zero whatever runs beside it.
+pub async fn reserve(
+    tx: &mut PgConnection,
+    order: OrderId,
+    lines: &[ReservationLine],
+) -> Result<Reserved, sqlx::Error> {
+    lock_order(tx, order).await?;
+    let held: Vec<(VariantId, i32, bool)> = sqlx::query_as(
+        "SELECT variant_id, quantity, released_at IS NOT NULL FROM stock_reservations \
+         WHERE order_id = $1 ORDER BY variant_id",
+    )
+    .bind(order)
+    .fetch_all(&mut *tx)
+    .await?;
+    if !held.is_empty() {
+        let released = held.iter().any(|(_, _, released)| *released);
+        let same = held.len() == lines.len()
+            && held
+                .iter()
+                .zip(lines)
+                .all(|((v, q, _), line)| *v == line.variant_id && *q == line.quantity);
+        return Ok(if same && !released {
+            Reserved::Already
+        } else {
+            Reserved::Conflict { released }
+        });
+    }
+    let mut after = Vec::with_capacity(lines.len());
+    let mut short = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let row: Option<(ProductId, i32)> = sqlx::query_as(
+            "UPDATE variants SET stock = stock - $2 WHERE id = $1 AND stock >= $2 \
+             RETURNING product_id, stock",
+        )
+        .bind(line.variant_id)
+        .bind(line.quantity)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match row {
+            Some(row) => after.push(row),
+            None => {
+                let stock: Option<i32> =
+                    sqlx::query_scalar("SELECT stock FROM variants WHERE id = $1")
+                        .bind(line.variant_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                short.push((i, stock));
+            }
+        }
+    }
+    if !short.is_empty() {
+        return Ok(Reserved::Short(short));
+    }
+    for line in lines {
+        sqlx::query(
+            "INSERT INTO stock_reservations (order_id, variant_id, quantity) VALUES ($1, $2, $3)",
+        )
+        .bind(order)
+        .bind(line.variant_id)
+        .bind(line.quantity)
+        .execute(&mut *tx)
+        .await?;
+    }
+    touch_products(tx, after.iter().map(|(product, _)| *product)).await?;
+    Ok(Reserved::Done(after))
+}
+
+/// Puts back what `order` still holds, once: (variant, product, units, stock after) per line.
+pub async fn release(
+    tx: &mut PgConnection,
+    order: OrderId,
+) -> Result<Vec<(VariantId, ProductId, i32, i32)>, sqlx::Error> {
+    lock_order(tx, order).await?;
+    let lines: Vec<(VariantId, i32)> = sqlx::query_as(
+        "UPDATE stock_reservations SET released_at = now() \
+         WHERE order_id = $1 AND released_at IS NULL RETURNING variant_id, quantity",
+    )
+    .bind(order)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut lines = lines;
+    lines.sort();
+    let mut released = Vec::with_capacity(lines.len());
+    for (variant, quantity) in lines {
+        let (product, stock): (ProductId, i32) = sqlx::query_as(
+            "UPDATE variants SET stock = stock + $2 WHERE id = $1 RETURNING product_id, stock",
+        )
+        .bind(variant)
+        .bind(quantity)
+        .fetch_one(&mut *tx)
+        .await?;
+        released.push((variant, product, quantity, stock));
+    }
+    touch_products(tx, released.iter().map(|(_, product, _, _)| *product)).await?;
+    Ok(released)
+}
+
+/// A new version (and whether it is in stock) for each product whose stock moved.
+async fn touch_products(
+    tx: &mut PgConnection,
+    products: impl Iterator<Item = ProductId>,
+) -> Result<(), sqlx::Error> {
+    let mut products: Vec<ProductId> = products.collect();
+    products.sort();
+    products.dedup();
+    for product in products {
+        sqlx::query(
+            "UPDATE products SET version = version + 1, updated_at = now(), \
+               in_stock = EXISTS (SELECT 1 FROM variants WHERE product_id = $1 AND stock > 0) \
+             WHERE id = $1",
+        )
+        .bind(product)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@
 //! | `GET /v1/categories`, `GET /v1/categories/{slug}`, `POST /v1/categories` | [`categories`] |
 //! | `GET /v1/products`, `GET /v1/products/{product}`, `POST /v1/products`, `PUT /v1/products/{product}`, `POST /v1/products/{product}/deactivate`, `POST /v1/products/{product}/stock` | [`products`] |
 //! | `GET /v1/variants` (for services that call product; not routed by the gateway) | [`variants`] |
+//! | `POST /v1/stock-reservations`, `DELETE /v1/stock-reservations/{order}` (for order; not routed by the gateway) | [`reservations`] |
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -19,6 +20,7 @@ use crate::startup::AppState;
 
 pub mod categories;
 pub mod products;
+pub mod reservations;
 pub mod variants;
 
 /// The OpenAPI document of this service.
@@ -39,6 +41,8 @@ pub mod variants;
         products::deactivate,
         products::adjust_stock,
         variants::lookup,
+        reservations::reserve,
+        reservations::release,
     ),
     components(schemas(crate::storage::Sort)),
     modifiers(&Conventions),
@@ -46,6 +50,7 @@ pub mod variants;
         (name = "categories", description = "What products are filed under"),
         (name = "products", description = "The catalog: browse, search, read; admins write"),
         (name = "variants", description = "Variants by id, for carts"),
+        (name = "reservations", description = "Stock held for orders, for the order service"),
     )
 )]
 pub struct ApiDoc;
@@ -69,6 +74,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/products/{product}/stock", post(products::adjust_stock))
         .route("/v1/variants", get(variants::lookup))
+        .route("/v1/stock-reservations", post(reservations::reserve))
+        .route(
+            "/v1/stock-reservations/{order}",
+            axum::routing::delete(reservations::release),
+        )
 }
 
 /// The problem of a refused catalog write.

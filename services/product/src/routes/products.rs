@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kit::auth::{Admin, MaybeUser};
-use kit::extract::{Json, Path, Query};
+use kit::extract::{IfMatch, Json, Path, Query};
 use kit::pagination::{Page, Paginated};
 use kit::validate::{Invalid, fields};
 use kit::{ApiError, Problem};
@@ -31,8 +31,6 @@ pub enum ProductError {
     NotFound,
     #[error("invalid query")]
     Query(#[source] Invalid),
-    #[error("no If-Match")]
-    PreconditionRequired,
     #[error(transparent)]
     Write(#[from] WriteError),
     #[error("product request failed")]
@@ -52,9 +50,6 @@ impl ApiError for ProductError {
                 problem.errors = invalid.fields.clone();
                 problem
             }
-            Self::PreconditionRequired => Problem::new(StatusCode::PRECONDITION_REQUIRED)
-                .kind("precondition-required")
-                .detail("Send the product's ETag in If-Match, so a change made since you read it is not overwritten."),
             Self::Write(error) => super::write_problem(error),
             Self::Unexpected(_) => Problem::internal(),
         }
@@ -300,20 +295,6 @@ pub async fn create(
     Ok(product_response(StatusCode::CREATED, &product))
 }
 
-/// The version an `If-Match` header names: `None` for `*` (any), `Err` when it is absent.
-fn if_match(headers: &HeaderMap) -> Result<Option<i32>, ProductError> {
-    let value = headers
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(ProductError::PreconditionRequired)?
-        .trim();
-    if value == "*" {
-        return Ok(None);
-    }
-    // A tag that is not one of ours can never match.
-    Ok(Some(value.trim_matches('"').parse::<i32>().unwrap_or(-1)))
-}
-
 /// Replaces a product (admins only): send its `ETag` in `If-Match`.
 #[utoipa::path(put, path = "/v1/products/{product}", tag = "products", request_body = ProductInput,
     security(("bearer" = [])),
@@ -334,10 +315,10 @@ pub async fn replace(
     State(state): State<AppState>,
     Admin(admin): Admin,
     Path(id): Path<ProductId>,
-    headers: HeaderMap,
+    IfMatch(version): IfMatch,
     Json(body): Json<ProductInput>,
 ) -> kit::Result<Response, ProductError> {
-    let version = match if_match(&headers)? {
+    let version = match version {
         Some(version) => version,
         None => {
             state

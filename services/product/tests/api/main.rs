@@ -3,5 +3,6 @@
 mod categories;
 mod helpers;
 mod products;
+mod reservations;
 mod search;
 mod writes;
