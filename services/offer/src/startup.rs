@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::FromRef;
 use kit::app::{Api, Server};
+use kit::auth::Verifier;
 use utoipa::OpenApi as _;
 
 use crate::config::Config;
@@ -15,6 +17,13 @@ use crate::routes::{self, ApiDoc};
 pub struct AppState {
     pub config: Arc<Config>,
     pub platform: Platform,
+}
+
+/// Lets the `kit::auth` extractors (`MaybeUser`, `Admin`) check tokens.
+impl FromRef<AppState> for Verifier {
+    fn from_ref(state: &AppState) -> Self {
+        state.platform.tokens.clone()
+    }
 }
 
 /// The service, bound and ready to serve.

@@ -1,7 +1,9 @@
 //! Integration tests of offer: the real application on a free port, against real stores
 //! (the kit tests the platform endpoints every service has).
 
+mod coupons;
 mod helpers;
+mod redemptions;
 
 #[tokio::test]
 async fn documents_its_api() {
