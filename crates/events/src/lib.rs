@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 pub mod cart;
 pub mod catalog;
+pub mod order;
 pub mod user;
 
 /// One catalogued event type: wire name, version, topic.
@@ -43,6 +44,10 @@ pub const CATALOG: &[EventType] = &[
     EventType::of::<cart::ItemAdded>(),
     EventType::of::<cart::ItemRemoved>(),
     EventType::of::<cart::CartMerged>(),
+    EventType::of::<order::OrderPlaced>(),
+    EventType::of::<order::OrderPaid>(),
+    EventType::of::<order::OrderCancelled>(),
+    EventType::of::<order::OrderShipped>(),
 ];
 
 /// A typed event payload.

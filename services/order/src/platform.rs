@@ -15,7 +15,7 @@ pub const MANIFEST: kit::app::Manifest = kit::app::Manifest {
     produces: &["order.v1"],
     consumes: &[],
     calls: &["offer", "product"],
-    tokens: kit::app::Tokens::None,
+    tokens: kit::app::Tokens::Verify,
 };
 
 /// The service's migrations (`migrations/`), embedded in the binary and applied at start.
@@ -28,6 +28,8 @@ pub struct Platform {
     pub runtime: kit::app::Runtime,
     /// Its own database (`postgres = true`); the kit applied [`MIGRATOR`].
     pub db: sqlx::PgPool,
+    /// Checks access tokens against the signer's keys (`verify_tokens = true`).
+    pub tokens: kit::auth::Verifier,
     /// The services order may call (`calls`).
     pub clients: Clients,
 }
@@ -58,6 +60,7 @@ impl kit::app::Dependencies for Platform {
     fn assemble(opened: kit::app::Opened) -> Self {
         Self {
             db: opened.db(),
+            tokens: opened.verifier(),
             clients: Clients {
                 offer: opened.client("offer"),
                 product: opened.client("product"),

@@ -1,0 +1,126 @@
+//! The API's types: a checkout request, and orders as their buyers and admins read them. Money
+//! is integer minor units of `currency`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::payments::Card;
+
+/// Marker of order ids.
+#[derive(Debug)]
+pub enum OrderTag {}
+pub type OrderId = kit::Id<OrderTag>;
+
+/// Most lines of one order, and most units of one line.
+pub const MAX_LINES: usize = 50;
+pub const MAX_QUANTITY: u32 = 99;
+
+/// What a shopper buys: the cart's lines, a coupon, where to ship, how to pay. Prices are
+/// never taken from the client: product says them at checkout.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct CheckoutRequest {
+    #[schema(min_items = 1, max_items = 50)]
+    pub lines: Vec<LineRequest>,
+    #[serde(default)]
+    #[schema(example = "WELCOME10")]
+    pub coupon_code: Option<String>,
+    pub shipping_address: Address,
+    pub payment: Card,
+}
+
+/// Units of one variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LineRequest {
+    pub variant_id: Uuid,
+    #[schema(minimum = 1, maximum = 99, example = 1)]
+    pub quantity: u32,
+}
+
+/// Where an order ships.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Address {
+    #[schema(example = "Ada Lovelace")]
+    pub name: String,
+    #[schema(example = "12 Analytical Row")]
+    pub line1: String,
+    #[serde(default)]
+    pub line2: String,
+    #[schema(example = "London")]
+    pub city: String,
+    #[schema(example = "NW1 6XE")]
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2.
+    #[schema(example = "GB")]
+    pub country: String,
+}
+
+/// Where an order is in its life: placed → paid → shipped; placed or paid → cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Stock and coupon held; the payment is being authorized.
+    Placed,
+    /// Payment authorized; waiting to ship.
+    Paid,
+    /// Shipped; payment captured.
+    Shipped,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Placed => "placed",
+            Self::Paid => "paid",
+            Self::Shipped => "shipped",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "placed" => Self::Placed,
+            "paid" => Self::Paid,
+            "shipped" => Self::Shipped,
+            "cancelled" => Self::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+/// One line of an order, at the price charged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderLine {
+    pub product_id: Uuid,
+    pub variant_id: Uuid,
+    pub sku: String,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: i64,
+}
+
+/// An order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Order {
+    pub id: OrderId,
+    pub status: OrderStatus,
+    pub lines: Vec<OrderLine>,
+    pub currency: String,
+    pub subtotal: i64,
+    pub discount: i64,
+    pub total: i64,
+    pub coupon_code: Option<String>,
+    pub shipping_address: Address,
+    /// Why it was cancelled: `customer`, `admin` or `payment-declined`.
+    pub cancel_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A buyer's orders, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderList {
+    pub orders: Vec<Order>,
+}
