@@ -38,6 +38,7 @@ impl EventType {
 /// Every event type defined here. Add each new payload type.
 pub const CATALOG: &[EventType] = &[
     EventType::of::<user::UserRegistered>(),
+    EventType::of::<user::UserErased>(),
     EventType::of::<catalog::ProductCreated>(),
     EventType::of::<catalog::ProductUpdated>(),
     EventType::of::<catalog::StockChanged>(),

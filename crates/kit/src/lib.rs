@@ -40,6 +40,7 @@ pub mod money;
 pub mod openapi;
 pub mod outbox;
 pub mod pagination;
+pub mod postal;
 pub mod problem;
 pub mod redis;
 pub mod shutdown;

@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod domain;
+pub mod erasure;
 pub mod passwords;
 pub mod platform;
 pub mod rate_limit;

@@ -13,7 +13,7 @@ pub const MANIFEST: kit::app::Manifest = kit::app::Manifest {
     migrations: Some(&MIGRATOR),
     redis: true,
     produces: &["user.v1"],
-    consumes: &[],
+    consumes: &["user.v1"],
     calls: &[],
     tokens: kit::app::Tokens::Sign,
 };
@@ -30,6 +30,8 @@ pub struct Platform {
     pub db: sqlx::PgPool,
     /// Redis under the key prefix `auth:` (`redis = true`).
     pub redis: kit::redis::RedisStore,
+    /// Group `auth` on user.v1 (`consumes`); start it with `run`.
+    pub subscription: kit::kafka::Subscription,
 }
 
 impl kit::app::Dependencies for Platform {
@@ -39,6 +41,7 @@ impl kit::app::Dependencies for Platform {
         Self {
             db: opened.db(),
             redis: opened.redis(),
+            subscription: opened.subscription(),
             runtime: opened.runtime,
         }
     }

@@ -51,6 +51,12 @@ impl Application {
             .await
             .context("password hashing setup panicked")??;
         let tokens = AccessTokens::new(&config)?;
+        // user.erased: the account goes (credentials and refresh tokens).
+        let db = platform.db.clone();
+        platform.subscription.clone().run(move |envelope| {
+            let db = db.clone();
+            async move { crate::erasure::handle(&db, envelope).await }
+        });
         let state = AppState {
             signin_limiter: SigninLimiter::new(platform.redis, config.service.signin_limits),
             config: Arc::new(config),

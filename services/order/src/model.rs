@@ -38,23 +38,7 @@ pub struct LineRequest {
     pub quantity: u32,
 }
 
-/// Where an order ships.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Address {
-    #[schema(example = "Ada Lovelace")]
-    pub name: String,
-    #[schema(example = "12 Analytical Row")]
-    pub line1: String,
-    #[serde(default)]
-    pub line2: String,
-    #[schema(example = "London")]
-    pub city: String,
-    #[schema(example = "NW1 6XE")]
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2.
-    #[schema(example = "GB")]
-    pub country: String,
-}
+pub use kit::postal::Address;
 
 /// Where an order is in its life: placed → paid → shipped; placed or paid → cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

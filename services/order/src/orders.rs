@@ -28,7 +28,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::model::{
-    Address, CheckoutRequest, MAX_LINES, MAX_QUANTITY, Order, OrderId, OrderLine, OrderStatus,
+    CheckoutRequest, MAX_LINES, MAX_QUANTITY, Order, OrderId, OrderLine, OrderStatus,
 };
 use crate::payments::{Authorization, PaymentProvider as _, Provider};
 use crate::storage::{self, Claim};
@@ -323,7 +323,7 @@ impl Orders {
             discount,
             total: subtotal.amount - discount,
             coupon_code: coupon,
-            shipping_address: request.shipping_address.clone(),
+            shipping_address: request.shipping_address.trimmed(),
             cancel_reason: None,
             created_at: now,
             updated_at: now,
@@ -677,7 +677,13 @@ pub fn validate(request: &CheckoutRequest) -> Vec<(String, String)> {
     {
         problems.push(("coupon_code".into(), "must be at most 64 characters".into()));
     }
-    problems.extend(address_problems(&request.shipping_address));
+    problems.extend(
+        request
+            .shipping_address
+            .problems("shipping_address")
+            .into_iter()
+            .map(|p| (p.field, p.message)),
+    );
     problems.extend(
         request
             .payment
@@ -685,35 +691,5 @@ pub fn validate(request: &CheckoutRequest) -> Vec<(String, String)> {
             .into_iter()
             .map(|(f, m)| (f.to_owned(), m)),
     );
-    problems
-}
-
-fn address_problems(address: &Address) -> Vec<(String, String)> {
-    let mut problems = Vec::new();
-    let mut text = |field: &str, value: &str, required: bool, max: usize| {
-        let value = value.trim();
-        if required && value.is_empty() {
-            problems.push((
-                format!("shipping_address.{field}"),
-                "is required".to_owned(),
-            ));
-        } else if value.chars().count() > max || value.chars().any(char::is_control) {
-            problems.push((
-                format!("shipping_address.{field}"),
-                format!("must be at most {max} printable characters"),
-            ));
-        }
-    };
-    text("name", &address.name, true, 100);
-    text("line1", &address.line1, true, 200);
-    text("line2", &address.line2, false, 200);
-    text("city", &address.city, true, 100);
-    text("postal_code", &address.postal_code, true, 20);
-    if !(address.country.len() == 2 && address.country.chars().all(|c| c.is_ascii_uppercase())) {
-        problems.push((
-            "shipping_address.country".to_owned(),
-            "must be an ISO 3166-1 alpha-2 code, e.g. GB".to_owned(),
-        ));
-    }
     problems
 }

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod platform;
+pub mod profiles;
 pub mod routes;
 pub mod startup;
 

@@ -12,10 +12,10 @@ pub const MANIFEST: kit::app::Manifest = kit::app::Manifest {
     postgres: true,
     migrations: Some(&MIGRATOR),
     redis: false,
-    produces: &[],
+    produces: &["user.v1"],
     consumes: &["user.v1"],
     calls: &[],
-    tokens: kit::app::Tokens::None,
+    tokens: kit::app::Tokens::Verify,
 };
 
 /// The service's migrations (`migrations/`), embedded in the binary and applied at start.
@@ -30,6 +30,8 @@ pub struct Platform {
     pub db: sqlx::PgPool,
     /// Group `user` on user.v1 (`consumes`); start it with `run`.
     pub subscription: kit::kafka::Subscription,
+    /// Checks access tokens against the signer's keys (`verify_tokens = true`).
+    pub tokens: kit::auth::Verifier,
 }
 
 impl kit::app::Dependencies for Platform {
@@ -39,6 +41,7 @@ impl kit::app::Dependencies for Platform {
         Self {
             db: opened.db(),
             subscription: opened.subscription(),
+            tokens: opened.verifier(),
             runtime: opened.runtime,
         }
     }

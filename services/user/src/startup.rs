@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::FromRef;
 use kit::app::{Api, Server};
+use kit::auth::Verifier;
 use utoipa::OpenApi as _;
 
 use crate::config::Config;
@@ -17,6 +19,13 @@ pub struct AppState {
     pub platform: Platform,
 }
 
+/// Lets the `kit::auth` extractors check tokens.
+impl FromRef<AppState> for Verifier {
+    fn from_ref(state: &AppState) -> Self {
+        state.platform.tokens.clone()
+    }
+}
+
 /// The service, bound and ready to serve.
 pub struct Application {
     server: Server,
@@ -26,6 +35,12 @@ impl Application {
     /// Makes the state and the router and binds the port (0 picks a free one).
     pub async fn build(config: Config, platform: Platform) -> anyhow::Result<Self> {
         let runtime = platform.runtime.clone();
+        // user.registered makes profiles (idempotent, in any order with the user's requests).
+        let db = platform.db.clone();
+        platform.subscription.clone().run(move |envelope| {
+            let db = db.clone();
+            async move { crate::profiles::handle(&db, envelope).await }
+        });
         let state = AppState {
             config: Arc::new(config),
             platform,

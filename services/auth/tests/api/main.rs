@@ -1,5 +1,6 @@
 //! Integration tests of auth: the real application on a free port, against real stores.
 
+mod erasure;
 mod helpers;
 mod openapi;
 mod outbox;

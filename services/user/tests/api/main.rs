@@ -2,6 +2,7 @@
 //! (the kit tests the platform endpoints every service has).
 
 mod helpers;
+mod profiles;
 
 #[tokio::test]
 async fn documents_its_api() {
