@@ -269,13 +269,18 @@ pub enum SecretKind {
     Random,
     /// A value a person supplies (a third party's credential).
     Provided,
+    /// An SMTP relay as a URL with its credentials (`smtps://user:password@host:465`): a person
+    /// supplies it in a cluster; `cargo xtask up` points it at its local mail sink. A service
+    /// holding one sends mail, from `no-reply@<domain>` (`MAIL_FROM`).
+    SmtpRelay,
 }
 
 impl SecretKind {
-    pub const ALL: [(&'static str, Self); 3] = [
+    pub const ALL: [(&'static str, Self); 4] = [
         ("ed25519-key", Self::Ed25519Key),
         ("random", Self::Random),
         ("provided", Self::Provided),
+        ("smtp-relay", Self::SmtpRelay),
     ];
 
     /// The spelling in platform.toml.
@@ -286,9 +291,10 @@ impl SecretKind {
             .map_or("provided", |(name, _)| name)
     }
 
-    /// Whether a machine can generate a value (locally, `cargo xtask up` does).
+    /// Whether a machine can generate a value in a cluster (Terraform does); the others a
+    /// person supplies.
     pub fn generated(self) -> bool {
-        self != Self::Provided
+        matches!(self, Self::Ed25519Key | Self::Random)
     }
 }
 

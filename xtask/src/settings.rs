@@ -38,6 +38,8 @@ pub enum Setting {
     TokenAudience,
     /// Where a token verifier fetches the signer's keys: the signer's URL and the JWKS path.
     JwksUrl,
+    /// The sender of the mail a service sends: `no-reply@<domain>` of the environment.
+    MailFrom,
     /// The origin people reach a public service at (`https://<ingress_host>` in a cluster,
     /// `http://127.0.0.1:<port>` locally): its cookies are `Secure` on https, and form posts must
     /// come from it.
@@ -69,6 +71,15 @@ pub fn settings(platform: &Platform, service: &Service) -> Vec<(String, Setting)
     }
     for secret in &service.secrets {
         vars.push((env_name(secret), Setting::Secret(secret.clone())));
+    }
+    // A service holding an SMTP relay sends mail: from the environment's domain.
+    if service.secrets.iter().any(|s| {
+        platform
+            .secrets
+            .get(s)
+            .is_some_and(|s| s.kind == crate::model::SecretKind::SmtpRelay)
+    }) {
+        vars.push(("MAIL_FROM".to_owned(), Setting::MailFrom));
     }
     for target in &service.calls {
         debug_assert!(platform.services.contains_key(target));

@@ -130,10 +130,14 @@ async fn up(
         let redis = backing.redis().await?;
         step("Kafka");
         let kafka = backing.kafka(platform)?;
+        step("mail");
+        let (mail, mail_viewer) = backing.mail().await?;
         let stores = Stores {
             pg,
             redis,
             kafka,
+            mail,
+            mail_viewer,
             scratch: args
                 .scratch
                 .then(|| format!("scratch_{}", std::process::id())),
@@ -164,6 +168,10 @@ pub(crate) struct Stores {
     pub(crate) pg: String,
     pub(crate) redis: String,
     pub(crate) kafka: String,
+    /// The mail sink's SMTP URL (the value of every `smtp-relay` secret locally).
+    pub(crate) mail: String,
+    /// The port of the page listing the mail sent.
+    pub(crate) mail_viewer: u16,
     /// `--scratch`: the suffix of every database name and the prefix of every Redis key.
     pub(crate) scratch: Option<String>,
 }
@@ -186,12 +194,17 @@ impl Stores {
     }
 }
 
+/// The port of the mail viewer `up` serves (MailHog's and Mailpit's, familiar), when free.
+pub const MAIL_VIEWER_PORT: u16 = 8025;
+
 /// Backing servers `up` started itself, stopped on exit.
 #[derive(Default)]
 pub(crate) struct Backing {
     postgres: Option<TempPostgres>,
     redis: Option<Child>,
     broker: Option<kit::broker::EmbeddedBroker>,
+    /// Stops the mail sink and its viewer.
+    mail: Option<kit::Shutdown>,
     scratch: Option<PathBuf>,
 }
 
@@ -338,6 +351,28 @@ impl Backing {
         Ok(url)
     }
 
+    /// The local mail sink (kit::mailsink) services with an `smtp-relay` secret send to, and its
+    /// web page; the viewer's port is [`MAIL_VIEWER_PORT`] unless that is taken.
+    pub(crate) async fn mail(&mut self) -> anyhow::Result<(String, u16)> {
+        let shutdown = kit::Shutdown::new();
+        let sink = kit::mailsink::MailSink::start(0, &shutdown)
+            .await
+            .context("cannot start the mail sink")?;
+        let viewer = match sink.serve_web(MAIL_VIEWER_PORT, &shutdown).await {
+            Ok(port) => port,
+            Err(_) => sink
+                .serve_web(0, &shutdown)
+                .await
+                .context("cannot serve the mail viewer")?,
+        };
+        eprintln!(
+            "    mail sink at {}; the mail sent: http://127.0.0.1:{viewer}/",
+            sink.url()
+        );
+        self.mail = Some(shutdown);
+        Ok((sink.url(), viewer))
+    }
+
     pub(crate) fn kafka(&mut self, platform: &Platform) -> anyhow::Result<String> {
         if let Some(brokers) = env_var("KAFKA_BROKERS") {
             eprintln!("    using KAFKA_BROKERS={brokers} (topics must exist or be auto-created)");
@@ -364,6 +399,9 @@ impl Backing {
     }
 
     pub(crate) async fn stop(&mut self) {
+        if let Some(mail) = self.mail.take() {
+            mail.trigger();
+        }
         if let Some(pg) = self.postgres.take() {
             eprintln!("    stopping the temporary PostgreSQL");
             let _ = run_maybe_as(
@@ -576,6 +614,8 @@ fn dev_secret(secret: &Secret) -> anyhow::Result<String> {
             hex::encode(bytes)
         }
         SecretKind::Provided => format!("local-development-{}", secret.name),
+        // Locally the relay is the mail sink `up` starts (see `Backing::mail`).
+        SecretKind::SmtpRelay => "smtp://127.0.0.1:2525".to_owned(),
     })
 }
 
@@ -601,7 +641,11 @@ pub(crate) fn service_env(
             Setting::DatabaseUrl => stores.database_url(service)?,
             Setting::RedisUrl => stores.redis.clone(),
             Setting::KafkaBrokers => stores.kafka.clone(),
-            Setting::Secret(secret) => dev_secret(&platform.secrets[&secret])?,
+            Setting::Secret(secret) => match platform.secrets[&secret].kind {
+                SecretKind::SmtpRelay => stores.mail.clone(),
+                _ => dev_secret(&platform.secrets[&secret])?,
+            },
+            Setting::MailFrom => format!("no-reply@{}", platform.domain),
             Setting::ServiceUrl(target) => local_url(&platform.services[&target]),
             Setting::TokenIssuer | Setting::TokenAudience => {
                 token_value(platform, &setting).unwrap_or_default()
@@ -702,8 +746,8 @@ async fn run_services(
             .find(|s| Some(s.name.as_str()) == storefront)
         {
             eprintln!(
-                "\nstorefront: http://127.0.0.1:{}/   (Ctrl-C stops everything)",
-                storefront.port
+                "\nstorefront: http://127.0.0.1:{}/   mail: http://127.0.0.1:{}/   (Ctrl-C stops everything)",
+                storefront.port, stores.mail_viewer
             );
         } else {
             eprintln!("\nall services are up   (Ctrl-C stops everything)");

@@ -36,6 +36,7 @@ pub mod json_log;
 pub mod jwt;
 pub mod kafka;
 pub mod log_writer;
+pub mod mailsink;
 pub mod money;
 pub mod openapi;
 pub mod outbox;

@@ -7,15 +7,24 @@ use secrecy::SecretString;
 /// Settings beyond the kit's.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Secret `smtp-password` (platform.toml), from `SMTP_PASSWORD`.
-    pub smtp_password: SecretString,
+    /// Secret `smtp-relay` (platform.toml), from `SMTP_RELAY`: `smtps://user:password@host:465`
+    /// (TLS from the first byte), `smtp://user:password@host:587?tls=required` (STARTTLS), or
+    /// `smtp://127.0.0.1:<port>` for a local sink (no TLS; only to 127.0.0.1).
+    pub smtp_relay: SecretString,
+    /// The sender, from `MAIL_FROM` (`no-reply@<domain>`).
+    pub mail_from: String,
 }
 
 impl kit::config::Settings for Settings {
     fn read(env: &mut Env) -> Option<Self> {
-        let smtp_password = env.secret("SMTP_PASSWORD", "the smtp-password secret");
+        let smtp_relay = env.secret("SMTP_RELAY", "the smtp-relay secret");
+        let mail_from = env.required(
+            "MAIL_FROM",
+            "the sender address, e.g. no-reply@shop.example.com",
+        );
         Some(Self {
-            smtp_password: smtp_password?,
+            smtp_relay: smtp_relay?,
+            mail_from: mail_from?,
         })
     }
 }

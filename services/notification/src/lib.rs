@@ -5,6 +5,8 @@
 //! `Application` and its router), `routes/` (one module per resource).
 
 pub mod config;
+pub mod emails;
+pub mod notify;
 pub mod platform;
 pub mod routes;
 pub mod startup;

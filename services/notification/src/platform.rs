@@ -14,7 +14,7 @@ pub const MANIFEST: kit::app::Manifest = kit::app::Manifest {
     redis: false,
     produces: &[],
     consumes: &["order.v1", "user.v1"],
-    calls: &["user"],
+    calls: &[],
     tokens: kit::app::Tokens::None,
 };
 
@@ -30,25 +30,6 @@ pub struct Platform {
     pub db: sqlx::PgPool,
     /// Group `notification` on order.v1, user.v1 (`consumes`); start it with `run`.
     pub subscription: kit::kafka::Subscription,
-    /// The services notification may call (`calls`).
-    pub clients: Clients,
-}
-
-/// Clients of exactly the services notification may call.
-#[derive(Clone, Debug)]
-pub struct Clients {
-    /// user: Profiles and addresses
-    pub user: kit::client::Client,
-}
-
-impl Clients {
-    /// The client of `service`, if notification may call it.
-    pub fn get(&self, service: &str) -> Option<&kit::client::Client> {
-        match service {
-            "user" => Some(&self.user),
-            _ => None,
-        }
-    }
 }
 
 impl kit::app::Dependencies for Platform {
@@ -58,9 +39,6 @@ impl kit::app::Dependencies for Platform {
         Self {
             db: opened.db(),
             subscription: opened.subscription(),
-            clients: Clients {
-                user: opened.client("user"),
-            },
             runtime: opened.runtime,
         }
     }

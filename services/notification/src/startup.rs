@@ -1,4 +1,5 @@
-//! Builds the application from what the kit opened for it and runs it until shutdown.
+//! Builds the application from what the kit opened for it (database, the consumer of order.v1
+//! and user.v1), the mailer for the configured relay, and runs it until shutdown.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use kit::app::{Api, Server};
 use utoipa::OpenApi as _;
 
 use crate::config::Config;
+use crate::emails::Mailer;
 use crate::platform::Platform;
 use crate::routes::{self, ApiDoc};
 
@@ -26,6 +28,12 @@ impl Application {
     /// Makes the state and the router and binds the port (0 picks a free one).
     pub async fn build(config: Config, platform: Platform) -> anyhow::Result<Self> {
         let runtime = platform.runtime.clone();
+        let mailer = Mailer::new(&config.service.smtp_relay, &config.service.mail_from)?;
+        let db = platform.db.clone();
+        platform.subscription.clone().run(move |envelope| {
+            let (db, mailer) = (db.clone(), mailer.clone());
+            async move { crate::notify::handle(&db, &mailer, envelope).await }
+        });
         let state = AppState {
             config: Arc::new(config),
             platform,

@@ -553,6 +553,7 @@ fn all_settings(platform: &Platform, env: &Environment, s: &Service) -> Vec<EnvV
                 Setting::KafkaBrokers => value(platform.kafka_bootstrap()),
                 Setting::Secret(key) => secret(format!("{}-secrets", s.name), &key),
                 Setting::ServiceUrl(target) => value(cluster_url(&platform.services[&target])),
+                Setting::MailFrom => value(format!("no-reply@{}", env.domain)),
                 Setting::TokenIssuer | Setting::TokenAudience => {
                     value(token_value(platform, &setting).unwrap_or_default())
                 }

@@ -1,0 +1,217 @@
+//! The e-mails of an order: one confirmation when it is paid, one notice when it is cancelled,
+//! never two for one event, not even when the process died between sending and recording.
+
+use std::time::Duration;
+
+use events::order::{OrderCancelled, OrderLine, OrderPaid, OrderPlaced};
+use events::user::{UserErased, UserRegistered};
+use notification::notify::handle;
+use uuid::Uuid;
+
+use crate::helpers::{envelope, spawn_app};
+
+fn placed(order: Uuid, user: Uuid) -> OrderPlaced {
+    OrderPlaced {
+        order_id: order,
+        user_id: user,
+        lines: vec![OrderLine {
+            product_id: Uuid::now_v7(),
+            variant_id: Uuid::now_v7(),
+            sku: "MUG-BLUE".into(),
+            name: "Blue mug".into(),
+            quantity: 2,
+            unit_price: 1250,
+        }],
+        subtotal: 2500,
+        discount: 250,
+        total: 2250,
+        currency: "USD".into(),
+        coupon_code: Some("TEN".into()),
+    }
+}
+
+#[tokio::test]
+async fn a_paid_order_gets_one_confirmation_and_a_cancelled_one_one_notice() {
+    let app = spawn_app().await;
+    let db = app.app.pool();
+    let (user, order) = (Uuid::now_v7(), Uuid::now_v7());
+    let registered = envelope(
+        "auth",
+        UserRegistered {
+            user_id: user,
+            email: "ada@example.com".into(),
+            role: "customer".into(),
+        },
+    );
+    handle(db, &app.mailer, registered).await.unwrap();
+    handle(db, &app.mailer, envelope("order", placed(order, user)))
+        .await
+        .unwrap();
+    let paid = envelope(
+        "order",
+        OrderPaid {
+            order_id: order,
+            user_id: user,
+            total: 2250,
+            currency: "USD".into(),
+        },
+    );
+    handle(db, &app.mailer, paid.clone()).await.unwrap();
+    handle(db, &app.mailer, paid.clone()).await.unwrap(); // a redelivery
+
+    let messages = app.sink.messages();
+    assert_eq!(messages.len(), 1);
+    let confirmation = &messages[0];
+    assert_eq!(confirmation.to, ["ada@example.com"]);
+    assert_eq!(confirmation.subject, "Your order is confirmed ($22.50)");
+    assert_eq!(
+        confirmation.message_id.as_deref(),
+        Some(format!("<{}@shop.example.com>", paid.id).as_str())
+    );
+    assert_eq!(confirmation.deliveries, 1);
+    assert!(confirmation.raw.contains("multipart/alternative"));
+    assert!(confirmation.raw.contains("text/html"));
+    assert!(
+        confirmation.raw.contains("Blue mug"),
+        "{}",
+        confirmation.raw
+    );
+
+    let cancelled = envelope(
+        "order",
+        OrderCancelled {
+            order_id: order,
+            user_id: user,
+            reason: "customer".into(),
+        },
+    );
+    handle(db, &app.mailer, cancelled.clone()).await.unwrap();
+    handle(db, &app.mailer, cancelled).await.unwrap();
+    let messages = app.sink.messages();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[1].subject, "Your order is cancelled");
+    let sent: i64 = sqlx::query_scalar("SELECT count(*) FROM sent_emails")
+        .fetch_one(db)
+        .await
+        .unwrap();
+    assert_eq!(sent, 2);
+}
+
+#[tokio::test]
+async fn killed_between_sending_and_recording_the_mailbox_still_shows_one_message() {
+    let app = spawn_app().await;
+    let db = app.app.pool();
+    let (user, order) = (Uuid::now_v7(), Uuid::now_v7());
+    handle(
+        db,
+        &app.mailer,
+        envelope(
+            "auth",
+            UserRegistered {
+                user_id: user,
+                email: "ada@example.com".into(),
+                role: "customer".into(),
+            },
+        ),
+    )
+    .await
+    .unwrap();
+    let cancelled = envelope(
+        "order",
+        OrderCancelled {
+            order_id: order,
+            user_id: user,
+            reason: "payment-declined".into(),
+        },
+    );
+    // The first attempt sent the e-mail and died before recording it...
+    let email = notification::emails::cancelled(order, "payment-declined").unwrap();
+    app.mailer
+        .send(cancelled.id, "ada@example.com", &email)
+        .await
+        .unwrap();
+    // ...so the redelivered event sends it again, as the same message.
+    handle(db, &app.mailer, cancelled).await.unwrap();
+    let messages = app
+        .sink
+        .wait_for(Duration::from_secs(2), |m| {
+            m.iter().any(|m| m.deliveries == 2)
+        })
+        .await;
+    assert_eq!(messages.len(), 1, "one message per Message-ID");
+    assert_eq!(messages[0].deliveries, 2);
+    assert!(messages[0].raw.contains("nothing was charged"));
+}
+
+#[tokio::test]
+async fn an_erased_user_is_forgotten_and_gets_no_mail() {
+    let app = spawn_app().await;
+    let db = app.app.pool();
+    let user = Uuid::now_v7();
+    handle(
+        db,
+        &app.mailer,
+        envelope(
+            "auth",
+            UserRegistered {
+                user_id: user,
+                email: "ada@example.com".into(),
+                role: "customer".into(),
+            },
+        ),
+    )
+    .await
+    .unwrap();
+    handle(
+        db,
+        &app.mailer,
+        envelope("order", placed(Uuid::now_v7(), user)),
+    )
+    .await
+    .unwrap();
+    handle(
+        db,
+        &app.mailer,
+        envelope("user", UserErased { user_id: user }),
+    )
+    .await
+    .unwrap();
+    for table in ["recipients", "orders"] {
+        let left: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(db)
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "{table}");
+    }
+    let cancelled = envelope(
+        "order",
+        OrderCancelled {
+            order_id: Uuid::now_v7(),
+            user_id: user,
+            reason: "admin".into(),
+        },
+    );
+    assert!(
+        handle(db, &app.mailer, cancelled).await.is_err(),
+        "retried, then dead-lettered"
+    );
+    assert!(app.sink.messages().is_empty());
+}
+
+#[tokio::test]
+async fn a_relay_without_tls_is_refused_unless_it_is_local() {
+    let mailer = |url: &str| {
+        notification::emails::Mailer::new(&url.to_owned().into(), "no-reply@shop.example.com")
+    };
+    assert!(mailer("smtp://user:pw@smtp.example.com:587").is_err());
+    assert!(mailer("smtps://user:pw@smtp.example.com:465").is_ok());
+    assert!(mailer("smtp://user:pw@smtp.example.com:587?tls=required").is_ok());
+    assert!(mailer("smtp://127.0.0.1:2525").is_ok());
+    assert!(
+        notification::emails::Mailer::new(
+            &"smtp://127.0.0.1:2525".to_owned().into(),
+            "not an address"
+        )
+        .is_err()
+    );
+}
