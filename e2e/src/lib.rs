@@ -1,8 +1,10 @@
-//! The shop, started for a test: auth, product, cart, the API gateway and the storefront, each
-//! the real application on a free port against its own fresh stores (`kit::testing::TestApp`),
-//! wired as platform.toml wires them (the storefront calls the gateway, the gateway the services,
-//! cart calls product, every verifier fetches auth's JWKS), with the demo catalogue loaded through
-//! the API by `cargo xtask seed`'s own code.
+//! The shop, started for a test: auth, product, cart, offer, order, user, notification, the API
+//! gateway and the storefront, each the real application on a free port against its own fresh
+//! stores (`kit::testing::TestApp`) and the test's embedded Kafka broker, wired as platform.toml
+//! wires them (the storefront calls the gateway, the gateway the services, cart calls product,
+//! order calls product and offer, every verifier fetches auth's JWKS, notification sends to a
+//! local mail sink), with the demo catalogue loaded through the API by `cargo xtask seed`'s own
+//! code.
 
 use std::time::Duration;
 
@@ -15,6 +17,12 @@ pub struct Shop {
     pub auth: TestApp,
     pub product: TestApp,
     pub cart: TestApp,
+    pub offer: TestApp,
+    pub order: TestApp,
+    pub user: TestApp,
+    pub notification: TestApp,
+    /// Where notification's e-mail goes.
+    pub mail: kit::mailsink::MailSink,
     pub gateway: TestApp,
     pub storefront: TestApp,
     /// The admin account seeded, and its password.
@@ -56,11 +64,55 @@ impl Shop {
                 cart::Application::run_until_stopped,
             )
             .await;
+        let offer = TestApp::builder(offer::Settings {})
+            .tokens(tokens.clone())
+            .configure(|c| c.trusted_proxy_hops = 1)
+            .spawn(
+                offer::Application::build,
+                offer::Application::run_until_stopped,
+            )
+            .await;
+        let order = TestApp::builder(order::Settings {
+            payment_provider_key: "local-e2e".to_owned().into(),
+        })
+        .tokens(tokens.clone())
+        .call("product", &product.address)
+        .call("offer", &offer.address)
+        .configure(|c| c.trusted_proxy_hops = 1)
+        .spawn(
+            order::Application::build,
+            order::Application::run_until_stopped,
+        )
+        .await;
+        let user = TestApp::builder(user::Settings {})
+            .tokens(tokens.clone())
+            .configure(|c| c.trusted_proxy_hops = 1)
+            .spawn(
+                user::Application::build,
+                user::Application::run_until_stopped,
+            )
+            .await;
+        let mail_shutdown = kit::Shutdown::new();
+        let mail = kit::mailsink::MailSink::start(0, &mail_shutdown).await?;
+        // The sink lives as long as the test process.
+        std::mem::forget(mail_shutdown);
+        let notification = TestApp::builder(notification::Settings {
+            smtp_relay: mail.url().into(),
+            mail_from: "Shop <no-reply@shop.example.com>".to_owned(),
+        })
+        .spawn(
+            notification::Application::build,
+            notification::Application::run_until_stopped,
+        )
+        .await;
         let gateway = TestApp::builder(api_gateway::Settings::default())
             .tokens(tokens.clone())
             .call("auth", &auth.address)
             .call("product", &product.address)
             .call("cart", &cart.address)
+            .call("offer", &offer.address)
+            .call("order", &order.address)
+            .call("user", &user.address)
             .spawn(
                 api_gateway::Application::build,
                 api_gateway::Application::run_until_stopped,
@@ -92,6 +144,11 @@ impl Shop {
             auth,
             product,
             cart,
+            offer,
+            order,
+            user,
+            notification,
+            mail,
             gateway,
             storefront,
             admin: (target.admin_email, target.admin_password),

@@ -1,6 +1,7 @@
 //! A postal address as the shop takes it (shipping, a profile's saved addresses), checked at the
 //! edge: required lines present, lengths bounded, no control characters, an ISO 3166-1 alpha-2
-//! country.
+//! country. The OpenAPI schema says the same (lengths, and patterns: no control character, and
+//! something other than spaces in a required line).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,16 +11,32 @@ use crate::problem::FieldError;
 /// Where something ships.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Address {
-    #[schema(example = "Ada Lovelace", max_length = 100)]
+    #[schema(
+        example = "Ada Lovelace",
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub name: String,
-    #[schema(example = "12 Analytical Row", max_length = 200)]
+    #[schema(
+        example = "12 Analytical Row",
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub line1: String,
     #[serde(default)]
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     pub line2: String,
-    #[schema(example = "London", max_length = 100)]
+    #[schema(
+        example = "London",
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub city: String,
-    #[schema(example = "NW1 6XE", max_length = 20)]
+    #[schema(
+        example = "NW1 6XE",
+        max_length = 20,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub postal_code: String,
     /// ISO 3166-1 alpha-2, upper case.
     #[schema(example = "GB", pattern = "^[A-Z]{2}$")]

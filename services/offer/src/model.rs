@@ -29,19 +29,21 @@ pub enum DiscountKind {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CouponInput {
     /// What shoppers type: 3 to 32 letters, digits or dashes; case does not matter.
-    #[schema(example = "WELCOME10")]
+    #[schema(example = "WELCOME10", pattern = "^[A-Za-z0-9][A-Za-z0-9-]{2,31}$")]
     pub code: String,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: String,
     pub kind: DiscountKind,
     /// Percent (1 to 100), or minor units for a fixed amount.
-    #[schema(example = 10)]
+    #[schema(example = 10, minimum = 1, maximum = 100_000_000)]
     pub value: i64,
     /// ISO 4217: the currency of the subtotals it applies to.
-    #[schema(example = "USD")]
+    #[schema(example = "USD", pattern = "^[A-Z]{3}$")]
     pub currency: String,
     /// Lowest subtotal it applies to, minor units.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 100_000_000)]
     pub min_spend: i64,
     #[serde(default)]
     pub starts_at: Option<DateTime<Utc>>,
@@ -49,9 +51,11 @@ pub struct CouponInput {
     pub ends_at: Option<DateTime<Utc>>,
     /// Redemptions in all (none: no limit).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub max_uses: Option<i32>,
     /// Redemptions per shopper (none: no limit).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub max_uses_per_user: Option<i32>,
 }
 
@@ -81,12 +85,12 @@ pub struct Coupon {
 /// A subtotal to price with a coupon (what a cart shows).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Quote {
-    #[schema(example = "WELCOME10")]
+    #[schema(example = "WELCOME10", pattern = "^[A-Za-z0-9][A-Za-z0-9-]{2,31}$")]
     pub code: String,
     /// Minor units.
-    #[schema(example = 4500, minimum = 0)]
+    #[schema(example = 4500, minimum = 0, maximum = 100_000_000)]
     pub subtotal: i64,
-    #[schema(example = "USD")]
+    #[schema(example = "USD", pattern = "^[A-Z]{3}$")]
     pub currency: String,
 }
 
@@ -110,7 +114,10 @@ pub struct Redemption {
     pub order_id: OrderId,
     /// The shopper, for the per-user limit (the order service verified their token).
     pub user_id: uuid::Uuid,
+    #[schema(example = "WELCOME10", pattern = "^[A-Za-z0-9][A-Za-z0-9-]{2,31}$")]
     pub code: String,
+    #[schema(example = 4500, minimum = 0, maximum = 100_000_000)]
     pub subtotal: i64,
+    #[schema(example = "USD", pattern = "^[A-Z]{3}$")]
     pub currency: String,
 }

@@ -39,10 +39,18 @@ pub struct Profile {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct ProfileInput {
     #[serde(default)]
-    #[schema(example = "Ada", max_length = 100)]
+    #[schema(
+        example = "Ada",
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub display_name: String,
     #[serde(default)]
-    #[schema(example = "+44 20 7946 0958", max_length = 30)]
+    #[schema(
+        example = "+44 20 7946 0958",
+        max_length = 30,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub phone: String,
 }
 
@@ -62,7 +70,11 @@ pub struct SavedAddress {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct AddressInput {
     #[serde(default)]
-    #[schema(example = "Home", max_length = 50)]
+    #[schema(
+        example = "Home",
+        max_length = 50,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub label: String,
     #[serde(flatten)]
     pub address: Address,

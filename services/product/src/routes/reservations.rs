@@ -57,7 +57,8 @@ impl ApiError for ReserveError {
     responses(
         (status = 201, description = "Held now", body = Reservation),
         (status = 200, description = "Already held for this order (a retry)", body = Reservation),
-        (status = 409, description = "Not enough stock for a line, or the order holds other lines or released them", body = Problem),
+        (status = 409, description = "Not enough stock for a line, or the order holds other lines or released them", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid lines, each named", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(name = "reserve_stock", skip_all, fields(order = %request.order_id))]
 pub async fn reserve(

@@ -54,6 +54,7 @@ pub async fn get(
     request_body = ProfileInput,
     responses(
         (status = 200, description = "The profile", body = Profile),
+        (status = 404, description = "The account was erased", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(name = "update_profile", skip_all, fields(user = %user.id))]
@@ -83,7 +84,10 @@ pub async fn erase(
 
 /// The saved addresses, the default first.
 #[utoipa::path(get, path = "/v1/users/me/addresses", tag = "me", security(("bearer" = [])),
-    responses((status = 200, description = "The addresses", body = Vec<SavedAddress>)))]
+    responses(
+        (status = 200, description = "The addresses", body = Vec<SavedAddress>),
+        (status = 404, description = "The account was erased", body = Problem, content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(name = "list_addresses", skip_all, fields(user = %user.id))]
 pub async fn addresses(
     State(state): State<AppState>,
@@ -99,6 +103,7 @@ pub async fn addresses(
     request_body = AddressInput,
     responses(
         (status = 201, description = "Saved", body = SavedAddress),
+        (status = 404, description = "The account was erased", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Too many addresses", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ))]
