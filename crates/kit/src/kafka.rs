@@ -471,6 +471,34 @@ pub async fn mark_processed(
     Ok(result.rows_affected() == 1)
 }
 
+/// The work of a handler, on the transaction [`once`] opens.
+pub type Work<'t> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 't>>;
+
+/// Runs `work` for event `event_id` once per `consumer`: in one transaction with the event's
+/// `processed_events` row, so a redelivered or replayed event changes nothing. A database error is
+/// [`HandleError::Retry`]. For handlers whose effects are all in the consumer's own database.
+pub async fn once<F>(
+    db: &sqlx::PgPool,
+    consumer: &str,
+    event_id: Uuid,
+    work: F,
+) -> Result<(), HandleError>
+where
+    F: for<'t> FnOnce(&'t mut PgConnection) -> Work<'t>,
+{
+    let retry = |e: sqlx::Error| HandleError::Retry(anyhow::Error::new(e));
+    let mut tx = db.begin().await.map_err(retry)?;
+    if mark_processed(&mut tx, consumer, event_id)
+        .await
+        .map_err(retry)?
+    {
+        work(&mut tx).await.map_err(retry)?;
+    }
+    tx.commit().await.map_err(retry)?;
+    Ok(())
+}
+
 /// How long handled event ids are remembered (longer than any redelivery: rebalances and restarts
 /// redeliver within minutes; replaying a topic from the start is an operator's decision).
 pub const PROCESSED_RETENTION: Duration = Duration::from_secs(30 * 86_400);

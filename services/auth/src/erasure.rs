@@ -15,20 +15,17 @@ pub async fn handle(db: &PgPool, envelope: events::RawEnvelope) -> Result<(), Ha
     let event = envelope
         .decode::<UserErased>()
         .map_err(|e| HandleError::Poison(anyhow::Error::new(e)))?;
-    let retry = |e: sqlx::Error| HandleError::Retry(anyhow::Error::new(e));
-    let mut tx = db.begin().await.map_err(retry)?;
-    if kit::kafka::mark_processed(&mut tx, crate::platform::MANIFEST.name, event.id)
-        .await
-        .map_err(retry)?
-    {
-        // Refresh tokens go with it (ON DELETE CASCADE).
-        let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(event.payload.user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(retry)?;
-        tracing::info!(user = %event.payload.user_id, deleted = deleted.rows_affected(), "account erased");
-    }
-    tx.commit().await.map_err(retry)?;
-    Ok(())
+    let user = event.payload.user_id;
+    kit::kafka::once(db, crate::platform::MANIFEST.name, event.id, |tx| {
+        Box::pin(async move {
+            // Refresh tokens go with it (ON DELETE CASCADE).
+            let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
+                .bind(user)
+                .execute(tx)
+                .await?;
+            tracing::info!(%user, deleted = deleted.rows_affected(), "account erased");
+            Ok(())
+        })
+    })
+    .await
 }

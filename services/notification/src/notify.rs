@@ -36,12 +36,12 @@ pub async fn handle(
     match envelope.event_type.as_str() {
         UserRegistered::TYPE => {
             let event = envelope.decode::<UserRegistered>().map_err(poison)?;
-            record(db, event.id, |tx| {
+            kit::kafka::once(db, CONSUMER, event.id, |tx| {
                 Box::pin(async move {
                     sqlx::query("INSERT INTO recipients (user_id, email) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING")
                         .bind(event.payload.user_id)
                         .bind(&event.payload.email)
-                        .execute(&mut **tx)
+                        .execute(&mut *tx)
                         .await
                         .map(|_| ())
                 })
@@ -51,12 +51,12 @@ pub async fn handle(
         UserErased::TYPE => {
             let event = envelope.decode::<UserErased>().map_err(poison)?;
             let user = event.payload.user_id;
-            record(db, event.id, |tx| {
+            kit::kafka::once(db, CONSUMER, event.id, |tx| {
                 Box::pin(async move {
                     for table in ["recipients", "orders", "sent_emails"] {
                         sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
                             .bind(user)
-                            .execute(&mut **tx)
+                            .execute(&mut *tx)
                             .await?;
                     }
                     Ok(())
@@ -67,13 +67,13 @@ pub async fn handle(
         OrderPlaced::TYPE => {
             let event = envelope.decode::<OrderPlaced>().map_err(poison)?;
             let placed = serde_json::to_value(&event.payload).map_err(poison)?;
-            record(db, event.id, |tx| {
+            kit::kafka::once(db, CONSUMER, event.id, |tx| {
                 Box::pin(async move {
                     sqlx::query("INSERT INTO orders (order_id, user_id, placed) VALUES ($1, $2, $3) ON CONFLICT (order_id) DO NOTHING")
                         .bind(event.payload.order_id)
                         .bind(event.payload.user_id)
                         .bind(placed)
-                        .execute(&mut **tx)
+                        .execute(&mut *tx)
                         .await
                         .map(|_| ())
                 })
@@ -119,25 +119,6 @@ pub async fn handle(
         }
         _ => Ok(()),
     }
-}
-
-type Work<'t> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 't>>;
-
-/// Runs `work` once per event id, in one transaction with its `processed_events` row.
-async fn record<F>(db: &PgPool, event: Uuid, work: F) -> Result<(), HandleError>
-where
-    F: for<'t> FnOnce(&'t mut sqlx::Transaction<'static, sqlx::Postgres>) -> Work<'t>,
-{
-    let mut tx = db.begin().await.map_err(retry)?;
-    if kit::kafka::mark_processed(&mut tx, CONSUMER, event)
-        .await
-        .map_err(retry)?
-    {
-        work(&mut tx).await.map_err(retry)?;
-    }
-    tx.commit().await.map_err(retry)?;
-    Ok(())
 }
 
 /// Sends `email` for `event` to the user, unless it was sent: then records it.

@@ -356,16 +356,9 @@ pub async fn handle(db: &PgPool, envelope: events::RawEnvelope) -> Result<(), Ha
     let event = envelope
         .decode::<UserRegistered>()
         .map_err(|e| HandleError::Poison(anyhow::Error::new(e)))?;
-    let retry = |e: sqlx::Error| HandleError::Retry(anyhow::Error::new(e));
-    let mut tx = db.begin().await.map_err(retry)?;
-    if kit::kafka::mark_processed(&mut tx, crate::platform::MANIFEST.name, event.id)
-        .await
-        .map_err(retry)?
-    {
-        ensure(&mut tx, event.payload.user_id, &event.payload.email)
-            .await
-            .map_err(retry)?;
-    }
-    tx.commit().await.map_err(retry)?;
-    Ok(())
+    let user = event.payload.user_id;
+    kit::kafka::once(db, crate::platform::MANIFEST.name, event.id, |tx| {
+        Box::pin(async move { ensure(tx, user, &event.payload.email).await.map(|_| ()) })
+    })
+    .await
 }
