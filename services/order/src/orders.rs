@@ -12,7 +12,7 @@
 //! transaction, then the payment authorized (key `<order>/authorize`). Authorized: `order.paid`.
 //! Declined or failed: the order is cancelled (`order.cancelled`) and its holds given back. A
 //! failure after holding gives them back too; a release that fails is retried by [`Orders::sweep`]
-//! until it succeeds.
+//! until it succeeds, and a checkout abandoned midway (placed, never retried) is cancelled by it.
 
 use std::time::Duration;
 
@@ -40,6 +40,11 @@ pub const LEASE: Duration = Duration::from_secs(30);
 pub const WAIT: Duration = Duration::from_secs(15);
 /// How long keys (and their responses) are kept: at least the 24 hours retries may come within.
 pub const KEEP_KEYS: Duration = Duration::from_secs(48 * 3600);
+/// A checkout still placed this long after it began, its lease expired, was abandoned: it is
+/// cancelled and its holds given back (a retry of it then answers `checkout-expired`).
+pub const ABANDONED_AFTER: Duration = Duration::from_secs(15 * 60);
+/// The cancellation reason of an abandoned checkout.
+const ABANDONED: &str = "checkout-abandoned";
 
 /// Why an order request failed (checkout outcomes are [`Outcome`]s instead).
 #[derive(Debug, thiserror::Error)]
@@ -371,7 +376,7 @@ impl Orders {
         let (reason, problem) = match authorization {
             Ok(Authorization::Approved { payment_id }) => {
                 let mut tx = self.db.begin().await.context("cannot begin")?;
-                storage::transition(
+                let paid = storage::transition(
                     &mut tx,
                     order.id,
                     &[OrderStatus::Placed],
@@ -380,6 +385,12 @@ impl Orders {
                 )
                 .await
                 .context("cannot mark paid")?;
+                if !paid {
+                    // Cancelled meanwhile (the sweeper took it for abandoned): no charge.
+                    drop(tx);
+                    self.payments.void(&key).await.context("cannot void")?;
+                    return Ok(Outcome::problem(declined(Some(ABANDONED))));
+                }
                 sqlx::query("UPDATE orders SET payment_id = $2 WHERE id = $1")
                     .bind(order.id)
                     .bind(&payment_id)
@@ -586,25 +597,54 @@ impl Orders {
         }
     }
 
-    /// Retries the releases of cancelled orders that failed, and forgets old idempotency keys,
-    /// every `every` until shutdown.
+    /// Every `every` until shutdown, [`Orders::sweep_once`] with [`ABANDONED_AFTER`].
     pub async fn sweep(self, every: Duration, shutdown: kit::shutdown::Shutdown) {
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(every) => {}
             }
-            match storage::unreleased(&self.db, 100).await {
-                Ok(ids) => {
-                    for id in ids {
-                        self.release_and_record(id).await;
+            self.sweep_once(ABANDONED_AFTER).await;
+        }
+    }
+
+    /// Cancels checkouts abandoned midway (placed longer than `abandoned` ago, their key's lease
+    /// expired: the client gave up after a failure and never retried), retries the releases of
+    /// cancelled orders that failed, and forgets old idempotency keys.
+    pub async fn sweep_once(&self, abandoned: Duration) {
+        match storage::abandoned(&self.db, abandoned, 100).await {
+            Ok(orders) => {
+                for (id, user) in orders {
+                    match self
+                        .cancel_unchecked(user, id, &[OrderStatus::Placed], ABANDONED)
+                        .await
+                    {
+                        Ok(true) => {
+                            if let Err(error) = self.payments.void(&format!("{id}/authorize")).await
+                            {
+                                tracing::warn!(order = %id, %error, "cannot void an abandoned checkout");
+                            }
+                            tracing::info!(order = %id, "abandoned checkout cancelled");
+                        }
+                        Ok(false) => {}
+                        Err(error) => {
+                            tracing::warn!(order = %id, %error, "cannot cancel an abandoned checkout")
+                        }
                     }
                 }
-                Err(error) => tracing::warn!(%error, "cannot list orders to release"),
             }
-            if let Err(error) = storage::prune_keys(&self.db, KEEP_KEYS).await {
-                tracing::warn!(%error, "cannot prune idempotency keys");
+            Err(error) => tracing::warn!(%error, "cannot list abandoned checkouts"),
+        }
+        match storage::unreleased(&self.db, 100).await {
+            Ok(ids) => {
+                for id in ids {
+                    self.release_and_record(id).await;
+                }
             }
+            Err(error) => tracing::warn!(%error, "cannot list orders to release"),
+        }
+        if let Err(error) = storage::prune_keys(&self.db, KEEP_KEYS).await {
+            tracing::warn!(%error, "cannot prune idempotency keys");
         }
     }
 }
@@ -636,6 +676,9 @@ fn placed(user: Uuid, order: &Order) -> OrderPlaced {
 /// The problem of a checkout whose order was cancelled by its payment.
 fn declined(reason: Option<&str>) -> Problem {
     match reason {
+        Some(ABANDONED) => Problem::new(StatusCode::CONFLICT)
+            .kind("checkout-expired")
+            .detail("This checkout did not finish in time and was cancelled; nothing was charged. Check out again."),
         Some("payment-failed") => Problem::new(StatusCode::BAD_GATEWAY)
             .kind("payment-unavailable")
             .detail("The payment provider did not answer. You were not charged; try again."),

@@ -208,6 +208,26 @@ pub async fn unreleased(db: &PgPool, limit: i64) -> Result<Vec<OrderId>, sqlx::E
     .await
 }
 
+/// Orders placed longer than `age` ago whose checkout is not running (its key's lease expired
+/// or was given up): (order, buyer), oldest first.
+pub async fn abandoned(
+    db: &PgPool,
+    age: Duration,
+    limit: i64,
+) -> Result<Vec<(OrderId, Uuid)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT o.id, o.user_id FROM orders o \
+         WHERE o.status = 'placed' AND o.created_at < now() - make_interval(secs => $1) \
+           AND NOT EXISTS (SELECT 1 FROM idempotency_keys k \
+                           WHERE k.order_id = o.id AND k.locked_until > now()) \
+         ORDER BY o.created_at LIMIT $2",
+    )
+    .bind(age.as_secs_f64())
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
 /// What claiming an idempotency key found.
 #[derive(Debug)]
 pub enum Claim {

@@ -447,3 +447,66 @@ async fn cancelling_gives_stock_and_coupon_back_and_only_admins_ship() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_checkout_abandoned_midway_is_cancelled_and_gives_its_holds_back() {
+    let shop = spawn_shop().await;
+    let (buyer, _) = shop.order.customer();
+    let mug = shop.variant("MUG", 1000, 5).await;
+    shop.coupon("TEN", "percent", 10, json!({})).await;
+    let key = key();
+    let body = checkout(&[(&mug, 2)], Some("TEN"), CARD);
+    let placed: Value = shop
+        .checkout(&buyer, &key, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = placed["id"].as_str().unwrap();
+    // As if the attempt died after placing the order and before paying, long ago, and the
+    // client never retried: placed, holds taken, no response stored.
+    sqlx::query("UPDATE orders SET status = 'placed', created_at = now() - interval '1 hour' WHERE id = $1::uuid")
+        .bind(id)
+        .execute(shop.order.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE idempotency_keys SET status = NULL, body = NULL, locked_until = NULL")
+        .execute(shop.order.pool())
+        .await
+        .unwrap();
+    assert_eq!(shop.stock(&mug).await, 3);
+
+    // The service's sweeper (every 5 s) finds it.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1::uuid")
+            .bind(id)
+            .fetch_one(shop.order.pool())
+            .await
+            .unwrap();
+        if status == "cancelled" || tokio::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let status: (String, String) =
+        sqlx::query_as("SELECT status, cancel_reason FROM orders WHERE id = $1::uuid")
+            .bind(id)
+            .fetch_one(shop.order.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        status,
+        ("cancelled".to_owned(), "checkout-abandoned".to_owned())
+    );
+    assert_eq!(shop.stock(&mug).await, 5);
+    assert_eq!(shop.uses("TEN").await, 0);
+    // Its retry says so, and nothing was charged.
+    let retry = problem(shop.checkout(&buyer, &key, &body).await, 409).await;
+    assert_eq!(kind(&retry), "checkout-expired");
+    let state: String = sqlx::query_scalar("SELECT state FROM local_payments")
+        .fetch_one(shop.order.pool())
+        .await
+        .unwrap();
+    assert_eq!(state, "voided");
+}
