@@ -8,7 +8,7 @@
 //! - [`ClientIp`]: the client's address, behind as many trusted proxies as the service's
 //!   `TRUSTED_PROXY_HOPS` says.
 //! - [`IfMatch`]: the version a write replaces (428 without `If-Match`), so two writers cannot
-//!   overwrite each other.
+//!   overwrite each other; [`versioned`] answers with the `ETag` it checks against.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -266,6 +266,30 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
                     )
             })
     }
+}
+
+/// A JSON entity with its version as the strong entity tag `"version"` (what [`IfMatch`] reads
+/// back), `Cache-Control: no-cache` so a cache revalidates it, and `Location` when `status` is
+/// 201 Created.
+pub fn versioned(
+    status: StatusCode,
+    body: &impl Serialize,
+    version: i32,
+    location: &str,
+) -> Response {
+    use axum::http::{HeaderValue, header};
+    let mut response = (status, Json(body)).into_response();
+    let headers = response.headers_mut();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        headers.insert(header::ETAG, etag);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if status == StatusCode::CREATED
+        && let Ok(location) = HeaderValue::from_str(location)
+    {
+        headers.insert(header::LOCATION, location);
+    }
+    response
 }
 
 #[cfg(test)]

@@ -131,12 +131,6 @@ impl Outcome {
     }
 }
 
-/// A problem another service answered, passed on to the shopper (its type and detail are what
-/// they can act on: an expired coupon, a line out of stock).
-fn passed_on(problem: &Problem) -> Problem {
-    problem.clone()
-}
-
 /// Orders: checkout, reads, cancellation and shipping. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Orders {
@@ -302,7 +296,7 @@ impl Orders {
                 .await
             {
                 Ok(held) => (held.discount, Some(held.code)),
-                Err(ClientError::Problem { problem, .. }) => return Ok(Err(passed_on(&problem))),
+                Err(ClientError::Problem { problem, .. }) => return Ok(Err(problem)),
                 Err(error) => return Err(upstream(error)),
             },
         };
@@ -311,7 +305,7 @@ impl Orders {
             Ok(()) => {}
             Err(ClientError::Problem { problem, .. }) => {
                 self.release_quietly(id).await;
-                return Ok(Err(passed_on(&problem)));
+                return Ok(Err(problem));
             }
             Err(error) => {
                 self.release_quietly(id).await;
@@ -440,12 +434,22 @@ impl Orders {
     /// An order its owner (or an admin) may see; others get [`OrderError::NotFound`] (ids do
     /// not leak).
     pub async fn get(&self, id: OrderId, viewer: Uuid, admin: bool) -> Result<Order, OrderError> {
+        Ok(self.visible(id, viewer, admin).await?.order)
+    }
+
+    /// The stored order with its owner, if the viewer may see it (others' are 404).
+    async fn visible(
+        &self,
+        id: OrderId,
+        viewer: Uuid,
+        admin: bool,
+    ) -> Result<storage::Stored, OrderError> {
         let mut conn = self.db.acquire().await.context("cannot connect")?;
         match storage::order(&mut conn, id)
             .await
             .context("cannot read order")?
         {
-            Some(stored) if admin || stored.user_id == viewer => Ok(stored.order),
+            Some(stored) if admin || stored.user_id == viewer => Ok(stored),
             _ => Err(OrderError::NotFound),
         }
     }
@@ -457,20 +461,14 @@ impl Orders {
         viewer: Uuid,
         admin: bool,
     ) -> Result<Order, OrderError> {
-        let order = self.get(id, viewer, admin).await?;
-        if !matches!(order.status, OrderStatus::Placed | OrderStatus::Paid) {
+        let stored = self.visible(id, viewer, admin).await?;
+        if !matches!(stored.order.status, OrderStatus::Placed | OrderStatus::Paid) {
             return Err(OrderError::Transition {
-                from: order.status.as_str(),
+                from: stored.order.status.as_str(),
                 to: "cancelled",
             });
         }
-        let mut conn = self.db.acquire().await.context("cannot connect")?;
-        let owner = storage::order(&mut conn, id)
-            .await
-            .context("cannot read order")?
-            .ok_or(OrderError::NotFound)?
-            .user_id;
-        drop(conn);
+        let owner = stored.user_id;
         let reason = if admin && owner != viewer {
             "admin"
         } else {

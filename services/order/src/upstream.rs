@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 use crate::model::{LineRequest, OrderId};
 
-/// A variant as product describes it.
+/// A variant as product's `GET /v1/variants` describes it: only the fields checkout reads (a
+/// tolerant reader, like cart's `VariantInfo`, so product may add fields without a release here).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Variant {
     pub id: Uuid,

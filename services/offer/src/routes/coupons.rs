@@ -3,8 +3,8 @@
 //! when it does not apply.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse as _, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use kit::auth::{Admin, MaybeUser};
 use kit::extract::{IfMatch, Json, Path};
 use kit::{ApiError, Problem};
@@ -49,17 +49,8 @@ impl ApiError for CouponError {
 }
 
 fn coupon_response(status: StatusCode, coupon: &Coupon) -> Response {
-    let mut response = (status, Json(coupon)).into_response();
-    let headers = response.headers_mut();
-    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", coupon.version)) {
-        headers.insert(header::ETAG, etag);
-    }
-    if status == StatusCode::CREATED
-        && let Ok(location) = HeaderValue::from_str(&format!("/v1/offers/coupons/{}", coupon.code))
-    {
-        headers.insert(header::LOCATION, location);
-    }
-    response
+    let location = format!("/v1/offers/coupons/{}", coupon.code);
+    kit::extract::versioned(status, coupon, coupon.version, &location)
 }
 
 /// Creates a coupon (admins only).

@@ -199,18 +199,8 @@ pub async fn list(
 
 /// A product answer: the product, its `ETag`, revalidated on every use.
 fn product_response(status: StatusCode, product: &Product) -> Response {
-    let mut response = (status, Json(product)).into_response();
-    let headers = response.headers_mut();
-    if let Ok(etag) = HeaderValue::from_str(&product.etag()) {
-        headers.insert(header::ETAG, etag);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if status == StatusCode::CREATED
-        && let Ok(location) = HeaderValue::from_str(&format!("/v1/products/{}", product.id))
-    {
-        headers.insert(header::LOCATION, location);
-    }
-    response
+    let location = format!("/v1/products/{}", product.id);
+    kit::extract::versioned(status, product, product.version, &location)
 }
 
 /// Whether an `If-None-Match` header matches `etag` (a list of tags, or `*`).

@@ -39,6 +39,20 @@ async fn stock(app: &kit::testing::TestApp, product: &str) -> Vec<i64> {
         .collect()
 }
 
+/// A mug with one variant and `stock` units of it: (product id, variant id).
+async fn one_variant(app: &kit::testing::TestApp, stock: i64) -> (String, String) {
+    let admin = Admin::of(app);
+    admin.category("mugs").await;
+    let created = admin
+        .product(&product("mug", "mugs", &[("MUG", 1000, stock)]))
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    (
+        id,
+        created["variants"][0]["id"].as_str().unwrap().to_owned(),
+    )
+}
+
 #[tokio::test]
 async fn a_reservation_holds_every_line_or_none_and_a_retry_holds_nothing_more() {
     let app = spawn_app().await;
@@ -131,13 +145,8 @@ async fn a_reservation_holds_every_line_or_none_and_a_retry_holds_nothing_more()
 #[tokio::test]
 async fn twenty_buyers_for_the_last_five_units_get_exactly_five_reservations() {
     let app = spawn_app().await;
-    let admin = Admin::of(&app);
-    admin.category("mugs").await;
-    let created = admin
-        .product(&product("mug", "mugs", &[("MUG", 1000, 5)]))
-        .await;
-    let id = created["id"].as_str().unwrap();
-    let variant = created["variants"][0]["id"].as_str().unwrap();
+    let (id, variant) = one_variant(&app, 5).await;
+    let (id, variant) = (id.as_str(), variant.as_str());
 
     let buyers = (0..20).map(|_| {
         let body = reservation(&uuid::Uuid::now_v7().to_string(), &[(variant, 1)]);
@@ -168,13 +177,8 @@ async fn twenty_buyers_for_the_last_five_units_get_exactly_five_reservations() {
 #[tokio::test]
 async fn concurrent_retries_of_one_order_hold_its_stock_once() {
     let app = spawn_app().await;
-    let admin = Admin::of(&app);
-    admin.category("mugs").await;
-    let created = admin
-        .product(&product("mug", "mugs", &[("MUG", 1000, 10)]))
-        .await;
-    let id = created["id"].as_str().unwrap();
-    let variant = created["variants"][0]["id"].as_str().unwrap();
+    let (id, variant) = one_variant(&app, 10).await;
+    let (id, variant) = (id.as_str(), variant.as_str());
     let body = reservation(&uuid::Uuid::now_v7().to_string(), &[(variant, 3)]);
     let retries = (0..10).map(|_| reserve(&app, &body));
     let statuses: Vec<u16> = futures::future::join_all(retries)
@@ -198,13 +202,8 @@ async fn concurrent_retries_of_one_order_hold_its_stock_once() {
 #[tokio::test]
 async fn bad_reservations_are_problems_that_change_nothing() {
     let app = spawn_app().await;
-    let admin = Admin::of(&app);
-    admin.category("mugs").await;
-    let created = admin
-        .product(&product("mug", "mugs", &[("MUG", 1000, 10)]))
-        .await;
-    let id = created["id"].as_str().unwrap();
-    let variant = created["variants"][0]["id"].as_str().unwrap();
+    let (id, variant) = one_variant(&app, 10).await;
+    let (id, variant) = (id.as_str(), variant.as_str());
     let order = uuid::Uuid::now_v7().to_string();
     for (body, status) in [
         (reservation(&order, &[]), 422),

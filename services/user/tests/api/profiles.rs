@@ -83,6 +83,7 @@ async fn a_user_keeps_a_profile_and_addresses_that_nobody_else_sees() {
     let mut work = address("Work");
     work["is_default"] = json!(true);
     let work: Value = add(&app, &token, &work).await.json().await.unwrap();
+    assert_eq!(work["is_default"], true, "a new default takes over");
     let list: Vec<Value> = app
         .get("/v1/users/me/addresses")
         .bearer_auth(&token)
@@ -162,7 +163,6 @@ async fn a_user_keeps_a_profile_and_addresses_that_nobody_else_sees() {
         400,
     )
     .await;
-    let _ = work;
 
     for i in 0..19 {
         assert_eq!(
