@@ -1,8 +1,11 @@
-//! The browse journey in a real browser: headless Chromium driven over WebDriver (chromedriver,
+//! The shopper's journey in a real browser: headless Chromium driven over WebDriver (chromedriver,
 //! from Debian's `chromium` and `chromium-driver`; `.ci/run` installs them). Home, a category, a
-//! search with a typo, a product, add to the cart as a guest, sign up, and the cart still holds
-//! the line. Every page is checked for what assistive technology needs (landmarks, labels, alt
-//! text, a heading) and saved as a screenshot under `<target>/screenshots/`.
+//! search with a typo, a product, add to the cart as a guest, sign up on the way to checkout (the
+//! cart comes along), a shipping address, an expired coupon then a good one, a declined card then
+//! a good one with "Place order" sent twice, the confirmation, the order history (one order), the
+//! saved address on the account page, and cancelling the order. Every page is checked for what
+//! assistive technology needs (landmarks, labels, alt text, a heading) and saved as a screenshot
+//! under `<target>/screenshots/`. JavaScript runs only in the test's checks: the pages have none.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -106,6 +109,30 @@ async fn check(client: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
 }
 
+/// Types into the field with id `id` (after clearing it).
+async fn fill(client: &Client, id: &str, value: &str) {
+    let field = client.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+/// Clicks the submit button of the form matching `form` and waits for `then`.
+async fn submit(client: &Client, form: &str, then: &str) {
+    client
+        .find(Locator::Css(&format!("{form} button[type=submit]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    if client.wait().for_element(Locator::Css(then)).await.is_err() {
+        let png = client.screenshot().await.unwrap();
+        std::fs::write(screenshots().join("failed.png"), png).unwrap();
+        let url = client.current_url().await.unwrap();
+        panic!("after {form}: no {then} on {url}: {}", text(client).await);
+    }
+}
+
 async fn text(client: &Client) -> String {
     client
         .find(Locator::Css("main"))
@@ -117,7 +144,7 @@ async fn text(client: &Client) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_guest_browses_fills_a_cart_and_keeps_it_after_signing_up() {
+async fn a_guest_browses_fills_a_cart_signs_up_checks_out_and_cancels() {
     let shop = Shop::start().await.unwrap();
     let driver = chromedriver().await;
     let client = browser(&driver).await;
@@ -192,7 +219,7 @@ async fn a_guest_browses_fills_a_cart_and_keeps_it_after_signing_up() {
     check(&client, "05-cart-as-guest").await;
 
     client
-        .find(Locator::LinkText("create an account"))
+        .find(Locator::LinkText("Create an account"))
         .await
         .unwrap()
         .click()
@@ -211,37 +238,11 @@ async fn a_guest_browses_fills_a_cart_and_keeps_it_after_signing_up() {
             .unwrap()
             .as_millis()
     );
-    client
-        .find(Locator::Id("email"))
-        .await
-        .unwrap()
-        .send_keys(&email)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys("correct horse battery staple")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css(".account-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .wait()
-        .for_element(Locator::Css("table.cart"))
-        .await
-        .unwrap();
-    let cart = text(&client).await;
-    assert!(
-        cart.contains("Subtotal (2 items): $25.00"),
-        "the guest's cart is the account's: {cart}"
-    );
+    fill(&client, "email", &email).await;
+    fill(&client, "password", "correct horse battery staple").await;
+    // Signed up on the way to checkout: the guest's cart is the account's, and checkout asks
+    // where to ship.
+    submit(&client, ".account-form", "form.checkout").await;
     let header = client
         .find(Locator::Css("header"))
         .await
@@ -250,7 +251,148 @@ async fn a_guest_browses_fills_a_cart_and_keeps_it_after_signing_up() {
         .await
         .unwrap();
     assert!(header.contains(&email), "signed in: {header}");
-    check(&client, "07-cart-signed-in").await;
+    let notice = client.find(Locator::Css(".notice")).await.unwrap();
+    assert!(
+        notice.text().await.unwrap().contains("Welcome!"),
+        "told the account is ready"
+    );
+    check(&client, "07-checkout-address").await;
+
+    fill(&client, "name", "Ada Lovelace").await;
+    fill(&client, "line1", "12 Analytical Row").await;
+    fill(&client, "city", "London").await;
+    fill(&client, "postal_code", "NW1 6XE").await;
+    fill(&client, "country", "gb").await;
+    submit(&client, "form.checkout", "#coupon").await;
+    let review = text(&client).await;
+    assert!(
+        review.contains("Ada Lovelace, 12 Analytical Row, London, NW1 6XE, GB"),
+        "{review}"
+    );
+    assert!(review.contains("Blue mug"), "{review}");
+    assert!(review.contains("$25.00"), "the cart's two mugs: {review}");
+
+    // An expired coupon says so; a good one takes its share off.
+    fill(&client, "coupon", "SPRING24").await;
+    submit(&client, "form[action='/checkout/review']", "#coupon-error").await;
+    let refused = text(&client).await;
+    assert!(refused.to_lowercase().contains("expired"), "{refused}");
+    check(&client, "08-coupon-expired").await;
+    fill(&client, "coupon", "welcome10").await;
+    submit(&client, "form[action='/checkout/review']", ".applied").await;
+    let applied = text(&client).await;
+    assert!(applied.contains("WELCOME10 takes $2.50 off"), "{applied}");
+    assert!(applied.contains("Place order: $22.50"), "{applied}");
+    check(&client, "09-checkout-review").await;
+
+    // A declined card: a clear message, nothing placed, the coupon still applied.
+    fill(&client, "number", "4000 0000 0000 0002").await;
+    fill(&client, "expiry", "12/30").await;
+    fill(&client, "cvc", "123").await;
+    submit(&client, "form.checkout", ".errors").await;
+    let declined = text(&client).await;
+    assert!(declined.contains("Your card was declined."), "{declined}");
+    assert!(declined.contains("WELCOME10 takes $2.50 off"), "{declined}");
+    check(&client, "10-card-declined").await;
+
+    // A good card, and "Place order" sent twice (a double click): one order, the confirmation.
+    fill(&client, "number", "4242 4242 4242 4242").await;
+    fill(&client, "expiry", "12/30").await;
+    fill(&client, "cvc", "123").await;
+    client
+        .execute(
+            "const form = document.querySelector('form[action=\"/checkout/place\"]');
+             form.requestSubmit(); form.requestSubmit();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css(".confirmation"))
+        .await
+        .unwrap();
+    let confirmation = text(&client).await;
+    assert!(
+        confirmation.contains("Thank you for your order"),
+        "{confirmation}"
+    );
+    assert!(confirmation.contains("$22.50"), "{confirmation}");
+    let header = client
+        .find(Locator::Css("header"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !header.contains("Cart ("),
+        "the cart is empty after the order: {header}"
+    );
+    check(&client, "11-confirmation").await;
+    // Reloading the confirmation shows the same order, nothing more.
+    client.refresh().await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css(".confirmation"))
+        .await
+        .unwrap();
+
+    client
+        .find(Locator::LinkText("Orders"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("table.orders"))
+        .await
+        .unwrap();
+    let rows = client
+        .find_all(Locator::Css("table.orders tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "one order for two clicks");
+    check(&client, "12-order-history").await;
+
+    client
+        .find(Locator::LinkText("Account"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("ul.addresses"))
+        .await
+        .unwrap();
+    let account = text(&client).await;
+    assert!(
+        account.contains("12 Analytical Row"),
+        "the address is saved: {account}"
+    );
+    check(&client, "13-account").await;
+
+    // Cancel the order from its page.
+    client.back().await.unwrap();
+    client
+        .find(Locator::Css("table.orders tbody a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    submit(&client, "form.cancel", ".status.cancelled").await;
+    let cancelled = text(&client).await;
+    assert!(cancelled.contains("You cancelled it."), "{cancelled}");
+    assert!(
+        client.find(Locator::Css("form.cancel")).await.is_err(),
+        "a cancelled order cannot be cancelled again"
+    );
+    check(&client, "14-order-cancelled").await;
 
     client.close().await.unwrap();
 }

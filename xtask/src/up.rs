@@ -598,7 +598,7 @@ pub(crate) async fn remove_scratch(stores: &Stores, services: &[&Service]) -> an
 /// Development values for declared secrets, new on every run and never written to disk, made as
 /// their kind in platform.toml says: an Ed25519 private key (PKCS#8 PEM), 32 random bytes (hex),
 /// or, for a value a person provides in a cluster, a placeholder naming it.
-fn dev_secret(secret: &Secret) -> anyhow::Result<String> {
+fn dev_secret(secret: &Secret, stores: &Stores) -> anyhow::Result<String> {
     use rand::RngCore as _;
     Ok(match secret.kind {
         SecretKind::Ed25519Key => {
@@ -615,7 +615,7 @@ fn dev_secret(secret: &Secret) -> anyhow::Result<String> {
         }
         SecretKind::Provided => format!("local-development-{}", secret.name),
         // Locally the relay is the mail sink `up` starts (see `Backing::mail`).
-        SecretKind::SmtpRelay => "smtp://127.0.0.1:2525".to_owned(),
+        SecretKind::SmtpRelay => stores.mail.clone(),
     })
 }
 
@@ -641,10 +641,7 @@ pub(crate) fn service_env(
             Setting::DatabaseUrl => stores.database_url(service)?,
             Setting::RedisUrl => stores.redis.clone(),
             Setting::KafkaBrokers => stores.kafka.clone(),
-            Setting::Secret(secret) => match platform.secrets[&secret].kind {
-                SecretKind::SmtpRelay => stores.mail.clone(),
-                _ => dev_secret(&platform.secrets[&secret])?,
-            },
+            Setting::Secret(secret) => dev_secret(&platform.secrets[&secret], stores)?,
             Setting::MailFrom => format!("no-reply@{}", platform.domain),
             Setting::ServiceUrl(target) => local_url(&platform.services[&target]),
             Setting::TokenIssuer | Setting::TokenAudience => {
@@ -797,8 +794,8 @@ async fn seed_if_empty(
         step("loading the demo catalogue (cargo xtask seed)");
         let seeded = crate::seed::seed(&target, &mut |line| eprintln!("{line}")).await?;
         eprintln!(
-            "    {} categories, {} products",
-            seeded.categories_created, seeded.products_created
+            "    {} categories, {} products, {} coupons",
+            seeded.categories_created, seeded.products_created, seeded.coupons_created
         );
     } else {
         // The admin account exists once the catalogue does; make sure it still signs in.
@@ -1023,14 +1020,21 @@ mod tests {
             kind,
             description: String::new(),
         };
-        let pem = dev_secret(&secret(SecretKind::Ed25519Key)).unwrap();
+        let stores = Stores {
+            pg: String::new(),
+            redis: String::new(),
+            kafka: String::new(),
+            mail: "smtp://127.0.0.1:40025".into(),
+            mail_viewer: 0,
+            scratch: None,
+        };
+        let dev_secret = |kind| dev_secret(&secret(kind), &stores).unwrap();
+        let pem = dev_secret(SecretKind::Ed25519Key);
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem}");
-        let random = dev_secret(&secret(SecretKind::Random)).unwrap();
+        let random = dev_secret(SecretKind::Random);
         assert_eq!(random.len(), 64);
-        assert_ne!(random, dev_secret(&secret(SecretKind::Random)).unwrap());
-        assert_eq!(
-            dev_secret(&secret(SecretKind::Provided)).unwrap(),
-            "local-development-x-key"
-        );
+        assert_ne!(random, dev_secret(SecretKind::Random));
+        assert_eq!(dev_secret(SecretKind::Provided), "local-development-x-key");
+        assert_eq!(dev_secret(SecretKind::SmtpRelay), "smtp://127.0.0.1:40025");
     }
 }

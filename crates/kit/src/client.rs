@@ -215,12 +215,13 @@ impl<'a> Call<'a> {
         self
     }
 
-    /// Sends the call (retrying idempotent ones); a 2xx or 304 answer, or the error.
+    /// Sends the call (retrying idempotent ones: by method, or a `POST` made safe to repeat by
+    /// an `Idempotency-Key`); a 2xx or 304 answer, or the error.
     pub async fn send(self) -> Result<reqwest::Response, ClientError> {
         let idempotent = matches!(
             self.method,
             Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
-        );
+        ) || self.headers.contains_key("idempotency-key");
         let mut headers = self.headers.clone();
         crate::telemetry::inject(&mut headers);
         if let Some(id) = crate::http::current_request_id() {

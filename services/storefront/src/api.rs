@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 
 use kit::client::{Call, Client, ClientError};
-use kit::money::Money;
+use kit::money::{Currency, Money};
+pub use kit::postal::Address;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -107,7 +108,7 @@ pub struct Line {
     pub stock: Option<i32>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Cart {
     pub lines: Vec<Line>,
     pub item_count: u32,
@@ -129,6 +130,109 @@ impl std::fmt::Debug for Tokens {
             .field("expires_in", &self.expires_in)
             .finish_non_exhaustive()
     }
+}
+
+/// The signed-in user's profile.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Profile {
+    pub email: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub phone: String,
+}
+
+/// One of the signed-in user's saved addresses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedAddress {
+    pub id: Uuid,
+    pub label: String,
+    #[serde(flatten)]
+    pub address: Address,
+    pub is_default: bool,
+}
+
+/// What a coupon takes off a subtotal.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Discount {
+    pub code: String,
+    pub discount: i64,
+}
+
+/// One line of an order, at the price it was bought.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrderLine {
+    pub variant_id: Uuid,
+    pub sku: String,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: i64,
+}
+
+/// An order.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Order {
+    pub id: Uuid,
+    /// `placed`, `paid`, `shipped` or `cancelled`.
+    pub status: String,
+    pub lines: Vec<OrderLine>,
+    pub currency: Currency,
+    pub subtotal: i64,
+    pub discount: i64,
+    pub total: i64,
+    #[serde(default)]
+    pub coupon_code: Option<String>,
+    pub shipping_address: Address,
+    #[serde(default)]
+    pub cancel_reason: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl Order {
+    pub fn money(&self, amount: i64) -> Money {
+        Money::new(amount, self.currency)
+    }
+
+    /// Whether its buyer may still cancel it (not shipped, not cancelled).
+    pub fn cancellable(&self) -> bool {
+        matches!(self.status.as_str(), "placed" | "paid")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct OrderList {
+    orders: Vec<Order>,
+}
+
+/// The card a checkout pays with: passed to the order service, never kept or logged here.
+#[derive(Clone, Serialize)]
+pub struct Card {
+    pub number: String,
+    pub expiry: String,
+    pub cvc: String,
+}
+
+impl std::fmt::Debug for Card {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Card(…)")
+    }
+}
+
+/// A checkout: what `POST /v1/orders` takes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Checkout {
+    pub lines: Vec<CheckoutLine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_code: Option<String>,
+    pub shipping_address: Address,
+    pub payment: Card,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckoutLine {
+    pub variant_id: Uuid,
+    pub quantity: u32,
 }
 
 /// A product list request.
@@ -293,6 +397,135 @@ impl Api {
             .send()
             .await
             .map(|_| ())
+    }
+}
+
+impl Api {
+    /// Empties the signed-in user's cart (after an order is placed from it).
+    pub async fn clear_cart(&self, caller: &Caller) -> Result<(), ClientError> {
+        self.call(self.gateway.delete("/v1/carts/mine"), caller)
+            .send()
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn profile(&self, caller: &Caller) -> Result<Profile, ClientError> {
+        self.call(self.gateway.get("/v1/users/me"), caller)
+            .json_response()
+            .await
+    }
+
+    pub async fn update_profile(
+        &self,
+        caller: &Caller,
+        display_name: &str,
+        phone: &str,
+    ) -> Result<Profile, ClientError> {
+        let body = serde_json::json!({"display_name": display_name, "phone": phone});
+        self.call(self.gateway.put("/v1/users/me").json(&body), caller)
+            .json_response()
+            .await
+    }
+
+    pub async fn addresses(&self, caller: &Caller) -> Result<Vec<SavedAddress>, ClientError> {
+        self.call(self.gateway.get("/v1/users/me/addresses"), caller)
+            .json_response()
+            .await
+    }
+
+    pub async fn add_address(
+        &self,
+        caller: &Caller,
+        label: &str,
+        address: &Address,
+        is_default: bool,
+    ) -> Result<SavedAddress, ClientError> {
+        let mut body = serde_json::to_value(address).expect("an address serializes");
+        body["label"] = label.into();
+        body["is_default"] = is_default.into();
+        self.call(
+            self.gateway.post("/v1/users/me/addresses").json(&body),
+            caller,
+        )
+        .json_response()
+        .await
+    }
+
+    pub async fn delete_address(&self, caller: &Caller, id: Uuid) -> Result<(), ClientError> {
+        let path = format!("/v1/users/me/addresses/{id}");
+        self.call(self.gateway.delete(&path), caller)
+            .send()
+            .await
+            .map(|_| ())
+    }
+
+    /// What `code` takes off `subtotal` (the shopper's own limit checked too); nothing is held.
+    pub async fn quote(
+        &self,
+        caller: &Caller,
+        code: &str,
+        subtotal: Money,
+    ) -> Result<Discount, ClientError> {
+        let body = serde_json::json!({
+            "code": code,
+            "subtotal": subtotal.amount,
+            "currency": subtotal.currency.code(),
+        });
+        self.call(self.gateway.post("/v1/offers/quote").json(&body), caller)
+            .json_response()
+            .await
+    }
+
+    /// Places an order. `key` is the checkout form's token: a double click or a resent form
+    /// carries the same one, so the order service answers it with the first order, not a second.
+    pub async fn place_order(
+        &self,
+        caller: &Caller,
+        key: Uuid,
+        checkout: &Checkout,
+    ) -> Result<Order, ClientError> {
+        let key = axum::http::HeaderValue::from_str(&key.to_string()).expect("a UUID is a header");
+        self.call(
+            self.gateway
+                .post("/v1/orders")
+                .json(checkout)
+                .header(axum::http::HeaderName::from_static("idempotency-key"), key)
+                // Authorizing a card may take the provider a while.
+                .timeout(std::time::Duration::from_secs(30)),
+            caller,
+        )
+        .json_response()
+        .await
+    }
+
+    /// The signed-in buyer's orders, newest first.
+    pub async fn orders(&self, caller: &Caller) -> Result<Vec<Order>, ClientError> {
+        let list: OrderList = self
+            .call(self.gateway.get("/v1/orders"), caller)
+            .json_response()
+            .await?;
+        Ok(list.orders)
+    }
+
+    /// One of the buyer's orders; `None` when it is not theirs or does not exist.
+    pub async fn order(&self, caller: &Caller, id: Uuid) -> Result<Option<Order>, ClientError> {
+        let path = format!("/v1/orders/{id}");
+        match self
+            .call(self.gateway.get(&path), caller)
+            .json_response()
+            .await
+        {
+            Ok(order) => Ok(Some(order)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn cancel_order(&self, caller: &Caller, id: Uuid) -> Result<Order, ClientError> {
+        let path = format!("/v1/orders/{id}/cancel");
+        self.call(self.gateway.post(&path), caller)
+            .json_response()
+            .await
     }
 }
 

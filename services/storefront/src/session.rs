@@ -11,9 +11,10 @@
 //! the visitor out. The page then finds the [`Session`] in the request.
 //!
 //! Every form carries a CSRF token, the HMAC of the session id, checked with the form's `Origin`
-//! (when the browser sends one) before anything changes.
+//! (when the browser sends one) before anything changes: a handler takes its form as
+//! [`Posted`], which does both before the handler runs.
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -50,6 +51,14 @@ pub struct Session {
 }
 
 impl Session {
+    /// The signed-in user; otherwise [`PageError::SignIn`], which sends the visitor to sign in
+    /// and come back to `next`.
+    pub fn require_user(&self, next: &str) -> Result<&User, crate::pages::PageError> {
+        self.user
+            .as_ref()
+            .ok_or_else(|| crate::pages::PageError::SignIn(next.to_owned()))
+    }
+
     /// How the API is called for this visitor.
     pub fn caller(&self) -> Caller {
         Caller {
@@ -124,6 +133,39 @@ impl Cookies {
             _ => true,
         };
         token_ok && origin_ok
+    }
+}
+
+/// A form post of this session: parsed as `T` (400 when it is incomplete), with its `csrf` field
+/// and `Origin` checked (403), so a handler never sees a forged post.
+#[derive(Debug)]
+pub struct Posted<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for Posted<T> {
+    type Rejection = crate::pages::PageError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        use crate::pages::PageError;
+        #[derive(serde::Deserialize)]
+        struct Token {
+            csrf: String,
+        }
+        let session = request
+            .extensions()
+            .get::<Session>()
+            .cloned()
+            .ok_or(PageError::Forbidden)?;
+        let headers = request.headers().clone();
+        let body = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|_| PageError::BadRequest("The form is too large."))?;
+        let token: Token = serde_urlencoded::from_bytes(&body).map_err(|_| PageError::Forbidden)?;
+        if !state.cookies.form_allowed(&session, &token.csrf, &headers) {
+            return Err(PageError::Forbidden);
+        }
+        serde_urlencoded::from_bytes(&body)
+            .map(Posted)
+            .map_err(|_| PageError::BadRequest("The form is incomplete."))
     }
 }
 

@@ -100,6 +100,20 @@ pub fn router(state: AppState) -> Router {
         .route("/signin", get(pages::signin_page).post(pages::signin))
         .route("/signup", get(pages::signup_page).post(pages::signup))
         .route("/signout", post(pages::signout))
+        .route("/checkout", get(pages::checkout::address_page))
+        .route("/checkout/address", post(pages::checkout::choose_address))
+        .route("/checkout/review", get(pages::checkout::review_page))
+        .route("/checkout/place", post(pages::checkout::place))
+        .route("/orders", get(pages::orders::list))
+        .route("/orders/{id}", get(pages::orders::show))
+        .route("/orders/{id}/cancel", post(pages::orders::cancel))
+        .route("/account", get(pages::profile::show))
+        .route("/account/profile", post(pages::profile::save_profile))
+        .route("/account/addresses", post(pages::profile::add_address))
+        .route(
+            "/account/addresses/{id}/delete",
+            post(pages::profile::delete_address),
+        )
         .route("/{*path}", get(pages::not_found))
         .route_layer(middleware::from_fn_with_state(state.clone(), session::load));
     Router::new()

@@ -1,10 +1,11 @@
-//! `cargo xtask seed`: the demo catalogue ([`catalogue`]) and an admin account, loaded
-//! idempotently into a running platform.
+//! `cargo xtask seed`: the demo catalogue ([`catalogue`]), three demo coupons (`WELCOME10`,
+//! `SAVE5`, the expired `SPRING24`) and an admin account, loaded idempotently into a running
+//! platform.
 //!
 //! Everything goes through the API (as an admin would): categories and products are created
 //! through the gateway with an admin's token, so they are validated, cached and announced on
 //! `catalog.v1` like any other; what exists already (by slug) is left as it is, so a second run
-//! changes nothing. The admin account is signed up through the API too; making it an admin is the
+//! changes nothing (coupons likewise, by code). The admin account is signed up through the API too; making it an admin is the
 //! one step with no API (by design: auth grants `admin` only in its database), so `seed` does it
 //! with SQL in auth's database, as an operator would.
 //!
@@ -53,6 +54,21 @@ pub struct Seeded {
     pub categories_created: usize,
     pub products_created: usize,
     pub products_present: usize,
+    pub coupons_created: usize,
+}
+
+/// Demo coupons, one for each thing a shopper can meet at checkout: a percentage off once per
+/// shopper, an amount off above a minimum spend, and one that has expired (its message).
+fn coupons() -> [Value; 3] {
+    [
+        json!({"code": "WELCOME10", "description": "10% off your first order", "kind": "percent",
+               "value": 10, "currency": "USD", "max_uses_per_user": 1}),
+        json!({"code": "SAVE5", "description": "$5 off orders of $40 or more", "kind": "fixed",
+               "value": 500, "currency": "USD", "min_spend": 4000}),
+        json!({"code": "SPRING24", "description": "Spring 2024 sale (over)", "kind": "percent",
+               "value": 20, "currency": "USD", "starts_at": "2024-03-01T00:00:00Z",
+               "ends_at": "2024-06-01T00:00:00Z"}),
+    ]
 }
 
 #[allow(clippy::disallowed_methods)] // the developer's environment configures `seed`
@@ -88,8 +104,11 @@ pub fn run(args: &Seed) -> anyhow::Result<()> {
         .build()?;
     let seeded = runtime.block_on(seed(&target, &mut |line| println!("{line}")))?;
     println!(
-        "seeded: {} categories and {} products created, {} products already there",
-        seeded.categories_created, seeded.products_created, seeded.products_present
+        "seeded: {} categories, {} products and {} coupons created, {} products already there",
+        seeded.categories_created,
+        seeded.products_created,
+        seeded.coupons_created,
+        seeded.products_present
     );
     println!(
         "admin: {} / {}",
@@ -309,6 +328,23 @@ pub async fn seed(target: &Target, progress: &mut dyn FnMut(String)) -> anyhow::
         }
         if (i + 1) % 10 == 0 {
             progress(format!("    {}/{} products", i + 1, PRODUCTS.len()));
+        }
+    }
+    for coupon in coupons() {
+        let response = http
+            .post(format!("{}/v1/offers/coupons", target.api))
+            .bearer_auth(&token)
+            .json(&coupon)
+            .send()
+            .await?;
+        match response.status().as_u16() {
+            201 => seeded.coupons_created += 1,
+            409 => {}
+            status => bail!(
+                "cannot create coupon {} ({status}): {}",
+                coupon["code"],
+                response.text().await.unwrap_or_default()
+            ),
         }
     }
     Ok(seeded)

@@ -8,22 +8,29 @@
 //! | `GET /p/{slug}` a product | [`product`] |
 //! | `GET /cart`, `POST /cart/add`, `/cart/update`, `/cart/remove` | [`cart`], [`add_to_cart`], [`update_cart`], [`remove_from_cart`] |
 //! | `GET, POST /signin`, `/signup`, `POST /signout` | [`signin_page`], [`signin`], [`signup_page`], [`signup`], [`signout`] |
+//! | `GET /checkout`, `POST /checkout/address`, `GET /checkout/review`, `POST /checkout/place` | [`checkout`] |
+//! | `GET /orders`, `GET /orders/{id}`, `POST /orders/{id}/cancel` | [`orders`] |
+//! | `GET /account`, `POST /account/profile`, `/account/addresses`, `/account/addresses/{id}/delete` | [`profile`] |
 //!
 //! Every form post carries the session's CSRF token and answers with a redirect (303), so a
 //! reload never posts twice; what happened shows as a notice on the next page (`?notice=`, from a
 //! fixed list: nothing a link could inject).
 
 use askama::Template;
-use axum::extract::{Extension, Form, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Extension, Query, State};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, SignedCookieJar};
 use kit::client::ClientError;
 use serde::Deserialize;
 use uuid::Uuid;
 
+pub mod checkout;
+pub mod orders;
+pub mod profile;
+
 use crate::api::{Cart, Image, ListQuery, Product, ProductSummary};
-use crate::session::Session;
+use crate::session::{Posted, Session};
 use crate::startup::AppState;
 
 /// Products per listing page.
@@ -43,6 +50,9 @@ pub enum PageError {
     BadRequest(&'static str),
     #[error("the form is not this session's")]
     Forbidden,
+    /// The page is the signed-in user's: sign in first, then come back to the path.
+    #[error("not signed in")]
+    SignIn(String),
     #[error("the shop's API failed")]
     Api(#[source] Box<ClientError>),
 }
@@ -56,6 +66,13 @@ impl From<ClientError> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, heading, message) = match &self {
+            Self::SignIn(next) => {
+                let to = href(
+                    "/signin",
+                    &[("next", Some(next)), ("notice", Some("sign-in-first"))],
+                );
+                return Redirect::to(&to).into_response();
+            }
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
                 "Not found",
@@ -144,6 +161,15 @@ fn notice(code: Option<&str>) -> Option<&'static str> {
         "signed-in" => "You are signed in.",
         "signed-out" => "You are signed out.",
         "choose" => "Choose a size or colour first.",
+        "sign-in-first" => "Please sign in first.",
+        "cancelled" => {
+            "Your order is cancelled. Nothing will be charged, and we sent you an e-mail."
+        }
+        "not-cancellable" => "This order can no longer be cancelled.",
+        "processing" => "Your order is still being placed: it shows here in a moment.",
+        "profile-saved" => "Your details are saved.",
+        "address-added" => "The address is saved.",
+        "address-deleted" => "The address is deleted.",
         _ => return None,
     })
 }
@@ -651,7 +677,6 @@ pub async fn cart(
 /// The add-to-cart form.
 #[derive(Debug, Deserialize)]
 pub struct AddForm {
-    pub csrf: String,
     pub slug: String,
     pub variant_id: Option<Uuid>,
     pub quantity: Option<String>,
@@ -684,13 +709,8 @@ pub async fn add_to_cart(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     jar: SignedCookieJar,
-    headers: HeaderMap,
-    form: Result<Form<AddForm>, axum::extract::rejection::FormRejection>,
+    Posted(form): Posted<AddForm>,
 ) -> Result<Response, PageError> {
-    let Form(form) = form.map_err(|_| PageError::BadRequest("The form is incomplete."))?;
-    if !state.cookies.form_allowed(&session, &form.csrf, &headers) {
-        return Err(PageError::Forbidden);
-    }
     let slug: String = form
         .slug
         .chars()
@@ -719,7 +739,6 @@ pub async fn add_to_cart(
 /// A cart line form.
 #[derive(Debug, Deserialize)]
 pub struct LineForm {
-    pub csrf: String,
     pub variant_id: Uuid,
     pub quantity: Option<String>,
 }
@@ -730,13 +749,8 @@ pub async fn update_cart(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     jar: SignedCookieJar,
-    headers: HeaderMap,
-    form: Result<Form<LineForm>, axum::extract::rejection::FormRejection>,
+    Posted(form): Posted<LineForm>,
 ) -> Result<Response, PageError> {
-    let Form(form) = form.map_err(|_| PageError::BadRequest("The form is incomplete."))?;
-    if !state.cookies.form_allowed(&session, &form.csrf, &headers) {
-        return Err(PageError::Forbidden);
-    }
     let quantity = form_quantity(form.quantity.as_deref(), 0)?;
     change_line(&state, &session, jar, form.variant_id, quantity).await
 }
@@ -747,13 +761,8 @@ pub async fn remove_from_cart(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     jar: SignedCookieJar,
-    headers: HeaderMap,
-    form: Result<Form<LineForm>, axum::extract::rejection::FormRejection>,
+    Posted(form): Posted<LineForm>,
 ) -> Result<Response, PageError> {
-    let Form(form) = form.map_err(|_| PageError::BadRequest("The form is incomplete."))?;
-    if !state.cookies.form_allowed(&session, &form.csrf, &headers) {
-        return Err(PageError::Forbidden);
-    }
     change_line(&state, &session, jar, form.variant_id, 0).await
 }
 
@@ -898,26 +907,41 @@ pub async fn signup_page(
 /// The account forms.
 #[derive(Debug, Deserialize)]
 pub struct AccountForm {
-    pub csrf: String,
     pub email: String,
     pub password: String,
     pub next: Option<String>,
 }
 
-/// The messages of a problem the API answered, for the form.
-fn problems(error: &ClientError) -> Vec<String> {
+/// The label a form shows for a field the API named (`address.line1` is "Address line 1").
+fn field_label(field: &str) -> &str {
+    let field = field.rsplit('.').next().unwrap_or(field);
+    match field {
+        "email" => "E-mail address",
+        "password" => "Password",
+        "label" => "Label",
+        "name" => "Full name",
+        "line1" => "Address line 1",
+        "line2" => "Address line 2",
+        "city" => "Town or city",
+        "postal_code" => "Postal code",
+        "country" => "Country",
+        "number" => "Card number",
+        "expiry" => "Expiry date",
+        "cvc" => "Security code",
+        "display_name" => "Name",
+        "phone" => "Phone",
+        other => other,
+    }
+}
+
+/// The messages of a problem the API answered, for the form: one per invalid field, or its
+/// detail.
+fn field_problems(error: &ClientError) -> Vec<String> {
     match error {
         ClientError::Problem { problem, .. } if !problem.errors.is_empty() => problem
             .errors
             .iter()
-            .map(|e| {
-                let field = match e.field.as_str() {
-                    "email" => "E-mail address",
-                    "password" => "Password",
-                    other => other,
-                };
-                format!("{field} {}", e.message)
-            })
+            .map(|e| format!("{} {}", field_label(&e.field), e.message))
             .collect(),
         ClientError::Problem { problem, .. } => {
             vec![
@@ -964,13 +988,8 @@ pub async fn signin(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     jar: SignedCookieJar,
-    headers: HeaderMap,
-    form: Result<Form<AccountForm>, axum::extract::rejection::FormRejection>,
+    Posted(form): Posted<AccountForm>,
 ) -> Result<Response, PageError> {
-    let Form(form) = form.map_err(|_| PageError::BadRequest("The form is incomplete."))?;
-    if !state.cookies.form_allowed(&session, &form.csrf, &headers) {
-        return Err(PageError::Forbidden);
-    }
     let next = safe_next(form.next.as_deref());
     match start_session(&state, &session, jar.clone(), &form.email, &form.password).await {
         Ok(jar) => {
@@ -984,7 +1003,7 @@ pub async fn signin(
         }
         Err(error) if error.status().is_some() => {
             let layout = layout(&state, &session, &jar, "Sign in", None, None).await?;
-            let page = AccountPage::signin(layout, next, form.email, problems(&error));
+            let page = AccountPage::signin(layout, next, form.email, field_problems(&error));
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(error) => Err(error.into()),
@@ -997,13 +1016,8 @@ pub async fn signup(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     jar: SignedCookieJar,
-    headers: HeaderMap,
-    form: Result<Form<AccountForm>, axum::extract::rejection::FormRejection>,
+    Posted(form): Posted<AccountForm>,
 ) -> Result<Response, PageError> {
-    let Form(form) = form.map_err(|_| PageError::BadRequest("The form is incomplete."))?;
-    if !state.cookies.form_allowed(&session, &form.csrf, &headers) {
-        return Err(PageError::Forbidden);
-    }
     let next = safe_next(form.next.as_deref());
     let created = state
         .api
@@ -1024,18 +1038,16 @@ pub async fn signup(
         }
         Err(error) if error.status().is_some() => {
             let layout = layout(&state, &session, &jar, "Create an account", None, None).await?;
-            let page = AccountPage::signup(layout, next, form.email, problems(&error));
+            let page = AccountPage::signup(layout, next, form.email, field_problems(&error));
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(error) => Err(error.into()),
     }
 }
 
-/// The sign-out form.
+/// A form with nothing but its CSRF token (which [`Posted`] checks).
 #[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    pub csrf: String,
-}
+pub struct CsrfForm {}
 
 /// Signs out: the session's tokens are revoked and forgotten, and a new (empty) guest cart starts.
 #[tracing::instrument(name = "signout", skip_all)]
@@ -1043,13 +1055,8 @@ pub async fn signout(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     jar: SignedCookieJar,
-    headers: HeaderMap,
-    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+    Posted(CsrfForm {}): Posted<CsrfForm>,
 ) -> Result<Response, PageError> {
-    let Form(form) = form.map_err(|_| PageError::BadRequest("The form is incomplete."))?;
-    if !state.cookies.form_allowed(&session, &form.csrf, &headers) {
-        return Err(PageError::Forbidden);
-    }
     if let Some(refresh) = jar.get(crate::session::REFRESH)
         && let Err(error) = state.api.sign_out(&session.caller(), refresh.value()).await
     {

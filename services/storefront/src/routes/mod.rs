@@ -49,6 +49,55 @@ fn product() {}
 #[allow(dead_code)]
 fn cart() {}
 
+#[utoipa::path(get, path = "/checkout", tag = "pages",
+    responses(
+        (status = 200, description = "Checkout, step 1: the shipping address", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in (to sign-in), or nothing to buy (to the cart)"),
+    ))]
+#[allow(dead_code)]
+fn checkout() {}
+
+#[utoipa::path(get, path = "/checkout/review", tag = "pages",
+    params(
+        ("address" = String, Query, description = "A saved address of the shopper"),
+        ("coupon" = Option<String>, Query, description = "A coupon code to apply"),
+    ),
+    responses(
+        (status = 200, description = "Checkout, step 2: items, coupon, card and Place order", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in, nothing to buy, or no such address (back to step 1)"),
+    ))]
+#[allow(dead_code)]
+fn checkout_review() {}
+
+#[utoipa::path(get, path = "/orders", tag = "pages",
+    responses(
+        (status = 200, description = "The shopper's orders, newest first", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in"),
+    ))]
+#[allow(dead_code)]
+fn orders() {}
+
+#[utoipa::path(get, path = "/orders/{id}", tag = "pages",
+    params(
+        ("id" = String, Path, description = "An order of the shopper"),
+        ("notice" = Option<String>, Query, description = "`placed`: shown as the checkout's confirmation"),
+    ),
+    responses(
+        (status = 200, description = "The order", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in"),
+        (status = 404, description = "No such order of this shopper", content_type = "text/html", body = String),
+    ))]
+#[allow(dead_code)]
+fn order() {}
+
+#[utoipa::path(get, path = "/account", tag = "pages",
+    responses(
+        (status = 200, description = "The shopper's details and saved addresses", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in"),
+    ))]
+#[allow(dead_code)]
+fn account() {}
+
 /// The OpenAPI document of this service.
 #[derive(OpenApi)]
 #[openapi(
@@ -56,7 +105,7 @@ fn cart() {}
         title = "storefront",
         description = "Server-rendered shop: browse, product page, cart, checkout, order history, sign-in"
     ),
-    paths(home, category, search, product, cart),
+    paths(home, category, search, product, cart, checkout, checkout_review, orders, order, account),
     modifiers(&Conventions),
     tags((name = "pages", description = "The shop's pages (HTML)"))
 )]
