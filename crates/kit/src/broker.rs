@@ -12,18 +12,26 @@ use rdkafka::types::RDKafkaErrorCode;
 
 type Reply = mpsc::Sender<Result<(), String>>;
 
+/// What the thread that owns the cluster is asked to do.
+#[derive(Debug)]
+enum Request {
+    CreateTopic(String, i32),
+    /// Takes the broker down (connections dropped, new ones refused) or back up.
+    Down(bool),
+}
+
 /// A running embedded broker; it stops when the process exits.
 #[derive(Debug)]
 pub struct EmbeddedBroker {
     bootstrap: String,
-    requests: mpsc::Sender<(String, i32, Reply)>,
+    requests: mpsc::Sender<(Request, Reply)>,
 }
 
 impl EmbeddedBroker {
     /// Starts a one-node mock cluster.
     pub fn start() -> Result<Self, String> {
         let (ready_tx, ready_rx) = mpsc::channel();
-        let (requests, inbox) = mpsc::channel::<(String, i32, Reply)>();
+        let (requests, inbox) = mpsc::channel::<(Request, Reply)>();
         std::thread::Builder::new()
             .name("embedded-kafka".into())
             .spawn(move || {
@@ -35,18 +43,24 @@ impl EmbeddedBroker {
                     }
                 };
                 let _ = ready_tx.send(Ok(cluster.bootstrap_servers()));
-                for (topic, partitions, reply) in inbox {
-                    let result = match cluster.create_topic(&topic, partitions, 1) {
-                        // Idempotent: tests in one process create the same topics again.
-                        Err(e)
-                            if e.rdkafka_error_code()
-                                == Some(RDKafkaErrorCode::TopicAlreadyExists) =>
-                        {
-                            Ok(())
+                for (request, reply) in inbox {
+                    let result = match request {
+                        Request::CreateTopic(topic, partitions) => {
+                            match cluster.create_topic(&topic, partitions, 1) {
+                                // Idempotent: tests in one process create the same topics again.
+                                Err(e)
+                                    if e.rdkafka_error_code()
+                                        == Some(RDKafkaErrorCode::TopicAlreadyExists) =>
+                                {
+                                    Ok(())
+                                }
+                                other => other,
+                            }
                         }
-                        other => other.map_err(|e| e.to_string()),
+                        Request::Down(true) => cluster.broker_down(-1),
+                        Request::Down(false) => cluster.broker_up(-1),
                     };
-                    let _ = reply.send(result);
+                    let _ = reply.send(result.map_err(|e| e.to_string()));
                 }
             })
             .map_err(|e| e.to_string())?;
@@ -64,9 +78,20 @@ impl EmbeddedBroker {
 
     /// Creates a topic; a topic that exists already is left as it is.
     pub fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), String> {
+        self.ask(Request::CreateTopic(topic.to_owned(), partitions))
+    }
+
+    /// Takes the broker down (`true`: its connections dropped, new ones refused, as when the
+    /// broker's node fails) or brings it back; what it stored is kept. For tests of what a
+    /// service does while Kafka is unreachable.
+    pub fn set_down(&self, down: bool) -> Result<(), String> {
+        self.ask(Request::Down(down))
+    }
+
+    fn ask(&self, request: Request) -> Result<(), String> {
         let (reply, answer) = mpsc::channel();
         self.requests
-            .send((topic.to_owned(), partitions, reply))
+            .send((request, reply))
             .map_err(|_| "embedded broker stopped".to_owned())?;
         answer
             .recv()

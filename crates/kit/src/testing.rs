@@ -156,6 +156,18 @@ pub fn create_topic(topic: &str, partitions: i32) {
     }
 }
 
+/// Takes the embedded broker down (`true`: connections dropped, new ones refused) or back up,
+/// for tests of what services do while Kafka is unreachable. With a real broker
+/// (`KAFKA_BROKERS`) it panics: a test cannot stop that one.
+pub fn set_broker_down(down: bool) {
+    match broker_source() {
+        BrokerSource::Embedded(broker) => broker.set_down(down).expect("set the broker down"),
+        BrokerSource::External(_) => {
+            panic!("this test stops the broker: run it with the embedded one (unset KAFKA_BROKERS)")
+        }
+    }
+}
+
 /// A topic name unique to this test, so tests sharing a broker do not see each other's events.
 pub fn unique_topic(base: &str) -> String {
     format!("{base}.test-{}", Uuid::new_v4().simple())
@@ -557,6 +569,122 @@ impl TestApp {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+}
+
+/// A service's own binary run as a child process, for what only a real process shows: being
+/// killed with SIGKILL at a chosen moment (no shutdown, nothing flushed) and started again on
+/// the same stores. Killed when dropped.
+///
+/// ```ignore
+/// let mut env = ServiceProcess::env(Some(&signer));
+/// env.insert("DATABASE_URL".into(), database_url);
+/// let mut order = ServiceProcess::start(env!("CARGO_BIN_EXE_order"), env).await;
+/// order.kill().await;
+/// order.start_again().await;
+/// ```
+#[derive(Debug)]
+pub struct ServiceProcess {
+    binary: String,
+    env: BTreeMap<String, String>,
+    child: Option<tokio::process::Child>,
+    /// `http://127.0.0.1:<port>`, the same across restarts.
+    pub address: String,
+}
+
+impl ServiceProcess {
+    /// The kit's settings for a child service: loopback on a free port, JSON logs, the test
+    /// broker, no drain delay, and `signer`'s tokens when given. Add the service's own (its
+    /// `DATABASE_URL`, secrets, the URLs of what it calls).
+    pub fn env(signer: Option<&TestSigner>) -> BTreeMap<String, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut env: BTreeMap<String, String> = [
+            ("HOST", "127.0.0.1".to_owned()),
+            ("PORT", port.to_string()),
+            ("LOG_FORMAT", "json".to_owned()),
+            ("SHUTDOWN_GRACE", "5s".to_owned()),
+            ("SHUTDOWN_DRAIN_DELAY", "0s".to_owned()),
+            ("KAFKA_BROKERS", broker()),
+            (
+                "RUST_LOG",
+                var("RUST_LOG").unwrap_or_else(|| "warn".to_owned()),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        if let Some(signer) = signer {
+            env.insert("TOKEN_ISSUER".into(), signer.issuer.clone());
+            env.insert("TOKEN_AUDIENCE".into(), signer.audience.clone());
+            env.insert("JWKS_URL".into(), signer.jwks_url.clone());
+        }
+        env
+    }
+
+    /// Starts `binary` with exactly `env` (nothing inherited but `PATH`) and waits until it is
+    /// ready.
+    pub async fn start(binary: &str, env: BTreeMap<String, String>) -> Self {
+        let address = format!("http://127.0.0.1:{}", env["PORT"]);
+        let mut process = Self {
+            binary: binary.to_owned(),
+            env,
+            child: None,
+            address,
+        };
+        process.start_again().await;
+        process
+    }
+
+    /// Starts it (again) and waits until `/readyz` answers 200; its logs go to the test's.
+    pub async fn start_again(&mut self) {
+        assert!(self.child.is_none(), "{} is running", self.binary);
+        let child = tokio::process::Command::new(&self.binary)
+            .env_clear()
+            .env("PATH", var("PATH").unwrap_or_default())
+            .envs(&self.env)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.binary));
+        self.child = Some(child);
+        let client = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = client
+                .get(self.url("/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200);
+            if ready {
+                return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("{} exited before it was ready: {status}", self.binary);
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} did not become ready within 30s",
+                self.binary
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Kills it with SIGKILL and waits until it is gone.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.expect("kill the service");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
     }
 }
 

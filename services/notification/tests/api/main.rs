@@ -1,6 +1,7 @@
 //! Integration tests of notification: the real application on a free port, against real stores
 //! (the kit tests the platform endpoints every service has).
 
+mod crash;
 mod emails;
 mod helpers;
 

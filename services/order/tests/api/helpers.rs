@@ -14,8 +14,8 @@ pub struct Shop {
     pub admin: String,
 }
 
-pub async fn spawn_shop() -> Shop {
-    let signer = TestSigner::start().await;
+/// Product and offer, accepting `signer`'s tokens.
+pub async fn spawn_upstream(signer: &TestSigner) -> (TestApp, TestApp) {
     let product = TestApp::builder(product::Settings::default())
         .signer(signer.clone())
         .spawn(
@@ -30,6 +30,12 @@ pub async fn spawn_shop() -> Shop {
             offer::Application::run_until_stopped,
         )
         .await;
+    (product, offer)
+}
+
+pub async fn spawn_shop() -> Shop {
+    let signer = TestSigner::start().await;
+    let (product, offer) = spawn_upstream(&signer).await;
     let order = TestApp::builder(order::Settings {
         payment_provider_key: "local-test".to_owned().into(),
     })
@@ -50,35 +56,45 @@ pub async fn spawn_shop() -> Shop {
     }
 }
 
+/// A product with one variant of `price` and `stock` in `product`, made by `admin`; its variant
+/// id.
+pub async fn create_variant(
+    product: &TestApp,
+    admin: &str,
+    sku: &str,
+    price: i64,
+    stock: i64,
+) -> String {
+    let _ = product
+        .post("/v1/categories")
+        .bearer_auth(admin)
+        .json(&json!({"slug": "mugs", "name": "Mugs"}))
+        .send()
+        .await
+        .unwrap();
+    let body = json!({
+        "slug": sku.to_lowercase(), "name": format!("Mug {sku}"), "category": "mugs", "currency": "USD",
+        "variants": [{"sku": sku, "price": price, "stock": stock}],
+    });
+    let response = product
+        .post("/v1/products")
+        .bearer_auth(admin)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    created["variants"][0]["id"].as_str().unwrap().to_owned()
+}
+
 /// A test card that is authorized.
 pub const CARD: &str = "4242 4242 4242 4242";
 
 impl Shop {
     /// A product with one variant of `price` and `stock`; its variant id.
     pub async fn variant(&self, sku: &str, price: i64, stock: i64) -> String {
-        let _ = self
-            .product
-            .post("/v1/categories")
-            .bearer_auth(&self.admin)
-            .json(&json!({"slug": "mugs", "name": "Mugs"}))
-            .send()
-            .await
-            .unwrap();
-        let body = json!({
-            "slug": sku.to_lowercase(), "name": format!("Mug {sku}"), "category": "mugs", "currency": "USD",
-            "variants": [{"sku": sku, "price": price, "stock": stock}],
-        });
-        let response = self
-            .product
-            .post("/v1/products")
-            .bearer_auth(&self.admin)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        let created: Value = response.json().await.unwrap();
-        created["variants"][0]["id"].as_str().unwrap().to_owned()
+        create_variant(&self.product, &self.admin, sku, price, stock).await
     }
 
     /// The stock of a variant now.

@@ -2,6 +2,7 @@
 //! the real product and offer it calls (the kit tests the platform endpoints every service has).
 
 mod checkout;
+mod crash;
 mod helpers;
 
 #[tokio::test]

@@ -1,0 +1,125 @@
+//! Crash safety with a real process: order's own binary is killed with SIGKILL after a checkout
+//! committed and before its events were published (the broker is down, so the relay cannot
+//! publish them), then started again on the same database. The relay publishes every event of
+//! the order, and notification (consuming as in a cluster) sends the confirmation e-mail once.
+
+use std::time::Duration;
+
+use kit::mailsink::MailSink;
+use kit::testing::{ServiceProcess, TestApp, TestDatabase, TestSigner, set_broker_down};
+use serde_json::Value;
+
+use crate::helpers::{CARD, checkout, create_variant, key, spawn_upstream};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_killed_between_commit_and_publish_loses_no_event_and_mails_once() {
+    let signer = TestSigner::start().await;
+    let (product, offer) = spawn_upstream(&signer).await;
+    for topic in ["order.v1", "user.v1"] {
+        kit::testing::create_topic(topic, 3);
+    }
+
+    // notification, in this process, sending to a sink of the test's.
+    let shutdown = kit::Shutdown::new();
+    let sink = MailSink::start(0, &shutdown).await.unwrap();
+    let _notification = TestApp::builder(notification::Settings {
+        smtp_relay: sink.url().into(),
+        mail_from: "Shop <no-reply@shop.example.com>".to_owned(),
+    })
+    .spawn(
+        notification::Application::build,
+        notification::Application::run_until_stopped,
+    )
+    .await;
+
+    // order, as its own process.
+    // An empty database: the service applies its migrations (and the kit's tables) itself.
+    let database = TestDatabase::create(
+        None,
+        kit::db::KitTables {
+            outbox: false,
+            processed_events: false,
+        },
+    )
+    .await;
+    let mut env = ServiceProcess::env(Some(&signer));
+    for (key, value) in [
+        (
+            "DATABASE_URL",
+            secrecy::ExposeSecret::expose_secret(&database.url).to_owned(),
+        ),
+        ("PRODUCT_URL", product.address.clone()),
+        ("OFFER_URL", offer.address.clone()),
+        ("PAYMENT_PROVIDER_KEY", "local-test".to_owned()),
+    ] {
+        env.insert(key.to_owned(), value);
+    }
+    let mut order = ServiceProcess::start(env!("CARGO_BIN_EXE_order"), env).await;
+
+    // A buyer notification knows (their user.registered), and something to buy.
+    let (buyer, buyer_id) = signer.token(kit::jwt::Role::Customer);
+    let producer = kit::kafka::Producer::new(&kit::testing::broker(), "auth", &shutdown).unwrap();
+    producer
+        .publish(events::user::UserRegistered {
+            user_id: buyer_id,
+            email: "ada@example.com".to_owned(),
+            role: "customer".to_owned(),
+        })
+        .unwrap();
+    let admin = signer.token(kit::jwt::Role::Admin).0;
+    let mug = create_variant(&product, &admin, "MUG", 1250, 5).await;
+
+    // Kafka goes away; the checkout commits the order and its events to the outbox all the same.
+    set_broker_down(true);
+    let placed = reqwest::Client::new()
+        .post(order.url("/v1/orders"))
+        .bearer_auth(&buyer)
+        .header("idempotency-key", key())
+        .json(&checkout(&[(&mug, 1)], None, CARD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(placed.status(), 201);
+    let placed: Value = placed.json().await.unwrap();
+    let order_id = placed["id"].as_str().unwrap().to_owned();
+    let unpublished = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(&database.pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(unpublished().await, 2, "order.placed and order.paid wait");
+
+    // Killed: whatever the relay had queued in memory is gone with the process.
+    order.kill().await;
+    assert_eq!(unpublished().await, 2);
+    set_broker_down(false);
+    order.start_again().await;
+
+    let of_order = |seen: &[events::RawEnvelope]| {
+        seen.iter()
+            .filter(|e| e.payload["order_id"] == order_id.as_str())
+            .map(|e| e.event_type.clone())
+            .collect::<Vec<_>>()
+    };
+    let seen = kit::testing::consume_until("order.v1", Duration::from_secs(30), |seen| {
+        of_order(seen).len() >= 2
+    })
+    .await;
+    assert_eq!(of_order(&seen), ["order.placed", "order.paid"]);
+    assert_eq!(unpublished().await, 0);
+
+    let mail = sink
+        .wait_for(Duration::from_secs(30), |m| {
+            m.iter().any(|m| m.subject.contains("confirmed"))
+        })
+        .await;
+    let confirmations: Vec<_> = mail
+        .iter()
+        .filter(|m| m.subject.contains("confirmed"))
+        .collect();
+    assert_eq!(confirmations.len(), 1, "{mail:?}");
+    assert_eq!(confirmations[0].deliveries, 1);
+    assert_eq!(confirmations[0].to, ["ada@example.com"]);
+    std::mem::forget(shutdown);
+}
