@@ -116,6 +116,13 @@ async fn fill(client: &Client, id: &str, value: &str) {
     field.send_keys(value).await.unwrap();
 }
 
+/// Types a test card's number, a future expiry and a CVC.
+async fn card(client: &Client, number: &str) {
+    fill(client, "number", number).await;
+    fill(client, "expiry", "12/30").await;
+    fill(client, "cvc", "123").await;
+}
+
 /// Clicks the submit button of the form matching `form` and waits for `then`.
 async fn submit(client: &Client, form: &str, then: &str) {
     client
@@ -286,9 +293,7 @@ async fn a_guest_browses_fills_a_cart_signs_up_checks_out_and_cancels() {
     check(&client, "09-checkout-review").await;
 
     // A declined card: a clear message, nothing placed, the coupon still applied.
-    fill(&client, "number", "4000 0000 0000 0002").await;
-    fill(&client, "expiry", "12/30").await;
-    fill(&client, "cvc", "123").await;
+    card(&client, "4000 0000 0000 0002").await;
     submit(&client, "form.checkout", ".errors").await;
     let declined = text(&client).await;
     assert!(declined.contains("Your card was declined."), "{declined}");
@@ -296,9 +301,7 @@ async fn a_guest_browses_fills_a_cart_signs_up_checks_out_and_cancels() {
     check(&client, "10-card-declined").await;
 
     // A good card, and "Place order" sent twice (a double click): one order, the confirmation.
-    fill(&client, "number", "4242 4242 4242 4242").await;
-    fill(&client, "expiry", "12/30").await;
-    fill(&client, "cvc", "123").await;
+    card(&client, "4242 4242 4242 4242").await;
     client
         .execute(
             "const form = document.querySelector('form[action=\"/checkout/place\"]');

@@ -97,6 +97,18 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// An empty database, for a service process that applies its migrations (and the kit's
+    /// tables) itself.
+    pub async fn empty() -> Self {
+        let none = crate::db::KitTables {
+            outbox: false,
+            processed_events: false,
+        };
+        Self::create(None, none).await
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let admin = admin_database_url();
@@ -551,24 +563,37 @@ impl TestApp {
 
     /// Waits until `/readyz` answers 200.
     pub async fn wait_ready(&self, timeout: Duration) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let ready = self
-                .client
-                .get(self.url("/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200);
-            if ready {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{} did not become ready within {timeout:?}",
-                self.runtime.manifest.name
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let ready = until_ready(&self.client, &self.url("/readyz"), timeout, || None).await;
+        if let Err(why) = ready {
+            panic!("{} {why}", self.runtime.manifest.name);
         }
+    }
+}
+
+/// Polls `url` until it answers 200; `exited` says why waiting is pointless (the process died).
+async fn until_ready(
+    client: &reqwest::Client,
+    url: &str,
+    timeout: Duration,
+    mut exited: impl FnMut() -> Option<String>,
+) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if client
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return Ok(());
+        }
+        if let Some(status) = exited() {
+            return Err(format!("exited before it was ready: {status}"));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!("did not become ready within {timeout:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -649,30 +674,13 @@ impl ServiceProcess {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.binary));
         self.child = Some(child);
+        let url = self.url("/readyz");
+        let child = self.child.as_mut().expect("just started");
+        let exited = || child.try_wait().ok().flatten().map(|s| s.to_string());
         let client = reqwest::Client::new();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let ready = client
-                .get(self.url("/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200);
-            if ready {
-                return;
-            }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!("{} exited before it was ready: {status}", self.binary);
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{} did not become ready within 30s",
-                self.binary
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let ready = until_ready(&client, &url, Duration::from_secs(30), exited);
+        if let Err(why) = ready.await {
+            panic!("{} {why}", self.binary);
         }
     }
 

@@ -32,15 +32,7 @@ async fn killed_between_sending_and_recording_it_sends_the_same_message_not_a_se
     for topic in ["order.v1", "user.v1"] {
         kit::testing::create_topic(topic, 3);
     }
-    // An empty database: the service applies its migrations (and the kit's tables) itself.
-    let database = TestDatabase::create(
-        None,
-        kit::db::KitTables {
-            outbox: false,
-            processed_events: false,
-        },
-    )
-    .await;
+    let database = TestDatabase::empty().await;
     let mut env = ServiceProcess::env(None);
     env.insert(
         "DATABASE_URL".into(),

@@ -33,15 +33,7 @@ async fn an_order_killed_between_commit_and_publish_loses_no_event_and_mails_onc
     .await;
 
     // order, as its own process.
-    // An empty database: the service applies its migrations (and the kit's tables) itself.
-    let database = TestDatabase::create(
-        None,
-        kit::db::KitTables {
-            outbox: false,
-            processed_events: false,
-        },
-    )
-    .await;
+    let database = TestDatabase::empty().await;
     let mut env = ServiceProcess::env(Some(&signer));
     for (key, value) in [
         (

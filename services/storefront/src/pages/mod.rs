@@ -855,6 +855,12 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// `path` (a local path, perhaps with a query) with a notice to show there.
+fn with_notice(path: &str, code: &str) -> String {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{separator}notice={code}")
+}
+
 /// Query of the account pages.
 #[derive(Debug, Default, Deserialize)]
 pub struct NextQuery {
@@ -992,15 +998,7 @@ pub async fn signin(
 ) -> Result<Response, PageError> {
     let next = safe_next(form.next.as_deref());
     match start_session(&state, &session, jar.clone(), &form.email, &form.password).await {
-        Ok(jar) => {
-            let to = href(&next, &[]);
-            let separator = if to.contains('?') { '&' } else { '?' };
-            Ok((
-                jar,
-                Redirect::to(&format!("{to}{separator}notice=signed-in")),
-            )
-                .into_response())
-        }
+        Ok(jar) => Ok((jar, Redirect::to(&with_notice(&next, "signed-in"))).into_response()),
         Err(error) if error.status().is_some() => {
             let layout = layout(&state, &session, &jar, "Sign in", None, None).await?;
             let page = AccountPage::signin(layout, next, form.email, field_problems(&error));
@@ -1028,14 +1026,7 @@ pub async fn signup(
         Err(error) => Err(error),
     };
     match outcome {
-        Ok(jar) => {
-            let separator = if next.contains('?') { '&' } else { '?' };
-            Ok((
-                jar,
-                Redirect::to(&format!("{next}{separator}notice=welcome")),
-            )
-                .into_response())
-        }
+        Ok(jar) => Ok((jar, Redirect::to(&with_notice(&next, "welcome"))).into_response()),
         Err(error) if error.status().is_some() => {
             let layout = layout(&state, &session, &jar, "Create an account", None, None).await?;
             let page = AccountPage::signup(layout, next, form.email, field_problems(&error));
