@@ -30,6 +30,9 @@ use crate::telemetry;
 
 /// How long a queued event waits for the broker before its delivery fails.
 pub const QUEUE_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long the producer waits to batch messages before sending (`linger.ms`): the floor of an
+/// event's latency from publish to broker.
+pub const LINGER: Duration = Duration::from_millis(5);
 /// Attempts a handler gets for one message before it goes to the dead-letter topic.
 pub const MAX_ATTEMPTS: u32 = 8;
 
@@ -68,7 +71,7 @@ impl Producer {
     pub fn new(brokers: &str, service: &str, shutdown: &Shutdown) -> Result<Self, KafkaError> {
         let inner = base_config(brokers)
             .set("enable.idempotence", "true")
-            .set("linger.ms", "5")
+            .set("linger.ms", LINGER.as_millis().to_string())
             .set("message.timeout.ms", QUEUE_TIMEOUT.as_millis().to_string())
             .set("client.id", service)
             .create()?;

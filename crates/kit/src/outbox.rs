@@ -64,6 +64,10 @@ pub enum RelayError {
     Publish(#[from] KafkaError),
 }
 
+/// How often the relay looks for rows when no notification woke it (the safety net under
+/// `LISTEN/NOTIFY`).
+pub const POLL: Duration = Duration::from_secs(1);
+
 /// Publishes outbox rows to Kafka.
 #[derive(Clone)]
 pub struct Relay {
@@ -82,7 +86,7 @@ impl Relay {
             pool,
             producer,
             batch: 500,
-            poll: Duration::from_secs(1),
+            poll: POLL,
             ack_timeout: Duration::from_secs(15),
         }
     }
