@@ -13,6 +13,7 @@ pub mod diagnostics;
 pub mod guard;
 pub mod image_tag;
 pub mod images;
+pub mod load;
 pub mod model;
 pub mod render;
 pub mod scaffold;

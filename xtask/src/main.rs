@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use xtask::{
-    bench, check_command, diagnostics, image_tag, images, render_command, scaffold, seed, test, up,
+    bench, check_command, diagnostics, image_tag, images, load, render_command, scaffold, seed,
+    test, up,
 };
 
 /// Developer commands for the shop platform. Everything generated is derived from platform.toml.
@@ -36,6 +37,9 @@ enum Command {
     /// Measure request paths against baselines in the same run (release builds, pinned CPUs):
     /// the kit vs bare axum, product vs pgbench, cart vs redis-benchmark, the gateway vs direct.
     Bench(bench::Bench),
+    /// Drive a running platform with weighted shopper journeys (browse, search, cart, sign in,
+    /// checkout) from virtual users for a while; a summary per step (req/s, p50/p95/p99, errors).
+    Load(load::Load),
     /// Set platform.image_tag, the tag of services images.toml does not pin (comments kept,
     /// validated).
     ImageTag(image_tag::ImageTag),
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
         Command::ImageTag(args) => image_tag::run(&args),
         Command::Images(args) => images::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Load(args) => load::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -661,8 +661,27 @@ pub(crate) fn service_env(
             format!("{}:{}:", scratch.replace('_', "-"), service.name),
         );
     }
+    // Locally every client is 127.0.0.1 (each storefront visitor, every virtual user of
+    // `cargo xtask load`), so per-IP limits would count them all as one; the per-user and
+    // per-account limits stay as configured.
+    let per_ip: &[&str] = if service.name == platform.gateway {
+        &["GATEWAY_RATE_PER_IP"]
+    } else if platform
+        .token_signer()
+        .is_some_and(|s| s.name == service.name)
+    {
+        &["AUTH_SIGNIN_MAX_PER_IP", "AUTH_SIGNUP_MAX_PER_IP"]
+    } else {
+        &[]
+    };
+    for name in per_ip {
+        env.insert((*name).to_owned(), LOCAL_PER_IP_LIMIT.to_owned());
+    }
     Ok(env)
 }
+
+/// The per-IP limits of a local platform (see [`service_env`]).
+const LOCAL_PER_IP_LIMIT: &str = "1000000";
 
 const COLORS: &[&str] = &[
     "31", "32", "33", "34", "35", "36", "91", "92", "93", "94", "95", "96",
