@@ -59,7 +59,7 @@ fn checkout() {}
 
 #[utoipa::path(get, path = "/checkout/review", tag = "pages",
     params(
-        ("address" = String, Query, description = "A saved address of the shopper"),
+        ("address" = Option<String>, Query, description = "A saved address of the shopper; without one (or with one that is not theirs) the page sends them back to step 1"),
         ("coupon" = Option<String>, Query, description = "A coupon code to apply"),
     ),
     responses(
