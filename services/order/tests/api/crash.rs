@@ -22,7 +22,7 @@ async fn an_order_killed_between_commit_and_publish_loses_no_event_and_mails_onc
     // notification, in this process, sending to a sink of the test's.
     let shutdown = kit::Shutdown::new();
     let sink = MailSink::start(0, &shutdown).await.unwrap();
-    let _notification = TestApp::builder(notification::Settings {
+    let notification = TestApp::builder(notification::Settings {
         smtp_relay: sink.url().into(),
         mail_from: "Shop <no-reply@shop.example.com>".to_owned(),
     })
@@ -58,6 +58,25 @@ async fn an_order_killed_between_commit_and_publish_loses_no_event_and_mails_onc
             role: "customer".to_owned(),
         })
         .unwrap();
+    // notification knows where to write before anything else happens (an order's e-mail waits,
+    // retrying, for its recipient).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let known: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM recipients WHERE user_id = $1)")
+                .bind(buyer_id)
+                .fetch_one(notification.pool())
+                .await
+                .unwrap();
+        if known {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "notification never saw the buyer"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let admin = signer.token(kit::jwt::Role::Admin).0;
     let mug = create_variant(&product, &admin, "MUG", 1250, 5).await;
 
@@ -94,7 +113,9 @@ async fn an_order_killed_between_commit_and_publish_loses_no_event_and_mails_onc
             .map(|e| e.event_type.clone())
             .collect::<Vec<_>>()
     };
-    let seen = kit::testing::consume_until("order.v1", Duration::from_secs(30), |seen| {
+    // Clients reconnect with backoff after the outage, and consumers rejoin their group: give
+    // a loaded machine time.
+    let seen = kit::testing::consume_until("order.v1", Duration::from_secs(60), |seen| {
         of_order(seen).len() >= 2
     })
     .await;
@@ -102,7 +123,7 @@ async fn an_order_killed_between_commit_and_publish_loses_no_event_and_mails_onc
     assert_eq!(unpublished().await, 0);
 
     let mail = sink
-        .wait_for(Duration::from_secs(30), |m| {
+        .wait_for(Duration::from_secs(90), |m| {
             m.iter().any(|m| m.subject.contains("confirmed"))
         })
         .await;
