@@ -834,35 +834,11 @@ async fn outbox_lag(auth: &str, brokers: &str) -> anyhow::Result<Latency> {
 
 /// A product for sale with stock, and one of its variants in stock.
 async fn a_product(api: &str) -> anyhow::Result<(String, String)> {
-    let http = reqwest::Client::new();
-    let page: Value = http
-        .get(format!("{api}/v1/products?limit=20&in_stock=true"))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    for item in page["items"].as_array().into_iter().flatten() {
-        let Some(id) = item["id"].as_str() else {
-            continue;
-        };
-        let product: Value = http
-            .get(format!("{api}/v1/products/{id}"))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let in_stock = product["variants"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|v| v["stock"].as_i64().is_some_and(|s| s > 0));
-        if let Some(variant) = in_stock.and_then(|v| v["id"].as_str()) {
-            return Ok((id.to_owned(), variant.to_owned()));
-        }
-    }
-    bail!("the demo catalogue has no product in stock")
+    let products = crate::load::in_stock(&reqwest::Client::new(), api, 20).await?;
+    products
+        .into_iter()
+        .next()
+        .context("the demo catalogue has no product in stock")
 }
 
 /// The statements product runs for one uncached read, from the files it compiles in, with

@@ -317,8 +317,21 @@ async fn catalogue(
         .flatten()
         .filter_map(|c| c["slug"].as_str().map(str::to_owned))
         .collect();
+    let products = in_stock(http, api, 50).await?;
+    if products.is_empty() {
+        bail!("the catalogue at {api} has no product in stock: load it with `cargo xtask seed`");
+    }
+    Ok((categories, products))
+}
+
+/// Up to `limit` products with a variant in stock: (product id, variant id).
+pub(crate) async fn in_stock(
+    http: &reqwest::Client,
+    api: &str,
+    limit: u32,
+) -> anyhow::Result<Vec<(String, String)>> {
     let page: Value = http
-        .get(format!("{api}/v1/products?in_stock=true&limit=50"))
+        .get(format!("{api}/v1/products?in_stock=true&limit={limit}"))
         .send()
         .await?
         .error_for_status()?
@@ -346,10 +359,7 @@ async fn catalogue(
             products.push((id.to_owned(), variant.to_owned()));
         }
     }
-    if products.is_empty() {
-        bail!("the catalogue at {api} has no product in stock: load it with `cargo xtask seed`");
-    }
-    Ok((categories, products))
+    Ok(products)
 }
 
 impl User {

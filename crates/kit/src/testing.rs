@@ -168,18 +168,6 @@ pub fn create_topic(topic: &str, partitions: i32) {
     }
 }
 
-/// Takes the embedded broker down (`true`: connections dropped, new ones refused) or back up,
-/// for tests of what services do while Kafka is unreachable. With a real broker
-/// (`KAFKA_BROKERS`) it panics: a test cannot stop that one.
-pub fn set_broker_down(down: bool) {
-    match broker_source() {
-        BrokerSource::Embedded(broker) => broker.set_down(down).expect("set the broker down"),
-        BrokerSource::External(_) => {
-            panic!("this test stops the broker: run it with the embedded one (unset KAFKA_BROKERS)")
-        }
-    }
-}
-
 /// A topic name unique to this test, so tests sharing a broker do not see each other's events.
 pub fn unique_topic(base: &str) -> String {
     format!("{base}.test-{}", Uuid::new_v4().simple())
@@ -200,10 +188,20 @@ pub async fn consume_until(
     timeout: std::time::Duration,
     done: impl Fn(&[events::RawEnvelope]) -> bool,
 ) -> Vec<events::RawEnvelope> {
+    consume_until_from(&broker(), topic, timeout, done).await
+}
+
+/// [`consume_until`] from the broker at `brokers` (a test's own [`EmbeddedBroker`]).
+pub async fn consume_until_from(
+    brokers: &str,
+    topic: &str,
+    timeout: std::time::Duration,
+    done: impl Fn(&[events::RawEnvelope]) -> bool,
+) -> Vec<events::RawEnvelope> {
     use rdkafka::consumer::{Consumer, StreamConsumer};
     use rdkafka::message::Message;
     let consumer: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", broker())
+        .set("bootstrap.servers", brokers)
         .set("group.id", format!("test-{}", Uuid::new_v4().simple()))
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")

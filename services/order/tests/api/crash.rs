@@ -2,11 +2,13 @@
 //! committed and before its events were published (the broker is down, so the relay cannot
 //! publish them), then started again on the same database. The relay publishes every event of
 //! the order, and notification (consuming as in a cluster) sends the confirmation e-mail once.
+//! The test has a broker of its own: taking it down touches no other test of this process.
 
 use std::time::Duration;
 
+use kit::broker::EmbeddedBroker;
 use kit::mailsink::MailSink;
-use kit::testing::{ServiceProcess, TestApp, TestDatabase, TestSigner, set_broker_down};
+use kit::testing::{ServiceProcess, TestApp, TestDatabase, TestSigner};
 use serde_json::Value;
 
 use crate::helpers::{CARD, checkout, create_variant, key, spawn_upstream};
@@ -15,8 +17,10 @@ use crate::helpers::{CARD, checkout, create_variant, key, spawn_upstream};
 async fn an_order_killed_between_commit_and_publish_loses_no_event_and_mails_once() {
     let signer = TestSigner::start().await;
     let (product, offer) = spawn_upstream(&signer).await;
-    for topic in ["order.v1", "user.v1"] {
-        kit::testing::create_topic(topic, 3);
+    let broker = EmbeddedBroker::start().unwrap();
+    let brokers = broker.bootstrap_servers().to_owned();
+    for topic in ["order.v1", "user.v1", "order.v1.dlq", "user.v1.dlq"] {
+        broker.create_topic(topic, 3).unwrap();
     }
 
     // notification, in this process, sending to a sink of the test's.
@@ -25,6 +29,10 @@ async fn an_order_killed_between_commit_and_publish_loses_no_event_and_mails_onc
     let notification = TestApp::builder(notification::Settings {
         smtp_relay: sink.url().into(),
         mail_from: "Shop <no-reply@shop.example.com>".to_owned(),
+    })
+    .configure({
+        let brokers = brokers.clone();
+        move |common| common.kafka_brokers = Some(brokers)
     })
     .spawn(
         notification::Application::build,
@@ -43,6 +51,7 @@ async fn an_order_killed_between_commit_and_publish_loses_no_event_and_mails_onc
         ("PRODUCT_URL", product.address.clone()),
         ("OFFER_URL", offer.address.clone()),
         ("PAYMENT_PROVIDER_KEY", "local-test".to_owned()),
+        ("KAFKA_BROKERS", brokers.clone()),
     ] {
         env.insert(key.to_owned(), value);
     }
@@ -50,7 +59,7 @@ async fn an_order_killed_between_commit_and_publish_loses_no_event_and_mails_onc
 
     // A buyer notification knows (their user.registered), and something to buy.
     let (buyer, buyer_id) = signer.token(kit::jwt::Role::Customer);
-    let producer = kit::kafka::Producer::new(&kit::testing::broker(), "auth", &shutdown).unwrap();
+    let producer = kit::kafka::Producer::new(&brokers, "auth", &shutdown).unwrap();
     producer
         .publish(events::user::UserRegistered {
             user_id: buyer_id,
@@ -81,7 +90,7 @@ async fn an_order_killed_between_commit_and_publish_loses_no_event_and_mails_onc
     let mug = create_variant(&product, &admin, "MUG", 1250, 5).await;
 
     // Kafka goes away; the checkout commits the order and its events to the outbox all the same.
-    set_broker_down(true);
+    broker.set_down(true).unwrap();
     let placed = reqwest::Client::new()
         .post(order.url("/v1/orders"))
         .bearer_auth(&buyer)
@@ -104,7 +113,7 @@ async fn an_order_killed_between_commit_and_publish_loses_no_event_and_mails_onc
     // Killed: whatever the relay had queued in memory is gone with the process.
     order.kill().await;
     assert_eq!(unpublished().await, 2);
-    set_broker_down(false);
+    broker.set_down(false).unwrap();
     order.start_again().await;
 
     let of_order = |seen: &[events::RawEnvelope]| {
@@ -115,10 +124,11 @@ async fn an_order_killed_between_commit_and_publish_loses_no_event_and_mails_onc
     };
     // Clients reconnect with backoff after the outage, and consumers rejoin their group: give
     // a loaded machine time.
-    let seen = kit::testing::consume_until("order.v1", Duration::from_secs(60), |seen| {
-        of_order(seen).len() >= 2
-    })
-    .await;
+    let seen =
+        kit::testing::consume_until_from(&brokers, "order.v1", Duration::from_secs(60), |seen| {
+            of_order(seen).len() >= 2
+        })
+        .await;
     assert_eq!(of_order(&seen), ["order.placed", "order.paid"]);
     assert_eq!(unpublished().await, 0);
 
