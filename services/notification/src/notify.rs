@@ -6,6 +6,12 @@
 //! An e-mail sent but not yet recorded when the process dies is sent again on redelivery, with
 //! the same `Message-ID` (made from the event id), so the mailbox shows one message; the record
 //! and the event's `processed_events` row are written in one transaction after the send.
+//!
+//! Never lost: `user.registered` travels on `user.v1`, the order's events on `order.v1`, and
+//! nothing orders one topic against the other (a lagging consumer, a Kafka outage). An e-mail
+//! for a buyer not known yet is rendered and parked in `pending_emails`, and sent when their
+//! `user.registered` arrives. An erased buyer's `recipients` row stays without an address: what
+//! comes for them afterwards is dropped, not parked.
 
 use anyhow::Context as _;
 use events::Event as _;
@@ -38,6 +44,7 @@ pub async fn handle(
             let event = envelope.decode::<UserRegistered>().map_err(poison)?;
             kit::kafka::once(db, CONSUMER, event.id, |tx| {
                 Box::pin(async move {
+                    // An erasure seen first (out of order) keeps its tombstone.
                     sqlx::query("INSERT INTO recipients (user_id, email) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING")
                         .bind(event.payload.user_id)
                         .bind(&event.payload.email)
@@ -46,14 +53,20 @@ pub async fn handle(
                         .map(|_| ())
                 })
             })
-            .await
+            .await?;
+            // Outside `once`: a redelivery after a failed send drains again.
+            send_parked(db, mailer, event.payload.user_id).await
         }
         UserErased::TYPE => {
             let event = envelope.decode::<UserErased>().map_err(poison)?;
             let user = event.payload.user_id;
             kit::kafka::once(db, CONSUMER, event.id, |tx| {
                 Box::pin(async move {
-                    for table in ["recipients", "orders", "sent_emails"] {
+                    sqlx::query("INSERT INTO recipients (user_id, email) VALUES ($1, NULL) ON CONFLICT (user_id) DO UPDATE SET email = NULL")
+                        .bind(user)
+                        .execute(&mut *tx)
+                        .await?;
+                    for table in ["orders", "sent_emails", "pending_emails"] {
                         sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
                             .bind(user)
                             .execute(&mut *tx)
@@ -121,7 +134,8 @@ pub async fn handle(
     }
 }
 
-/// Sends `email` for `event` to the user, unless it was sent: then records it.
+/// Sends `email` for `event` to the user, unless it was sent (or the user is erased); parks it
+/// when the user is not known yet.
 async fn send_once(
     db: &PgPool,
     mailer: &Mailer,
@@ -139,21 +153,91 @@ async fn send_once(
     if sent {
         return Ok(());
     }
-    let to: Option<String> = sqlx::query_scalar("SELECT email FROM recipients WHERE user_id = $1")
-        .bind(user)
-        .fetch_optional(db)
-        .await
-        .map_err(retry)?;
-    // The user's user.registered is on another topic: it may come later. Erased users get
-    // nothing (their row is gone, and the retries end in the dead-letter topic).
-    let to = to.context("no address for the user yet").map_err(retry)?;
-    mailer.send(event, &to, email).await.map_err(retry)?;
+    let recipient: Option<Option<String>> =
+        sqlx::query_scalar("SELECT email FROM recipients WHERE user_id = $1")
+            .bind(user)
+            .fetch_optional(db)
+            .await
+            .map_err(retry)?;
+    match recipient {
+        Some(Some(to)) => deliver(db, mailer, event, user, kind, email, &to).await,
+        Some(None) => {
+            tracing::info!(%event, kind, "the user is erased; no e-mail");
+            Ok(())
+        }
+        None => {
+            sqlx::query(
+                "INSERT INTO pending_emails (event_id, user_id, kind, subject, text_body, html_body) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(event)
+            .bind(user)
+            .bind(kind)
+            .bind(&email.subject)
+            .bind(&email.text)
+            .bind(&email.html)
+            .execute(db)
+            .await
+            .map_err(retry)?;
+            tracing::info!(%event, kind, "the user is not known yet; the e-mail waits for user.registered");
+            Ok(())
+        }
+    }
+}
+
+/// Sends what waits for `user`, oldest first, now that their address is known.
+async fn send_parked(db: &PgPool, mailer: &Mailer, user: Uuid) -> Result<(), HandleError> {
+    let Some(Some(to)) =
+        sqlx::query_scalar::<_, Option<String>>("SELECT email FROM recipients WHERE user_id = $1")
+            .bind(user)
+            .fetch_optional(db)
+            .await
+            .map_err(retry)?
+    else {
+        return Ok(());
+    };
+    let parked: Vec<(Uuid, String, String, String, String)> = sqlx::query_as(
+        "SELECT event_id, kind, subject, text_body, html_body FROM pending_emails \
+         WHERE user_id = $1 ORDER BY parked_at, event_id",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await
+    .map_err(retry)?;
+    for (event, kind, subject, text, html) in parked {
+        let email = Email {
+            subject,
+            text,
+            html,
+        };
+        deliver(db, mailer, event, user, &kind, &email, &to).await?;
+    }
+    Ok(())
+}
+
+/// Sends `email` for `event` to `to`, then records it (and forgets it as parked) in one
+/// transaction.
+async fn deliver(
+    db: &PgPool,
+    mailer: &Mailer,
+    event: Uuid,
+    user: Uuid,
+    kind: &str,
+    email: &Email,
+    to: &str,
+) -> Result<(), HandleError> {
+    mailer.send(event, to, email).await.map_err(retry)?;
     let mut tx = db.begin().await.map_err(retry)?;
     sqlx::query("INSERT INTO sent_emails (event_id, message_id, kind, user_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
         .bind(event)
         .bind(mailer.message_id(event))
         .bind(kind)
         .bind(user)
+        .execute(&mut *tx)
+        .await
+        .map_err(retry)?;
+    sqlx::query("DELETE FROM pending_emails WHERE event_id = $1")
+        .bind(event)
         .execute(&mut *tx)
         .await
         .map_err(retry)?;
