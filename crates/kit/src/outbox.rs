@@ -34,6 +34,9 @@ pub const CHANNEL: &str = "kit_outbox";
 /// How long published rows are kept (for inspection and replays), then deleted.
 pub const RETENTION: Duration = Duration::from_secs(7 * 86_400);
 
+/// The statement of [`enqueue`] (a file, which `cargo xtask bench`'s baselines run too).
+pub const ENQUEUE: &str = include_str!("sql/outbox_enqueue.sql");
+
 /// Writes `payload` to the outbox within the caller's transaction; returns the event id.
 pub async fn enqueue<T: Event>(
     conn: &mut PgConnection,
@@ -43,15 +46,13 @@ pub async fn enqueue<T: Event>(
     let key = payload.key();
     let envelope = Envelope::new(producer, payload).with_trace(telemetry::current_event_context());
     let json = serde_json::to_value(&envelope).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query(
-        "INSERT INTO outbox (id, topic, key, envelope, created_at) VALUES ($1, $2, $3, $4, now())",
-    )
-    .bind(envelope.id)
-    .bind(T::TOPIC)
-    .bind(key)
-    .bind(json)
-    .execute(conn)
-    .await?;
+    sqlx::query(ENQUEUE)
+        .bind(envelope.id)
+        .bind(T::TOPIC)
+        .bind(key)
+        .bind(json)
+        .execute(conn)
+        .await?;
     Ok(envelope.id)
 }
 

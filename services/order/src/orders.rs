@@ -385,10 +385,7 @@ impl Orders {
                     self.payments.void(&key).await.context("cannot void")?;
                     return Ok(Outcome::problem(declined(Some(ABANDONED))));
                 }
-                sqlx::query("UPDATE orders SET payment_id = $2 WHERE id = $1")
-                    .bind(order.id)
-                    .bind(&payment_id)
-                    .execute(&mut *tx)
+                storage::record_payment(&mut tx, order.id, &payment_id)
                     .await
                     .context("cannot record the payment")?;
                 let event = OrderPaid {

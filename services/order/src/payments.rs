@@ -206,25 +206,21 @@ impl PaymentProvider for LocalProvider {
         };
         let id = format!("pay_local_{}", uuid::Uuid::now_v7().simple());
         // The first call under a key decides; a retry reads what it decided.
-        sqlx::query(
-            "INSERT INTO local_payments (key, id, amount, currency, card_last4, state) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(&id)
-        .bind(amount)
-        .bind(currency)
-        .bind(card.last4())
-        .bind(state)
-        .execute(&self.db)
-        .await
-        .context("cannot record the authorization")?;
-        let (id, state): (String, String) =
-            sqlx::query_as("SELECT id, state FROM local_payments WHERE key = $1")
-                .bind(key)
-                .fetch_one(&self.db)
-                .await
-                .context("cannot read the authorization")?;
+        sqlx::query(include_str!("sql/local_authorize.sql"))
+            .bind(key)
+            .bind(&id)
+            .bind(amount)
+            .bind(currency)
+            .bind(card.last4())
+            .bind(state)
+            .execute(&self.db)
+            .await
+            .context("cannot record the authorization")?;
+        let (id, state): (String, String) = sqlx::query_as(include_str!("sql/local_payment.sql"))
+            .bind(key)
+            .fetch_one(&self.db)
+            .await
+            .context("cannot read the authorization")?;
         if digits == TIMES_OUT {
             return Err(PaymentError::Timeout);
         }

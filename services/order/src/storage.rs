@@ -24,8 +24,17 @@ type OrderRow = (
     DateTime<Utc>,
 );
 
-const ORDER_COLUMNS: &str = "id, user_id, status, currency, subtotal, discount, total, \
-    coupon_code, shipping_address, cancel_reason, created_at, updated_at";
+// The statements of a checkout are files, compiled in and read by `cargo xtask bench` (its
+// `pgbench -f` baseline runs them as they are).
+const ORDER_BY_ID: &str = include_str!("sql/order_by_id.sql");
+const ORDERS_OF_USER: &str = include_str!("sql/orders_of_user.sql");
+const LINES_OF_ORDERS: &str = include_str!("sql/lines_of_orders.sql");
+const INSERT_ORDER: &str = include_str!("sql/insert_order.sql");
+const INSERT_ORDER_LINE: &str = include_str!("sql/insert_order_line.sql");
+const TRANSITION: &str = include_str!("sql/transition.sql");
+const RECORD_PAYMENT: &str = include_str!("sql/record_payment.sql");
+const CLAIM_KEY: &str = include_str!("sql/claim_key.sql");
+const COMPLETE_KEY: &str = include_str!("sql/complete_key.sql");
 
 /// An order with its owner and payment.
 #[derive(Debug, Clone)]
@@ -38,13 +47,11 @@ async fn lines(
     conn: &mut PgConnection,
     ids: &[OrderId],
 ) -> Result<Vec<(OrderId, OrderLine)>, sqlx::Error> {
-    let rows: Vec<(OrderId, Uuid, Uuid, String, String, i32, i64)> = sqlx::query_as(
-        "SELECT order_id, product_id, variant_id, sku, name, quantity, unit_price \
-         FROM order_lines WHERE order_id = ANY($1) ORDER BY order_id, position",
-    )
-    .bind(ids.iter().map(OrderId::uuid).collect::<Vec<_>>())
-    .fetch_all(conn)
-    .await?;
+    let rows: Vec<(OrderId, Uuid, Uuid, String, String, i32, i64)> =
+        sqlx::query_as(LINES_OF_ORDERS)
+            .bind(ids.iter().map(OrderId::uuid).collect::<Vec<_>>())
+            .fetch_all(conn)
+            .await?;
     Ok(rows
         .into_iter()
         .map(
@@ -101,25 +108,21 @@ async fn assemble(
 }
 
 pub async fn order(conn: &mut PgConnection, id: OrderId) -> Result<Option<Stored>, sqlx::Error> {
-    let rows: Vec<OrderRow> =
-        sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"))
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let rows: Vec<OrderRow> = sqlx::query_as(ORDER_BY_ID)
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
     Ok(assemble(conn, rows).await?.pop())
 }
 
 /// A buyer's latest orders, newest first.
 pub async fn orders_of(db: &PgPool, user: Uuid, limit: i64) -> Result<Vec<Order>, sqlx::Error> {
     let mut conn = db.acquire().await?;
-    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = $1 \
-         ORDER BY created_at DESC, id DESC LIMIT $2"
-    ))
-    .bind(user)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows: Vec<OrderRow> = sqlx::query_as(ORDERS_OF_USER)
+        .bind(user)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
     Ok(assemble(&mut conn, rows)
         .await?
         .into_iter()
@@ -129,39 +132,46 @@ pub async fn orders_of(db: &PgPool, user: Uuid, limit: i64) -> Result<Vec<Order>
 
 /// Writes a placed order and its lines (the caller's transaction holds its outbox event too).
 pub async fn insert(conn: &mut PgConnection, user: Uuid, order: &Order) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO orders (id, user_id, status, currency, subtotal, discount, total, \
-           coupon_code, shipping_address, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
-    )
-    .bind(order.id)
-    .bind(user)
-    .bind(order.status.as_str())
-    .bind(&order.currency)
-    .bind(order.subtotal)
-    .bind(order.discount)
-    .bind(order.total)
-    .bind(&order.coupon_code)
-    .bind(Json(&order.shipping_address))
-    .bind(order.created_at)
-    .execute(&mut *conn)
-    .await?;
-    for (position, line) in order.lines.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO order_lines (order_id, position, product_id, variant_id, sku, name, \
-               quantity, unit_price) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
+    sqlx::query(INSERT_ORDER)
         .bind(order.id)
-        .bind(i32::try_from(position).unwrap_or(i32::MAX))
-        .bind(line.product_id)
-        .bind(line.variant_id)
-        .bind(&line.sku)
-        .bind(&line.name)
-        .bind(i32::try_from(line.quantity).unwrap_or(i32::MAX))
-        .bind(line.unit_price)
+        .bind(user)
+        .bind(order.status.as_str())
+        .bind(&order.currency)
+        .bind(order.subtotal)
+        .bind(order.discount)
+        .bind(order.total)
+        .bind(&order.coupon_code)
+        .bind(Json(&order.shipping_address))
+        .bind(order.created_at)
         .execute(&mut *conn)
         .await?;
+    for (position, line) in order.lines.iter().enumerate() {
+        sqlx::query(INSERT_ORDER_LINE)
+            .bind(order.id)
+            .bind(i32::try_from(position).unwrap_or(i32::MAX))
+            .bind(line.product_id)
+            .bind(line.variant_id)
+            .bind(&line.sku)
+            .bind(&line.name)
+            .bind(i32::try_from(line.quantity).unwrap_or(i32::MAX))
+            .bind(line.unit_price)
+            .execute(&mut *conn)
+            .await?;
     }
+    Ok(())
+}
+
+/// Records the provider's id of an order's payment.
+pub async fn record_payment(
+    conn: &mut PgConnection,
+    id: OrderId,
+    payment_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(RECORD_PAYMENT)
+        .bind(id)
+        .bind(payment_id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -175,16 +185,13 @@ pub async fn transition(
     reason: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
     let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
-    let changed = sqlx::query(
-        "UPDATE orders SET status = $3, cancel_reason = coalesce($4, cancel_reason), \
-           updated_at = now() WHERE id = $1 AND status = ANY($2)",
-    )
-    .bind(id)
-    .bind(&from)
-    .bind(to.as_str())
-    .bind(reason)
-    .execute(conn)
-    .await?;
+    let changed = sqlx::query(TRANSITION)
+        .bind(id)
+        .bind(&from)
+        .bind(to.as_str())
+        .bind(reason)
+        .execute(conn)
+        .await?;
     Ok(changed.rows_affected() == 1)
 }
 
@@ -250,18 +257,14 @@ pub async fn claim(
     lease: Duration,
 ) -> Result<Claim, sqlx::Error> {
     let lease = lease.as_secs_f64();
-    let inserted: Option<OrderId> = sqlx::query_scalar(
-        "INSERT INTO idempotency_keys (user_id, key, request_hash, order_id, locked_until) \
-         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) \
-         ON CONFLICT (user_id, key) DO NOTHING RETURNING order_id",
-    )
-    .bind(user)
-    .bind(key)
-    .bind(hash)
-    .bind(OrderId::new())
-    .bind(lease)
-    .fetch_optional(db)
-    .await?;
+    let inserted: Option<OrderId> = sqlx::query_scalar(CLAIM_KEY)
+        .bind(user)
+        .bind(key)
+        .bind(hash)
+        .bind(OrderId::new())
+        .bind(lease)
+        .fetch_optional(db)
+        .await?;
     if let Some(order) = inserted {
         return Ok(Claim::Run(order));
     }
@@ -311,16 +314,13 @@ pub async fn complete(
     status: u16,
     body: &[u8],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE idempotency_keys SET status = $3, body = $4, completed_at = now(), locked_until = NULL \
-         WHERE user_id = $1 AND key = $2",
-    )
-    .bind(user)
-    .bind(key)
-    .bind(i16::try_from(status).unwrap_or(500))
-    .bind(body)
-    .execute(db)
-    .await?;
+    sqlx::query(COMPLETE_KEY)
+        .bind(user)
+        .bind(key)
+        .bind(i16::try_from(status).unwrap_or(500))
+        .bind(body)
+        .execute(db)
+        .await?;
     Ok(())
 }
 

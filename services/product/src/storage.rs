@@ -328,14 +328,10 @@ pub async fn list(
 
 /// Variants by id, with what a cart needs of their products; unknown ids are left out.
 pub async fn variants(db: &PgPool, ids: &[VariantId]) -> Result<Vec<VariantDetails>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT v.id, v.product_id, p.slug, p.name, v.sku, v.options, v.price, v.stock, \
-                p.currency, p.active, v.images -> 0 AS image \
-         FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id = ANY($1)",
-    )
-    .bind(ids)
-    .fetch_all(db)
-    .await?;
+    let rows = sqlx::query(include_str!("sql/variants_by_ids.sql"))
+        .bind(ids)
+        .fetch_all(db)
+        .await?;
     rows.iter()
         .map(|row| {
             Ok(VariantDetails {
@@ -582,14 +578,10 @@ pub async fn adjust_stock(
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(stock) = stock {
-        sqlx::query(
-            "UPDATE products SET version = version + 1, updated_at = now(), \
-               in_stock = EXISTS (SELECT 1 FROM variants WHERE product_id = $1 AND stock > 0) \
-             WHERE id = $1",
-        )
-        .bind(product)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(include_str!("sql/touch_product.sql"))
+            .bind(product)
+            .execute(&mut *tx)
+            .await?;
         return Ok(Adjusted::Done(stock));
     }
     let current: Option<i32> =
@@ -617,7 +609,7 @@ pub enum Reserved {
 /// Takes a transaction-scoped lock on one order's reservation, so a retry racing the first
 /// attempt waits for it instead of reserving twice.
 async fn lock_order(tx: &mut PgConnection, order: OrderId) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
+    sqlx::query(include_str!("sql/lock_reservation.sql"))
         .bind(order)
         .execute(&mut *tx)
         .await?;
@@ -633,13 +625,11 @@ pub async fn reserve(
     lines: &[ReservationLine],
 ) -> Result<Reserved, sqlx::Error> {
     lock_order(tx, order).await?;
-    let held: Vec<(VariantId, i32, bool)> = sqlx::query_as(
-        "SELECT variant_id, quantity, released_at IS NOT NULL FROM stock_reservations \
-         WHERE order_id = $1 ORDER BY variant_id",
-    )
-    .bind(order)
-    .fetch_all(&mut *tx)
-    .await?;
+    let held: Vec<(VariantId, i32, bool)> =
+        sqlx::query_as(include_str!("sql/reservations_of_order.sql"))
+            .bind(order)
+            .fetch_all(&mut *tx)
+            .await?;
     if !held.is_empty() {
         let released = held.iter().any(|(_, _, released)| *released);
         let same = held.len() == lines.len()
@@ -656,14 +646,11 @@ pub async fn reserve(
     let mut after = Vec::with_capacity(lines.len());
     let mut short = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        let row: Option<(ProductId, i32)> = sqlx::query_as(
-            "UPDATE variants SET stock = stock - $2 WHERE id = $1 AND stock >= $2 \
-             RETURNING product_id, stock",
-        )
-        .bind(line.variant_id)
-        .bind(line.quantity)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let row: Option<(ProductId, i32)> = sqlx::query_as(include_str!("sql/take_stock.sql"))
+            .bind(line.variant_id)
+            .bind(line.quantity)
+            .fetch_optional(&mut *tx)
+            .await?;
         match row {
             Some(row) => after.push(row),
             None => {
@@ -680,14 +667,12 @@ pub async fn reserve(
         return Ok(Reserved::Short(short));
     }
     for line in lines {
-        sqlx::query(
-            "INSERT INTO stock_reservations (order_id, variant_id, quantity) VALUES ($1, $2, $3)",
-        )
-        .bind(order)
-        .bind(line.variant_id)
-        .bind(line.quantity)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(include_str!("sql/insert_reservation.sql"))
+            .bind(order)
+            .bind(line.variant_id)
+            .bind(line.quantity)
+            .execute(&mut *tx)
+            .await?;
     }
     touch_products(tx, after.iter().map(|(product, _)| *product)).await?;
     Ok(Reserved::Done(after))
@@ -732,14 +717,10 @@ async fn touch_products(
     products.sort();
     products.dedup();
     for product in products {
-        sqlx::query(
-            "UPDATE products SET version = version + 1, updated_at = now(), \
-               in_stock = EXISTS (SELECT 1 FROM variants WHERE product_id = $1 AND stock > 0) \
-             WHERE id = $1",
-        )
-        .bind(product)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(include_str!("sql/touch_product.sql"))
+            .bind(product)
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(())
 }

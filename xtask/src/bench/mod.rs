@@ -16,6 +16,10 @@
 //! | product, uncached | the same with `PRODUCT_CACHE_TTL=0s` | `pgbench -f` on product's own SQL files | 0.3 |
 //! | cart add | `POST /v1/carts/{guest}/items`, a new guest cart each time | `redis-benchmark` on the Redis commands it runs | 0.3 |
 //! | gateway | `GET /v1/products/{id}` through api-gateway | the same request to product | 0.35 |
+//! | checkout | `POST /v1/orders` on order, a new `Idempotency-Key` each time | `pgbench -f` on the statements of order and product it runs ([`checkout`]) | 0.5 |
+//!
+//! And one latency, whose p99 ratio has a ceiling: the outbox's lag from auth's sign-up commit to
+//! `user.registered` at a consumer, against raw rdkafka with the kit's linger (ceiling 5).
 //!
 //! Also reported: each binary's size, the time from exec to a ready `/readyz`, and each server's
 //! peak resident memory after the runs.
@@ -33,6 +37,8 @@ use tokio::process::{Child, Command};
 
 use crate::model::{Platform, Service};
 use crate::up::{self, Backing, Stores, env_var, step};
+
+mod checkout;
 
 /// Arguments of `cargo xtask bench`.
 #[derive(Debug, Args)]
@@ -64,6 +70,7 @@ pub enum Which {
     ProductUncached,
     Cart,
     Gateway,
+    Checkout,
     OutboxLag,
 }
 
@@ -587,6 +594,58 @@ async fn measure(
             );
         }
 
+        if args.wants(Which::Checkout) {
+            step("checkout vs pgbench on the statements of order and product it runs");
+            let order = services
+                .iter()
+                .find(|s| s.name == "order")
+                .context("order")?;
+            let product_db = stores.database_url(product)?;
+            let order_db = stores.database_url(order)?;
+            let fixture = checkout::fixture(
+                &url("api-gateway")?,
+                &product_db,
+                &product_id,
+                &variant_id,
+            )
+            .await?;
+            let scripts = checkout::pgbench_scripts(root, out_dir, &fixture)?;
+            let copies = [
+                format!("{}_baseline", order.crate_ident()),
+                format!("{}_baseline", product.crate_ident()),
+            ]
+            .map(|name| format!("{name}_{}", std::process::id()));
+            let compared = async {
+                let order_copy =
+                    checkout::copy_database(&stores.pg, &order_db, &copies[0], false).await?;
+                let product_copy =
+                    checkout::copy_database(&stores.pg, &product_db, &copies[1], true).await?;
+                let order_url = url("order")?;
+                let mut round = 0u32;
+                compare(
+                    "checkout",
+                    "order → product",
+                    "pgbench -f their SQL",
+                    0.5,
+                    args.rounds,
+                    || {
+                        round += 1;
+                        let script = checkout::wrk_script(out_dir, round, &fixture);
+                        let order_url = order_url.clone();
+                        let load = &load;
+                        async move { load.wrk(&format!("{order_url}/"), Some(&script?)).await }
+                    },
+                    || load.checkout_sql(&order_copy, &product_copy, &scripts),
+                )
+                .await
+            }
+            .await;
+            if let Err(error) = checkout::drop_databases(&stores.pg, &copies).await {
+                eprintln!("    could not drop the baseline's databases: {error:#}");
+            }
+            comparisons.push(compared?);
+        }
+
         let mut latencies = Vec::new();
         if args.wants(Which::OutboxLag) {
             step("outbox lag: auth's sign-up, commit to user.registered on the topic, vs raw rdkafka");
@@ -929,15 +988,28 @@ impl Load {
     /// Transactions per second of `pgbench` running `script` (prepared statements, as sqlx
     /// sends them; as many clients as product's pool has connections).
     async fn pgbench(&self, database_url: &str, script: &Path, id: &str) -> anyhow::Result<f64> {
-        let out = Command::new("taskset")
-            .args([
-                "-c", LOAD_CPU, "pgbench", "-n", "-M", "prepared", "-c", "10", "-j", "1",
-            ])
-            .arg(format!("-T{}", self.seconds))
-            .arg("-f")
-            .arg(script)
-            .arg("-D")
-            .arg(format!("id={id}"))
+        self.pgbench_vars(database_url, script, &[("id".to_owned(), id.to_owned())])
+            .await
+    }
+
+    /// [`Load::pgbench`] with the script's variables (`-D name=value`).
+    async fn pgbench_vars(
+        &self,
+        database_url: &str,
+        script: &Path,
+        vars: &[(String, String)],
+    ) -> anyhow::Result<f64> {
+        let mut cmd = Command::new("taskset");
+        cmd.args([
+            "-c", LOAD_CPU, "pgbench", "-n", "-M", "prepared", "-c", "10", "-j", "1",
+        ])
+        .arg(format!("-T{}", self.seconds))
+        .arg("-f")
+        .arg(script);
+        for (name, value) in vars {
+            cmd.arg("-D").arg(format!("{name}={value}"));
+        }
+        let out = cmd
             // libpq does not know sqlx's URL parameters (statement-cache-capacity, ...).
             .arg(database_url.split('?').next().unwrap_or(database_url))
             .output()

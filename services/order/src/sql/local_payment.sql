@@ -1,0 +1,1 @@
+SELECT id, state FROM local_payments WHERE key = $1

@@ -1,0 +1,3 @@
+SELECT id, user_id, status, currency, subtotal, discount, total, coupon_code, shipping_address,
+       cancel_reason, created_at, updated_at
+FROM orders WHERE id = $1
