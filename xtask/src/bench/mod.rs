@@ -99,6 +99,8 @@ pub fn run(args: &Bench) -> anyhow::Result<()> {
     for (tool, package) in [
         ("wrk", "wrk"),
         ("pgbench", "postgresql-client"),
+        ("pg_dump", "postgresql-client"),
+        ("psql", "postgresql-client"),
         ("redis-benchmark", "redis-tools"),
         ("taskset", "util-linux"),
     ] {
