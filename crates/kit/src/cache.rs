@@ -185,16 +185,26 @@ impl Cache {
 
     /// Makes every entry of `scope` unreachable.
     pub async fn invalidate(&self, scope: &str) -> Result<(), RedisError> {
+        self.invalidate_all([scope]).await
+    }
+
+    /// Makes every entry of every one of `scopes` unreachable, in one round trip (writers
+    /// invalidate while they hold row locks: each round trip is time others wait).
+    pub async fn invalidate_all<S: AsRef<str>>(
+        &self,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> Result<(), RedisError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for scope in scopes {
+            let key = self.generation_key(scope.as_ref());
+            pipe.incr(&key, 1u64)
+                .ignore()
+                .expire(&key, GENERATION_TTL_SECS as i64)
+                .ignore();
+        }
         let mut conn = self.redis.conn().await?;
-        let key = self.generation_key(scope);
-        let _: () = redis::pipe()
-            .atomic()
-            .incr(&key, 1u64)
-            .ignore()
-            .expire(&key, GENERATION_TTL_SECS as i64)
-            .ignore()
-            .query_async(&mut conn)
-            .await?;
+        let _: () = pipe.query_async(&mut conn).await?;
         Ok(())
     }
 }

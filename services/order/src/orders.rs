@@ -162,8 +162,8 @@ impl Orders {
                 .await
                 .context("cannot claim the idempotency key")?
             {
-                Claim::Run(order) => {
-                    return match self.run(user, order, request).await {
+                Claim::Run { order, resumed } => {
+                    return match self.run(user, order, resumed, request).await {
                         Ok(outcome) => {
                             storage::complete(
                                 &self.db,
@@ -201,18 +201,23 @@ impl Orders {
         }
     }
 
-    /// The checkout of `order`, from where an earlier attempt stopped.
+    /// The checkout of `order`; `resumed`, from where an earlier attempt stopped.
     async fn run(
         &self,
         user: Uuid,
         id: OrderId,
+        resumed: bool,
         request: &CheckoutRequest,
     ) -> Result<Outcome, OrderError> {
-        let mut conn = self.db.acquire().await.context("cannot connect")?;
-        let existing = storage::order(&mut conn, id)
-            .await
-            .context("cannot read order")?;
-        drop(conn);
+        // A fresh order id has no order yet.
+        let existing = if resumed {
+            let mut conn = self.db.acquire().await.context("cannot connect")?;
+            storage::order(&mut conn, id)
+                .await
+                .context("cannot read order")?
+        } else {
+            None
+        };
         let order = match existing {
             Some(stored) if stored.order.status == OrderStatus::Placed => stored.order,
             Some(stored) if stored.order.status == OrderStatus::Cancelled => {

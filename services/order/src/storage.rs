@@ -238,8 +238,9 @@ pub async fn abandoned(
 /// What claiming an idempotency key found.
 #[derive(Debug)]
 pub enum Claim {
-    /// This request runs the checkout, for this order id (new, or resumed after a crash).
-    Run(OrderId),
+    /// This request runs the checkout, for this order id: a new one, or `resumed` after an
+    /// attempt that stopped (its order may exist).
+    Run { order: OrderId, resumed: bool },
     /// A finished checkout: its status and body, to send again.
     Replay(u16, Vec<u8>),
     /// Another attempt is running it.
@@ -266,7 +267,10 @@ pub async fn claim(
         .fetch_optional(db)
         .await?;
     if let Some(order) = inserted {
-        return Ok(Claim::Run(order));
+        return Ok(Claim::Run {
+            order,
+            resumed: false,
+        });
     }
     let mut tx = db.begin().await?;
     let (stored_hash, order, status, body, running): (
@@ -303,7 +307,10 @@ pub async fn claim(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Claim::Run(order))
+    Ok(Claim::Run {
+        order,
+        resumed: true,
+    })
 }
 
 /// Stores the response of a checkout, for every retry.

@@ -213,13 +213,10 @@ impl Catalog {
 
     /// Drops the cached entries of `scopes`; `lists` is always among them.
     async fn invalidate(&self, scopes: &[String]) -> anyhow::Result<()> {
-        for scope in scopes.iter().map(String::as_str).chain(["lists"]) {
-            self.cache
-                .invalidate(scope)
-                .await
-                .with_context(|| format!("cannot invalidate cached {scope}"))?;
-        }
-        Ok(())
+        self.cache
+            .invalidate_all(scopes.iter().map(String::as_str).chain(["lists"]))
+            .await
+            .with_context(|| format!("cannot invalidate cached lists and {scopes:?}"))
     }
 
     /// Creates a category.

@@ -192,13 +192,11 @@ pub(super) fn pgbench_scripts(
          gen_random_uuid() AS placed_id, gen_random_uuid() AS paid_id \
          FROM gen_random_uuid() o \\gset\n",
     );
-    let parts: [(String, &[&str]); 14] = [
+    let parts: [(String, &[&str]); 12] = [
         (
             order("claim_key"),
             &[":user", ":key", ":hash", ":order_id", "30"],
         ),
-        (order("order_by_id"), &[":order_id"]),
-        (order("lines_of_orders"), &[":no_orders"]),
         (String::new(), &["BEGIN"]),
         (
             order("insert_order"),
@@ -355,7 +353,6 @@ pub(super) fn pgbench_scripts(
         order_vars: vars(&[
             ("user", fixture.user.clone()),
             ("hash", format!("\\x{}", "ab".repeat(32))),
-            ("no_orders", "{}".to_owned()),
             ("currency", fixture.currency.clone()),
             ("price", fixture.price.to_string()),
             ("address", address().to_string()),
