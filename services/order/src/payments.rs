@@ -16,7 +16,11 @@
 //! The secret `payment-provider-key` chooses the provider: a key starting with `local-` is the
 //! local provider (what `cargo xtask up` and the tests use). A live processor needs its own
 //! implementation of [`PaymentProvider`]; none is built in yet, so any other key is refused at
-//! start, not silently run in test mode.
+//! start, not silently run in test mode. It should not take the card number the way the test
+//! form does: a server that sees card numbers is in PCI DSS scope. With a storefront that runs
+//! no JavaScript, the live shape is the processor's hosted payment page (Stripe Checkout with
+//! `capture_method=manual`) and its HMAC-signed webhook confirming the authorization, with
+//! [`PaymentProvider`]'s capture and void unchanged.
 
 use anyhow::Context as _;
 use sqlx::PgPool;
