@@ -11,19 +11,31 @@
 //! nothing orders one topic against the other (a lagging consumer, a Kafka outage). An e-mail
 //! for a buyer not known yet is rendered and parked in `pending_emails`, and sent when their
 //! `user.registered` arrives. An erased buyer's `recipients` row stays without an address: what
-//! comes for them afterwards is dropped, not parked.
+//! comes for them afterwards is dropped, not parked or kept. Parking, the drain and the erasure
+//! take one lock per user, so an e-mail cannot be parked just after the drain that would have
+//! sent it (or the erasure that would have deleted it). [`sweep`] sends what waits for a buyer
+//! whose address is known (a drain that failed for good) and gives up, loudly, on e-mails whose
+//! buyer stays unknown for longer than the topics keep events.
 
-use anyhow::Context as _;
+use std::time::Duration;
+
 use events::Event as _;
 use events::order::{OrderCancelled, OrderPaid, OrderPlaced};
 use events::user::{UserErased, UserRegistered};
 use kit::kafka::HandleError;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::emails::{self, Email, Mailer};
+use crate::emails::{self, Email, Mailer, SendError};
 
 const CONSUMER: &str = crate::platform::MANIFEST.name;
+
+/// How long an e-mail waits for its buyer's address: the topics' retention, after which the
+/// `user.registered` it waits for cannot come any more.
+pub const PARKED_FOR: Duration = Duration::from_secs(14 * 86_400);
+
+/// How often [`sweep`] runs.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 fn retry(error: impl Into<anyhow::Error>) -> HandleError {
     HandleError::Retry(error.into())
@@ -31,6 +43,38 @@ fn retry(error: impl Into<anyhow::Error>) -> HandleError {
 
 fn poison(error: impl Into<anyhow::Error>) -> HandleError {
     HandleError::Poison(error.into())
+}
+
+/// Serializes, per user, parking an e-mail against the drain and the erasure (until the
+/// transaction ends).
+async fn lock_user(conn: &mut PgConnection, user: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 5))")
+        .bind(user)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// What notification knows of a user.
+enum Recipient {
+    Known(String),
+    /// Erased: the row stays, without an address.
+    Erased,
+    /// No `user.registered` yet.
+    Unknown,
+}
+
+async fn recipient(conn: &mut PgConnection, user: Uuid) -> Result<Recipient, sqlx::Error> {
+    let row: Option<Option<String>> =
+        sqlx::query_scalar("SELECT email FROM recipients WHERE user_id = $1")
+            .bind(user)
+            .fetch_optional(conn)
+            .await?;
+    Ok(match row {
+        Some(Some(email)) => Recipient::Known(email),
+        Some(None) => Recipient::Erased,
+        None => Recipient::Unknown,
+    })
 }
 
 /// Handles one envelope of `order.v1` or `user.v1`.
@@ -42,11 +86,13 @@ pub async fn handle(
     match envelope.event_type.as_str() {
         UserRegistered::TYPE => {
             let event = envelope.decode::<UserRegistered>().map_err(poison)?;
+            let user = event.payload.user_id;
             kit::kafka::once(db, CONSUMER, event.id, |tx| {
                 Box::pin(async move {
+                    lock_user(tx, user).await?;
                     // An erasure seen first (out of order) keeps its tombstone.
                     sqlx::query("INSERT INTO recipients (user_id, email) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING")
-                        .bind(event.payload.user_id)
+                        .bind(user)
                         .bind(&event.payload.email)
                         .execute(&mut *tx)
                         .await
@@ -54,14 +100,16 @@ pub async fn handle(
                 })
             })
             .await?;
-            // Outside `once`: a redelivery after a failed send drains again.
-            send_parked(db, mailer, event.payload.user_id).await
+            // After the commit, and outside `once`: a redelivery after a failed send drains
+            // again.
+            send_parked(db, mailer, user).await
         }
         UserErased::TYPE => {
             let event = envelope.decode::<UserErased>().map_err(poison)?;
             let user = event.payload.user_id;
             kit::kafka::once(db, CONSUMER, event.id, |tx| {
                 Box::pin(async move {
+                    lock_user(tx, user).await?;
                     sqlx::query("INSERT INTO recipients (user_id, email) VALUES ($1, NULL) ON CONFLICT (user_id) DO UPDATE SET email = NULL")
                         .bind(user)
                         .execute(&mut *tx)
@@ -80,41 +128,47 @@ pub async fn handle(
         OrderPlaced::TYPE => {
             let event = envelope.decode::<OrderPlaced>().map_err(poison)?;
             let placed = serde_json::to_value(&event.payload).map_err(poison)?;
+            let user = event.payload.user_id;
             kit::kafka::once(db, CONSUMER, event.id, |tx| {
                 Box::pin(async move {
-                    sqlx::query("INSERT INTO orders (order_id, user_id, placed) VALUES ($1, $2, $3) ON CONFLICT (order_id) DO NOTHING")
-                        .bind(event.payload.order_id)
-                        .bind(event.payload.user_id)
-                        .bind(placed)
-                        .execute(&mut *tx)
-                        .await
-                        .map(|_| ())
+                    lock_user(tx, user).await?;
+                    // Nothing is kept of an erased buyer's orders.
+                    sqlx::query(
+                        "INSERT INTO orders (order_id, user_id, placed) \
+                         SELECT $1, $2, $3 WHERE NOT EXISTS \
+                           (SELECT 1 FROM recipients WHERE user_id = $2 AND email IS NULL) \
+                         ON CONFLICT (order_id) DO NOTHING",
+                    )
+                    .bind(event.payload.order_id)
+                    .bind(user)
+                    .bind(placed)
+                    .execute(&mut *tx)
+                    .await
+                    .map(|_| ())
                 })
             })
             .await
         }
         OrderPaid::TYPE => {
             let event = envelope.decode::<OrderPaid>().map_err(poison)?;
+            let user = event.payload.user_id;
             let placed: Option<sqlx::types::Json<OrderPlaced>> =
                 sqlx::query_scalar("SELECT placed FROM orders WHERE order_id = $1")
                     .bind(event.payload.order_id)
                     .fetch_optional(db)
                     .await
                     .map_err(retry)?;
-            // order.placed comes first on the order's partition; without it, wait for it.
-            let placed = placed
-                .context("order.paid before its order.placed")
-                .map_err(retry)?;
+            let Some(placed) = placed else {
+                let mut conn = db.acquire().await.map_err(retry)?;
+                if let Recipient::Erased = recipient(&mut conn, user).await.map_err(retry)? {
+                    tracing::info!(event = %event.id, "the buyer is erased; no e-mail");
+                    return Ok(());
+                }
+                // order.placed comes first on the order's partition; without it, wait for it.
+                return Err(retry(anyhow::anyhow!("order.paid before its order.placed")));
+            };
             let email = emails::confirmed(&placed.0).map_err(poison)?;
-            send_once(
-                db,
-                mailer,
-                event.id,
-                event.payload.user_id,
-                "order-confirmed",
-                &email,
-            )
-            .await
+            send_once(db, mailer, event.id, user, "order-confirmed", &email).await
         }
         OrderCancelled::TYPE => {
             let event = envelope.decode::<OrderCancelled>().map_err(poison)?;
@@ -144,28 +198,33 @@ async fn send_once(
     kind: &str,
     email: &Email,
 ) -> Result<(), HandleError> {
+    let mut tx = db.begin().await.map_err(retry)?;
+    lock_user(&mut tx, user).await.map_err(retry)?;
     let sent: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sent_emails WHERE event_id = $1)")
             .bind(event)
-            .fetch_one(db)
+            .fetch_one(&mut *tx)
             .await
             .map_err(retry)?;
     if sent {
         return Ok(());
     }
-    let recipient: Option<Option<String>> =
-        sqlx::query_scalar("SELECT email FROM recipients WHERE user_id = $1")
-            .bind(user)
-            .fetch_optional(db)
-            .await
-            .map_err(retry)?;
-    match recipient {
-        Some(Some(to)) => deliver(db, mailer, event, user, kind, email, &to).await,
-        Some(None) => {
+    match recipient(&mut tx, user).await.map_err(retry)? {
+        Recipient::Known(to) => {
+            // The lock is not held while sending (a slow relay would hold up the user's drain).
+            drop(tx);
+            deliver(db, mailer, event, user, kind, email, &to)
+                .await
+                .map_err(|failed| match failed {
+                    Failed::Permanent(error) => poison(error),
+                    Failed::Transient(error) => retry(error),
+                })
+        }
+        Recipient::Erased => {
             tracing::info!(%event, kind, "the user is erased; no e-mail");
             Ok(())
         }
-        None => {
+        Recipient::Unknown => {
             sqlx::query(
                 "INSERT INTO pending_emails (event_id, user_id, kind, subject, text_body, html_body) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
@@ -176,47 +235,65 @@ async fn send_once(
             .bind(&email.subject)
             .bind(&email.text)
             .bind(&email.html)
-            .execute(db)
+            .execute(&mut *tx)
             .await
             .map_err(retry)?;
+            tx.commit().await.map_err(retry)?;
             tracing::info!(%event, kind, "the user is not known yet; the e-mail waits for user.registered");
             Ok(())
         }
     }
 }
 
-/// Sends what waits for `user`, oldest first, now that their address is known.
+/// Sends what waits for `user`, in the order the events were made, now that their address is
+/// known. An e-mail that can never go (the relay refuses the address for good) is given up with
+/// an error in the log; a transient failure stops the drain, for the caller to retry.
 async fn send_parked(db: &PgPool, mailer: &Mailer, user: Uuid) -> Result<(), HandleError> {
-    let Some(Some(to)) =
-        sqlx::query_scalar::<_, Option<String>>("SELECT email FROM recipients WHERE user_id = $1")
-            .bind(user)
-            .fetch_optional(db)
-            .await
-            .map_err(retry)?
-    else {
+    let mut conn = db.acquire().await.map_err(retry)?;
+    let Recipient::Known(to) = recipient(&mut conn, user).await.map_err(retry)? else {
         return Ok(());
     };
+    // Event ids are UUIDv7: their order is the order the events were made in.
     let parked: Vec<(Uuid, String, String, String, String)> = sqlx::query_as(
         "SELECT event_id, kind, subject, text_body, html_body FROM pending_emails \
-         WHERE user_id = $1 ORDER BY parked_at, event_id",
+         WHERE user_id = $1 ORDER BY event_id",
     )
     .bind(user)
-    .fetch_all(db)
+    .fetch_all(&mut *conn)
     .await
     .map_err(retry)?;
+    drop(conn);
     for (event, kind, subject, text, html) in parked {
         let email = Email {
             subject,
             text,
             html,
         };
-        deliver(db, mailer, event, user, &kind, &email, &to).await?;
+        match deliver(db, mailer, event, user, &kind, &email, &to).await {
+            Ok(()) => {}
+            Err(Failed::Permanent(error)) => {
+                tracing::error!(%event, kind, error = %format!("{error:#}"), "a parked e-mail cannot be sent; given up");
+                sqlx::query("DELETE FROM pending_emails WHERE event_id = $1")
+                    .bind(event)
+                    .execute(db)
+                    .await
+                    .map_err(retry)?;
+            }
+            Err(Failed::Transient(error)) => return Err(retry(error)),
+        }
     }
     Ok(())
 }
 
+/// Why [`deliver`] did not send.
+enum Failed {
+    /// The message cannot be built, or the relay refused it for good: a retry cannot help.
+    Permanent(anyhow::Error),
+    Transient(anyhow::Error),
+}
+
 /// Sends `email` for `event` to `to`, then records it (and forgets it as parked) in one
-/// transaction.
+/// transaction; an erasure that came meanwhile leaves no record of it.
 async fn deliver(
     db: &PgPool,
     mailer: &Mailer,
@@ -225,26 +302,86 @@ async fn deliver(
     kind: &str,
     email: &Email,
     to: &str,
-) -> Result<(), HandleError> {
-    mailer.send(event, to, email).await.map_err(retry)?;
-    let mut tx = db.begin().await.map_err(retry)?;
-    sqlx::query("INSERT INTO sent_emails (event_id, message_id, kind, user_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-        .bind(event)
-        .bind(mailer.message_id(event))
-        .bind(kind)
-        .bind(user)
-        .execute(&mut *tx)
-        .await
-        .map_err(retry)?;
+) -> Result<(), Failed> {
+    let transient = |e: sqlx::Error| Failed::Transient(e.into());
+    match mailer.send(event, to, email).await {
+        Ok(()) => {}
+        Err(error @ SendError::Build(_)) => return Err(Failed::Permanent(error.into())),
+        Err(SendError::Smtp(error)) if error.is_permanent() => {
+            return Err(Failed::Permanent(error.into()));
+        }
+        Err(error) => return Err(Failed::Transient(error.into())),
+    }
+    let mut tx = db.begin().await.map_err(transient)?;
+    lock_user(&mut tx, user).await.map_err(transient)?;
+    if !matches!(
+        recipient(&mut tx, user).await.map_err(transient)?,
+        Recipient::Erased
+    ) {
+        sqlx::query("INSERT INTO sent_emails (event_id, message_id, kind, user_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(event)
+            .bind(mailer.message_id(event))
+            .bind(kind)
+            .bind(user)
+            .execute(&mut *tx)
+            .await
+            .map_err(transient)?;
+    }
     sqlx::query("DELETE FROM pending_emails WHERE event_id = $1")
         .bind(event)
         .execute(&mut *tx)
         .await
-        .map_err(retry)?;
+        .map_err(transient)?;
     kit::kafka::mark_processed(&mut tx, CONSUMER, event)
         .await
-        .map_err(retry)?;
-    tx.commit().await.map_err(retry)?;
+        .map_err(transient)?;
+    tx.commit().await.map_err(transient)?;
     tracing::info!(%event, kind, "e-mail sent");
     Ok(())
+}
+
+/// Every [`SWEEP_EVERY`] until shutdown, [`sweep_once`].
+pub async fn sweep(db: PgPool, mailer: Mailer, shutdown: kit::Shutdown) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(SWEEP_EVERY) => {}
+        }
+        sweep_once(&db, &mailer, PARKED_FOR).await;
+    }
+}
+
+/// Sends what waits for buyers whose address is known (their drain failed), and gives up on
+/// e-mails parked longer than `parked_for`.
+pub async fn sweep_once(db: &PgPool, mailer: &Mailer, parked_for: Duration) {
+    let users: Result<Vec<Uuid>, _> = sqlx::query_scalar(
+        "SELECT DISTINCT p.user_id FROM pending_emails p JOIN recipients r USING (user_id) \
+         WHERE r.email IS NOT NULL LIMIT 100",
+    )
+    .fetch_all(db)
+    .await;
+    match users {
+        Ok(users) => {
+            for user in users {
+                if let Err(error) = send_parked(db, mailer, user).await {
+                    tracing::warn!(%user, ?error, "cannot send parked e-mails yet");
+                }
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot list parked e-mails"),
+    }
+    let expired = sqlx::query(
+        "DELETE FROM pending_emails WHERE parked_at < now() - make_interval(secs => $1)",
+    )
+    .bind(parked_for.as_secs_f64())
+    .execute(db)
+    .await;
+    match expired {
+        Ok(done) if done.rows_affected() > 0 => tracing::error!(
+            count = done.rows_affected(),
+            "e-mails whose buyer never became known are given up"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot expire parked e-mails"),
+    }
 }

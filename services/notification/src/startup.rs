@@ -29,6 +29,11 @@ impl Application {
     pub async fn build(config: Config, platform: Platform) -> anyhow::Result<Self> {
         let runtime = platform.runtime.clone();
         let mailer = Mailer::new(&config.service.smtp_relay, &config.service.mail_from)?;
+        runtime.shutdown.spawn(crate::notify::sweep(
+            platform.db.clone(),
+            mailer.clone(),
+            runtime.shutdown.clone(),
+        ));
         let db = platform.db.clone();
         platform.subscription.clone().run(move |envelope| {
             let (db, mailer) = (db.clone(), mailer.clone());

@@ -193,8 +193,27 @@ async fn an_erased_user_is_forgotten_and_gets_no_mail() {
         },
     );
     handle(db, &app.mailer, cancelled).await.unwrap();
-    assert!(app.sink.messages().is_empty());
     assert_eq!(count(db, "pending_emails").await, 0, "dropped, not parked");
+    // What comes for them afterwards, on a lagging order.v1, is neither kept nor retried.
+    let order = Uuid::now_v7();
+    handle(db, &app.mailer, envelope("order", placed(order, user)))
+        .await
+        .unwrap();
+    assert_eq!(
+        count(db, "orders").await,
+        0,
+        "an erased buyer's order is not kept"
+    );
+    let paid = OrderPaid {
+        order_id: order,
+        user_id: user,
+        total: 2250,
+        currency: "USD".into(),
+    };
+    handle(db, &app.mailer, envelope("order", paid))
+        .await
+        .expect("dropped, not retried into the dead-letter topic");
+    assert!(app.sink.messages().is_empty());
 }
 
 async fn count(db: &sqlx::PgPool, table: &str) -> i64 {
@@ -307,4 +326,65 @@ async fn a_relay_without_tls_is_refused_unless_it_is_local() {
         )
         .is_err()
     );
+}
+
+#[tokio::test]
+async fn the_sweeper_sends_what_a_failed_drain_left_and_gives_up_on_buyers_never_known() {
+    let app = spawn_app().await;
+    let db = app.app.pool();
+    let (known, never) = (Uuid::now_v7(), Uuid::now_v7());
+    for user in [known, never] {
+        let cancelled = OrderCancelled {
+            order_id: Uuid::now_v7(),
+            user_id: user,
+            reason: "customer".into(),
+        };
+        handle(db, &app.mailer, envelope("order", cancelled))
+            .await
+            .unwrap();
+    }
+    // The address arrived but its drain never finished (the relay was down until the
+    // user.registered went to the dead-letter topic).
+    sqlx::query("INSERT INTO recipients (user_id, email) VALUES ($1, 'ada@example.com')")
+        .bind(known)
+        .execute(db)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE pending_emails SET parked_at = now() - interval '15 days' WHERE user_id = $1",
+    )
+    .bind(never)
+    .execute(db)
+    .await
+    .unwrap();
+    notification::notify::sweep_once(db, &app.mailer, notification::notify::PARKED_FOR).await;
+    let messages = app.sink.messages();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].to, ["ada@example.com"]);
+    assert_eq!(count(db, "pending_emails").await, 0);
+}
+
+#[tokio::test]
+async fn a_parked_e_mail_the_relay_can_never_send_is_given_up_not_retried_forever() {
+    let app = spawn_app().await;
+    let db = app.app.pool();
+    let user = Uuid::now_v7();
+    let cancelled = OrderCancelled {
+        order_id: Uuid::now_v7(),
+        user_id: user,
+        reason: "customer".into(),
+    };
+    handle(db, &app.mailer, envelope("order", cancelled))
+        .await
+        .unwrap();
+    let registered = UserRegistered {
+        user_id: user,
+        email: "not an address".into(),
+        role: "customer".into(),
+    };
+    handle(db, &app.mailer, envelope("auth", registered))
+        .await
+        .expect("the drain gives the e-mail up and goes on");
+    assert_eq!(count(db, "pending_emails").await, 0);
+    assert!(app.sink.messages().is_empty());
 }
