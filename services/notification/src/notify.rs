@@ -168,36 +168,52 @@ pub async fn handle(
                 return Err(retry(anyhow::anyhow!("order.paid before its order.placed")));
             };
             let email = emails::confirmed(&placed.0).map_err(poison)?;
-            send_once(db, mailer, event.id, user, "order-confirmed", &email).await
+            let outgoing = Outgoing {
+                event: event.id,
+                user,
+                kind: "order-confirmed",
+                email: &email,
+            };
+            send_once(db, mailer, &outgoing).await
         }
         OrderCancelled::TYPE => {
             let event = envelope.decode::<OrderCancelled>().map_err(poison)?;
             let email =
                 emails::cancelled(event.payload.order_id, &event.payload.reason).map_err(poison)?;
-            send_once(
-                db,
-                mailer,
-                event.id,
-                event.payload.user_id,
-                "order-cancelled",
-                &email,
-            )
-            .await
+            let outgoing = Outgoing {
+                event: event.id,
+                user: event.payload.user_id,
+                kind: "order-cancelled",
+                email: &email,
+            };
+            send_once(db, mailer, &outgoing).await
         }
         _ => Ok(()),
     }
 }
 
-/// Sends `email` for `event` to the user, unless it was sent (or the user is erased); parks it
-/// when the user is not known yet.
+/// An e-mail answering one event, to one user.
+struct Outgoing<'a> {
+    event: Uuid,
+    user: Uuid,
+    /// What it is (`order-confirmed`, `order-cancelled`), as recorded.
+    kind: &'a str,
+    email: &'a Email,
+}
+
+/// Sends the e-mail unless it was sent (or the user is erased); parks it when the user is not
+/// known yet.
 async fn send_once(
     db: &PgPool,
     mailer: &Mailer,
-    event: Uuid,
-    user: Uuid,
-    kind: &str,
-    email: &Email,
+    outgoing: &Outgoing<'_>,
 ) -> Result<(), HandleError> {
+    let Outgoing {
+        event,
+        user,
+        kind,
+        email,
+    } = *outgoing;
     let mut tx = db.begin().await.map_err(retry)?;
     lock_user(&mut tx, user).await.map_err(retry)?;
     let sent: bool =
@@ -213,7 +229,7 @@ async fn send_once(
         Recipient::Known(to) => {
             // The lock is not held while sending (a slow relay would hold up the user's drain).
             drop(tx);
-            deliver(db, mailer, event, user, kind, email, &to)
+            deliver(db, mailer, outgoing, &to)
                 .await
                 .map_err(|failed| match failed {
                     Failed::Permanent(error) => poison(error),
@@ -269,7 +285,13 @@ async fn send_parked(db: &PgPool, mailer: &Mailer, user: Uuid) -> Result<(), Han
             text,
             html,
         };
-        match deliver(db, mailer, event, user, &kind, &email, &to).await {
+        let outgoing = Outgoing {
+            event,
+            user,
+            kind: &kind,
+            email: &email,
+        };
+        match deliver(db, mailer, &outgoing, &to).await {
             Ok(()) => {}
             Err(Failed::Permanent(error)) => {
                 tracing::error!(%event, kind, error = %format!("{error:#}"), "a parked e-mail cannot be sent; given up");
@@ -292,17 +314,20 @@ enum Failed {
     Transient(anyhow::Error),
 }
 
-/// Sends `email` for `event` to `to`, then records it (and forgets it as parked) in one
-/// transaction; an erasure that came meanwhile leaves no record of it.
+/// Sends the e-mail to `to`, then records it (and forgets it as parked) in one transaction; an
+/// erasure that came meanwhile leaves no record of it.
 async fn deliver(
     db: &PgPool,
     mailer: &Mailer,
-    event: Uuid,
-    user: Uuid,
-    kind: &str,
-    email: &Email,
+    outgoing: &Outgoing<'_>,
     to: &str,
 ) -> Result<(), Failed> {
+    let Outgoing {
+        event,
+        user,
+        kind,
+        email,
+    } = *outgoing;
     let transient = |e: sqlx::Error| Failed::Transient(e.into());
     match mailer.send(event, to, email).await {
         Ok(()) => {}

@@ -30,32 +30,58 @@ fn placed(order: Uuid, user: Uuid) -> OrderPlaced {
     }
 }
 
-#[tokio::test]
-async fn a_paid_order_gets_one_confirmation_and_a_cancelled_one_one_notice() {
-    let app = spawn_app().await;
-    let db = app.app.pool();
-    let (user, order) = (Uuid::now_v7(), Uuid::now_v7());
-    let registered = envelope(
+fn order_placed(order: Uuid, user: Uuid) -> events::RawEnvelope {
+    envelope("order", placed(order, user))
+}
+
+fn user_registered(user: Uuid, email: &str) -> events::RawEnvelope {
+    let role = "customer".into();
+    envelope(
         "auth",
         UserRegistered {
             user_id: user,
-            email: "ada@example.com".into(),
-            role: "customer".into(),
+            email: email.into(),
+            role,
         },
-    );
-    handle(db, &app.mailer, registered).await.unwrap();
-    handle(db, &app.mailer, envelope("order", placed(order, user)))
-        .await
-        .unwrap();
-    let paid = envelope(
+    )
+}
+
+fn order_paid(order: Uuid, user: Uuid) -> events::RawEnvelope {
+    let currency = "USD".into();
+    envelope(
         "order",
         OrderPaid {
             order_id: order,
             user_id: user,
             total: 2250,
-            currency: "USD".into(),
+            currency,
         },
-    );
+    )
+}
+
+fn order_cancelled(order: Uuid, user: Uuid, reason: &str) -> events::RawEnvelope {
+    let reason = reason.into();
+    envelope(
+        "order",
+        OrderCancelled {
+            order_id: order,
+            user_id: user,
+            reason,
+        },
+    )
+}
+
+#[tokio::test]
+async fn a_paid_order_gets_one_confirmation_and_a_cancelled_one_one_notice() {
+    let app = spawn_app().await;
+    let db = app.app.pool();
+    let (user, order) = (Uuid::now_v7(), Uuid::now_v7());
+    let registered = user_registered(user, "ada@example.com");
+    handle(db, &app.mailer, registered).await.unwrap();
+    handle(db, &app.mailer, order_placed(order, user))
+        .await
+        .unwrap();
+    let paid = order_paid(order, user);
     handle(db, &app.mailer, paid.clone()).await.unwrap();
     handle(db, &app.mailer, paid.clone()).await.unwrap(); // a redelivery
 
@@ -77,14 +103,7 @@ async fn a_paid_order_gets_one_confirmation_and_a_cancelled_one_one_notice() {
         confirmation.raw
     );
 
-    let cancelled = envelope(
-        "order",
-        OrderCancelled {
-            order_id: order,
-            user_id: user,
-            reason: "customer".into(),
-        },
-    );
+    let cancelled = order_cancelled(order, user, "customer");
     handle(db, &app.mailer, cancelled.clone()).await.unwrap();
     handle(db, &app.mailer, cancelled).await.unwrap();
     let messages = app.sink.messages();
@@ -102,28 +121,10 @@ async fn killed_between_sending_and_recording_the_mailbox_still_shows_one_messag
     let app = spawn_app().await;
     let db = app.app.pool();
     let (user, order) = (Uuid::now_v7(), Uuid::now_v7());
-    handle(
-        db,
-        &app.mailer,
-        envelope(
-            "auth",
-            UserRegistered {
-                user_id: user,
-                email: "ada@example.com".into(),
-                role: "customer".into(),
-            },
-        ),
-    )
-    .await
-    .unwrap();
-    let cancelled = envelope(
-        "order",
-        OrderCancelled {
-            order_id: order,
-            user_id: user,
-            reason: "payment-declined".into(),
-        },
-    );
+    handle(db, &app.mailer, user_registered(user, "ada@example.com"))
+        .await
+        .unwrap();
+    let cancelled = order_cancelled(order, user, "payment-declined");
     // The first attempt sent the e-mail and died before recording it...
     let email = notification::emails::cancelled(order, "payment-declined").unwrap();
     app.mailer
@@ -148,27 +149,12 @@ async fn an_erased_user_is_forgotten_and_gets_no_mail() {
     let app = spawn_app().await;
     let db = app.app.pool();
     let user = Uuid::now_v7();
-    handle(
-        db,
-        &app.mailer,
-        envelope(
-            "auth",
-            UserRegistered {
-                user_id: user,
-                email: "ada@example.com".into(),
-                role: "customer".into(),
-            },
-        ),
-    )
-    .await
-    .unwrap();
-    handle(
-        db,
-        &app.mailer,
-        envelope("order", placed(Uuid::now_v7(), user)),
-    )
-    .await
-    .unwrap();
+    handle(db, &app.mailer, user_registered(user, "ada@example.com"))
+        .await
+        .unwrap();
+    handle(db, &app.mailer, order_placed(Uuid::now_v7(), user))
+        .await
+        .unwrap();
     handle(
         db,
         &app.mailer,
@@ -184,19 +170,12 @@ async fn an_erased_user_is_forgotten_and_gets_no_mail() {
             .unwrap();
     assert_eq!(addresses, 0, "the address is gone");
     assert_eq!(count(db, "orders").await, 0);
-    let cancelled = envelope(
-        "order",
-        OrderCancelled {
-            order_id: Uuid::now_v7(),
-            user_id: user,
-            reason: "admin".into(),
-        },
-    );
+    let cancelled = order_cancelled(Uuid::now_v7(), user, "admin");
     handle(db, &app.mailer, cancelled).await.unwrap();
     assert_eq!(count(db, "pending_emails").await, 0, "dropped, not parked");
     // What comes for them afterwards, on a lagging order.v1, is neither kept nor retried.
     let order = Uuid::now_v7();
-    handle(db, &app.mailer, envelope("order", placed(order, user)))
+    handle(db, &app.mailer, order_placed(order, user))
         .await
         .unwrap();
     assert_eq!(
@@ -204,13 +183,8 @@ async fn an_erased_user_is_forgotten_and_gets_no_mail() {
         0,
         "an erased buyer's order is not kept"
     );
-    let paid = OrderPaid {
-        order_id: order,
-        user_id: user,
-        total: 2250,
-        currency: "USD".into(),
-    };
-    handle(db, &app.mailer, envelope("order", paid))
+    let paid = order_paid(order, user);
+    handle(db, &app.mailer, paid)
         .await
         .expect("dropped, not retried into the dead-letter topic");
     assert!(app.sink.messages().is_empty());
@@ -229,18 +203,10 @@ async fn an_order_e_mail_for_a_buyer_not_known_yet_waits_for_their_address() {
     let db = app.app.pool();
     let (user, order) = (Uuid::now_v7(), Uuid::now_v7());
     // user.v1 lags behind order.v1 (a slow consumer, an outage): the order's events come first.
-    handle(db, &app.mailer, envelope("order", placed(order, user)))
+    handle(db, &app.mailer, order_placed(order, user))
         .await
         .unwrap();
-    let paid = envelope(
-        "order",
-        OrderPaid {
-            order_id: order,
-            user_id: user,
-            total: 2250,
-            currency: "USD".into(),
-        },
-    );
+    let paid = order_paid(order, user);
     handle(db, &app.mailer, paid.clone())
         .await
         .expect("parked, not retried into the dead-letter topic");
@@ -248,14 +214,7 @@ async fn an_order_e_mail_for_a_buyer_not_known_yet_waits_for_their_address() {
     assert!(app.sink.messages().is_empty());
     assert_eq!(count(db, "pending_emails").await, 1);
 
-    let registered = envelope(
-        "auth",
-        UserRegistered {
-            user_id: user,
-            email: "ada@example.com".into(),
-            role: "customer".into(),
-        },
-    );
+    let registered = user_registered(user, "ada@example.com");
     handle(db, &app.mailer, registered.clone()).await.unwrap();
     handle(db, &app.mailer, registered).await.unwrap(); // a redelivery
     handle(db, &app.mailer, paid).await.unwrap(); // and a late one of the order's event
@@ -273,14 +232,7 @@ async fn an_erasure_drops_what_waits_for_the_user() {
     let app = spawn_app().await;
     let db = app.app.pool();
     let user = Uuid::now_v7();
-    let cancelled = envelope(
-        "order",
-        OrderCancelled {
-            order_id: Uuid::now_v7(),
-            user_id: user,
-            reason: "customer".into(),
-        },
-    );
+    let cancelled = order_cancelled(Uuid::now_v7(), user, "customer");
     handle(db, &app.mailer, cancelled).await.unwrap();
     assert_eq!(count(db, "pending_emails").await, 1);
     handle(
@@ -291,20 +243,9 @@ async fn an_erasure_drops_what_waits_for_the_user() {
     .await
     .unwrap();
     // user.registered of the erased account, replayed late: the tombstone wins.
-    handle(
-        db,
-        &app.mailer,
-        envelope(
-            "auth",
-            UserRegistered {
-                user_id: user,
-                email: "ada@example.com".into(),
-                role: "customer".into(),
-            },
-        ),
-    )
-    .await
-    .unwrap();
+    handle(db, &app.mailer, user_registered(user, "ada@example.com"))
+        .await
+        .unwrap();
     assert_eq!(count(db, "pending_emails").await, 0);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(app.sink.messages().is_empty());
@@ -334,14 +275,8 @@ async fn the_sweeper_sends_what_a_failed_drain_left_and_gives_up_on_buyers_never
     let db = app.app.pool();
     let (known, never) = (Uuid::now_v7(), Uuid::now_v7());
     for user in [known, never] {
-        let cancelled = OrderCancelled {
-            order_id: Uuid::now_v7(),
-            user_id: user,
-            reason: "customer".into(),
-        };
-        handle(db, &app.mailer, envelope("order", cancelled))
-            .await
-            .unwrap();
+        let cancelled = order_cancelled(Uuid::now_v7(), user, "customer");
+        handle(db, &app.mailer, cancelled).await.unwrap();
     }
     // The address arrived but its drain never finished (the relay was down until the
     // user.registered went to the dead-letter topic).
@@ -369,20 +304,10 @@ async fn a_parked_e_mail_the_relay_can_never_send_is_given_up_not_retried_foreve
     let app = spawn_app().await;
     let db = app.app.pool();
     let user = Uuid::now_v7();
-    let cancelled = OrderCancelled {
-        order_id: Uuid::now_v7(),
-        user_id: user,
-        reason: "customer".into(),
-    };
-    handle(db, &app.mailer, envelope("order", cancelled))
-        .await
-        .unwrap();
-    let registered = UserRegistered {
-        user_id: user,
-        email: "not an address".into(),
-        role: "customer".into(),
-    };
-    handle(db, &app.mailer, envelope("auth", registered))
+    let cancelled = order_cancelled(Uuid::now_v7(), user, "customer");
+    handle(db, &app.mailer, cancelled).await.unwrap();
+    let registered = user_registered(user, "not an address");
+    handle(db, &app.mailer, registered)
         .await
         .expect("the drain gives the e-mail up and goes on");
     assert_eq!(count(db, "pending_emails").await, 0);
