@@ -13,9 +13,10 @@
 //! `user.registered` arrives. An erased buyer's `recipients` row stays without an address: what
 //! comes for them afterwards is dropped, not parked or kept. Parking, the drain and the erasure
 //! take one lock per user, so an e-mail cannot be parked just after the drain that would have
-//! sent it (or the erasure that would have deleted it). [`sweep`] sends what waits for a buyer
-//! whose address is known (a drain that failed for good) and gives up, loudly, on e-mails whose
-//! buyer stays unknown for longer than the topics keep events.
+//! sent it (or the erasure that would have deleted it). A relay that fails parks the e-mail too,
+//! instead of retrying it into the dead-letter topic. [`sweep`] sends what waits for a buyer
+//! whose address is known (the relay is back, a drain failed) and gives up, loudly, on e-mails
+//! whose buyer stays unknown for longer than the topics keep events.
 
 use std::time::Duration;
 
@@ -202,20 +203,15 @@ struct Outgoing<'a> {
 }
 
 /// Sends the e-mail unless it was sent (or the user is erased); parks it when the user is not
-/// known yet.
+/// known yet, or when the relay fails (the sweeper sends it later).
 async fn send_once(
     db: &PgPool,
     mailer: &Mailer,
     outgoing: &Outgoing<'_>,
 ) -> Result<(), HandleError> {
-    let Outgoing {
-        event,
-        user,
-        kind,
-        email,
-    } = *outgoing;
+    let (event, kind) = (outgoing.event, outgoing.kind);
     let mut tx = db.begin().await.map_err(retry)?;
-    lock_user(&mut tx, user).await.map_err(retry)?;
+    lock_user(&mut tx, outgoing.user).await.map_err(retry)?;
     let sent: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sent_emails WHERE event_id = $1)")
             .bind(event)
@@ -225,35 +221,34 @@ async fn send_once(
     if sent {
         return Ok(());
     }
-    match recipient(&mut tx, user).await.map_err(retry)? {
+    match recipient(&mut tx, outgoing.user).await.map_err(retry)? {
         Recipient::Known(to) => {
             // The lock is not held while sending (a slow relay would hold up the user's drain).
-            drop(tx);
-            deliver(db, mailer, outgoing, &to)
-                .await
-                .map_err(|failed| match failed {
-                    Failed::Permanent(error) => poison(error),
-                    Failed::Transient(error) => retry(error),
-                })
+            tx.rollback().await.map_err(retry)?;
+            match deliver(db, mailer, outgoing, &to).await {
+                Ok(()) => Ok(()),
+                Err(Failed::Permanent(error)) => Err(poison(error)),
+                Err(Failed::Transient(error)) => {
+                    // Not retried into the dead-letter topic: the sweeper sends it when the
+                    // relay is back.
+                    tracing::warn!(%event, kind, error = %format!("{error:#}"), "cannot send yet; parked for the sweeper");
+                    let mut tx = db.begin().await.map_err(retry)?;
+                    lock_user(&mut tx, outgoing.user).await.map_err(retry)?;
+                    if let Recipient::Known(_) =
+                        recipient(&mut tx, outgoing.user).await.map_err(retry)?
+                    {
+                        park(&mut tx, outgoing).await.map_err(retry)?;
+                    }
+                    tx.commit().await.map_err(retry)
+                }
+            }
         }
         Recipient::Erased => {
             tracing::info!(%event, kind, "the user is erased; no e-mail");
             Ok(())
         }
         Recipient::Unknown => {
-            sqlx::query(
-                "INSERT INTO pending_emails (event_id, user_id, kind, subject, text_body, html_body) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
-            )
-            .bind(event)
-            .bind(user)
-            .bind(kind)
-            .bind(&email.subject)
-            .bind(&email.text)
-            .bind(&email.html)
-            .execute(&mut *tx)
-            .await
-            .map_err(retry)?;
+            park(&mut tx, outgoing).await.map_err(retry)?;
             tx.commit().await.map_err(retry)?;
             tracing::info!(%event, kind, "the user is not known yet; the e-mail waits for user.registered");
             Ok(())
@@ -261,25 +256,53 @@ async fn send_once(
     }
 }
 
-/// Sends what waits for `user`, in the order the events were made, now that their address is
-/// known. An e-mail that can never go (the relay refuses the address for good) is given up with
-/// an error in the log; a transient failure stops the drain, for the caller to retry.
+/// Keeps the rendered e-mail in `pending_emails` (the caller holds the user's lock).
+async fn park(conn: &mut PgConnection, outgoing: &Outgoing<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO pending_emails (event_id, user_id, kind, subject, text_body, html_body) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(outgoing.event)
+    .bind(outgoing.user)
+    .bind(outgoing.kind)
+    .bind(&outgoing.email.subject)
+    .bind(&outgoing.email.text)
+    .bind(&outgoing.email.html)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Sends what waits for `user`, in the order the events were made, while their address is
+/// known: each e-mail is checked under the user's lock just before it goes, so an erasure in the
+/// middle stops the drain. An e-mail that cannot be built (the address is not one) is given up
+/// with an error in the log; a relay failure stops the drain, for the caller to retry.
 async fn send_parked(db: &PgPool, mailer: &Mailer, user: Uuid) -> Result<(), HandleError> {
-    let mut conn = db.acquire().await.map_err(retry)?;
-    let Recipient::Known(to) = recipient(&mut conn, user).await.map_err(retry)? else {
-        return Ok(());
-    };
     // Event ids are UUIDv7: their order is the order the events were made in.
-    let parked: Vec<(Uuid, String, String, String, String)> = sqlx::query_as(
-        "SELECT event_id, kind, subject, text_body, html_body FROM pending_emails \
-         WHERE user_id = $1 ORDER BY event_id",
+    let parked: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT event_id FROM pending_emails WHERE user_id = $1 ORDER BY event_id",
     )
     .bind(user)
-    .fetch_all(&mut *conn)
+    .fetch_all(db)
     .await
     .map_err(retry)?;
-    drop(conn);
-    for (event, kind, subject, text, html) in parked {
+    for event in parked {
+        let mut tx = db.begin().await.map_err(retry)?;
+        lock_user(&mut tx, user).await.map_err(retry)?;
+        let Recipient::Known(to) = recipient(&mut tx, user).await.map_err(retry)? else {
+            return Ok(());
+        };
+        let row: Option<(String, String, String, String)> = sqlx::query_as(
+            "SELECT kind, subject, text_body, html_body FROM pending_emails WHERE event_id = $1",
+        )
+        .bind(event)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(retry)?;
+        tx.rollback().await.map_err(retry)?;
+        let Some((kind, subject, text, html)) = row else {
+            continue; // sent meanwhile
+        };
         let email = Email {
             subject,
             text,
@@ -309,7 +332,9 @@ async fn send_parked(db: &PgPool, mailer: &Mailer, user: Uuid) -> Result<(), Han
 
 /// Why [`deliver`] did not send.
 enum Failed {
-    /// The message cannot be built, or the relay refused it for good: a retry cannot help.
+    /// The message cannot be built (the address is not one): a retry cannot help. The relay's
+    /// refusals are all transient here: a wrong password or relay setting answers 5xx too, and
+    /// must not throw away what waits.
     Permanent(anyhow::Error),
     Transient(anyhow::Error),
 }
@@ -332,9 +357,6 @@ async fn deliver(
     match mailer.send(event, to, email).await {
         Ok(()) => {}
         Err(error @ SendError::Build(_)) => return Err(Failed::Permanent(error.into())),
-        Err(SendError::Smtp(error)) if error.is_permanent() => {
-            return Err(Failed::Permanent(error.into()));
-        }
         Err(error) => return Err(Failed::Transient(error.into())),
     }
     let mut tx = db.begin().await.map_err(transient)?;
@@ -376,12 +398,24 @@ pub async fn sweep(db: PgPool, mailer: Mailer, shutdown: kit::Shutdown) {
     }
 }
 
-/// Sends what waits for buyers whose address is known (their drain failed), and gives up on
-/// e-mails parked longer than `parked_for`.
+/// Sends what waits for buyers whose address is known (a drain or a send failed), the longest
+/// waiting first, and gives up on e-mails parked longer than `parked_for` for buyers never
+/// known. One replica sweeps at a time; a relay failure ends the round.
 pub async fn sweep_once(db: &PgPool, mailer: &Mailer, parked_for: Duration) {
+    let Ok(mut guard) = db.begin().await else {
+        return;
+    };
+    let ours: Result<bool, _> = sqlx::query_scalar(
+        "SELECT pg_try_advisory_xact_lock(hashtextextended('notification sweeper', 5))",
+    )
+    .fetch_one(&mut *guard)
+    .await;
+    if !matches!(ours, Ok(true)) {
+        return;
+    }
     let users: Result<Vec<Uuid>, _> = sqlx::query_scalar(
-        "SELECT DISTINCT p.user_id FROM pending_emails p JOIN recipients r USING (user_id) \
-         WHERE r.email IS NOT NULL LIMIT 100",
+        "SELECT p.user_id FROM pending_emails p JOIN recipients r USING (user_id) \
+         WHERE r.email IS NOT NULL GROUP BY p.user_id ORDER BY min(p.parked_at) LIMIT 100",
     )
     .fetch_all(db)
     .await;
@@ -389,14 +423,17 @@ pub async fn sweep_once(db: &PgPool, mailer: &Mailer, parked_for: Duration) {
         Ok(users) => {
             for user in users {
                 if let Err(error) = send_parked(db, mailer, user).await {
-                    tracing::warn!(%user, ?error, "cannot send parked e-mails yet");
+                    tracing::warn!(%user, ?error, "cannot send parked e-mails yet; next round");
+                    break;
                 }
             }
         }
         Err(error) => tracing::warn!(%error, "cannot list parked e-mails"),
     }
     let expired = sqlx::query(
-        "DELETE FROM pending_emails WHERE parked_at < now() - make_interval(secs => $1)",
+        "DELETE FROM pending_emails p WHERE parked_at < now() - make_interval(secs => $1) \
+           AND NOT EXISTS (SELECT 1 FROM recipients r \
+                           WHERE r.user_id = p.user_id AND r.email IS NOT NULL)",
     )
     .bind(parked_for.as_secs_f64())
     .execute(db)
@@ -409,4 +446,5 @@ pub async fn sweep_once(db: &PgPool, mailer: &Mailer, parked_for: Duration) {
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "cannot expire parked e-mails"),
     }
+    guard.rollback().await.ok();
 }

@@ -313,3 +313,39 @@ async fn a_parked_e_mail_the_relay_can_never_send_is_given_up_not_retried_foreve
     assert_eq!(count(db, "pending_emails").await, 0);
     assert!(app.sink.messages().is_empty());
 }
+
+#[tokio::test]
+async fn a_relay_outage_parks_the_e_mail_and_the_sweeper_sends_it_when_the_relay_is_back() {
+    let app = spawn_app().await;
+    let db = app.app.pool();
+    let (user, order) = (Uuid::now_v7(), Uuid::now_v7());
+    handle(db, &app.mailer, user_registered(user, "ada@example.com"))
+        .await
+        .unwrap();
+    // Nothing listens on port 1: every send fails at connect.
+    let down = notification::emails::Mailer::new(
+        &"smtp://127.0.0.1:1".to_owned().into(),
+        "Shop <no-reply@shop.example.com>",
+    )
+    .unwrap();
+    handle(db, &down, order_cancelled(order, user, "customer"))
+        .await
+        .expect("parked, not retried into the dead-letter topic");
+    assert_eq!(count(db, "pending_emails").await, 1);
+    // A known buyer's e-mail outlives the expiry of unknown buyers' ones, and a failing round
+    // keeps it.
+    sqlx::query("UPDATE pending_emails SET parked_at = now() - interval '15 days'")
+        .execute(db)
+        .await
+        .unwrap();
+    notification::notify::sweep_once(db, &down, notification::notify::PARKED_FOR).await;
+    assert_eq!(count(db, "pending_emails").await, 1);
+    assert!(app.sink.messages().is_empty());
+
+    notification::notify::sweep_once(db, &app.mailer, notification::notify::PARKED_FOR).await;
+    let messages = app.sink.messages();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].subject, "Your order is cancelled");
+    assert_eq!(count(db, "pending_emails").await, 0);
+    assert_eq!(count(db, "sent_emails").await, 1);
+}
