@@ -38,6 +38,10 @@ pub const PARKED_FOR: Duration = Duration::from_secs(14 * 86_400);
 /// How often [`sweep`] runs.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
+/// Failed sends of a parked e-mail before it is given up: with the backoff (a minute, doubling,
+/// at most six hours) about two weeks of trying.
+pub const MAX_ATTEMPTS: i32 = 64;
+
 fn retry(error: impl Into<anyhow::Error>) -> HandleError {
     HandleError::Retry(error.into())
 }
@@ -238,6 +242,7 @@ async fn send_once(
                         recipient(&mut tx, outgoing.user).await.map_err(retry)?
                     {
                         park(&mut tx, outgoing).await.map_err(retry)?;
+                        back_off(&mut *tx, event).await.map_err(retry)?;
                     }
                     tx.commit().await.map_err(retry)
                 }
@@ -273,6 +278,20 @@ async fn park(conn: &mut PgConnection, outgoing: &Outgoing<'_>) -> Result<(), sq
     .map(|_| ())
 }
 
+/// Counts a failed send of a parked e-mail and puts its next attempt off: a minute, doubling
+/// with every failure, at most six hours.
+async fn back_off<'c>(conn: impl sqlx::PgExecutor<'c>, event: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE pending_emails SET attempts = attempts + 1, \
+           next_attempt_at = now() + make_interval(secs => least(60 * 2 ^ least(attempts, 20), 21600)) \
+         WHERE event_id = $1",
+    )
+    .bind(event)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
 /// Sends what waits for `user`, in the order the events were made, while their address is
 /// known: each e-mail is checked under the user's lock just before it goes, so an erasure in the
 /// middle stops the drain. An e-mail that cannot be built (the address is not one) is given up
@@ -280,7 +299,8 @@ async fn park(conn: &mut PgConnection, outgoing: &Outgoing<'_>) -> Result<(), sq
 async fn send_parked(db: &PgPool, mailer: &Mailer, user: Uuid) -> Result<(), HandleError> {
     // Event ids are UUIDv7: their order is the order the events were made in.
     let parked: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT event_id FROM pending_emails WHERE user_id = $1 ORDER BY event_id",
+        "SELECT event_id FROM pending_emails \
+         WHERE user_id = $1 AND next_attempt_at <= now() ORDER BY event_id",
     )
     .bind(user)
     .fetch_all(db)
@@ -324,7 +344,10 @@ async fn send_parked(db: &PgPool, mailer: &Mailer, user: Uuid) -> Result<(), Han
                     .await
                     .map_err(retry)?;
             }
-            Err(Failed::Transient(error)) => return Err(retry(error)),
+            Err(Failed::Transient(error)) => {
+                back_off(db, event).await.map_err(retry)?;
+                return Err(retry(error));
+            }
         }
     }
     Ok(())
@@ -398,9 +421,10 @@ pub async fn sweep(db: PgPool, mailer: Mailer, shutdown: kit::Shutdown) {
     }
 }
 
-/// Sends what waits for buyers whose address is known (a drain or a send failed), the longest
-/// waiting first, and gives up on e-mails parked longer than `parked_for` for buyers never
-/// known. One replica sweeps at a time; a relay failure ends the round.
+/// Sends what waits for buyers whose address is known (a drain or a send failed) and is due, the
+/// longest waiting first, and gives up on e-mails parked longer than `parked_for` for buyers
+/// never known and on those that failed [`MAX_ATTEMPTS`] times. One replica sweeps at a time; a
+/// relay failure ends the round.
 pub async fn sweep_once(db: &PgPool, mailer: &Mailer, parked_for: Duration) {
     let Ok(mut guard) = db.begin().await else {
         return;
@@ -415,7 +439,8 @@ pub async fn sweep_once(db: &PgPool, mailer: &Mailer, parked_for: Duration) {
     }
     let users: Result<Vec<Uuid>, _> = sqlx::query_scalar(
         "SELECT p.user_id FROM pending_emails p JOIN recipients r USING (user_id) \
-         WHERE r.email IS NOT NULL GROUP BY p.user_id ORDER BY min(p.parked_at) LIMIT 100",
+         WHERE r.email IS NOT NULL AND p.next_attempt_at <= now() \
+         GROUP BY p.user_id ORDER BY min(p.parked_at) LIMIT 100",
     )
     .fetch_all(db)
     .await;
@@ -431,17 +456,20 @@ pub async fn sweep_once(db: &PgPool, mailer: &Mailer, parked_for: Duration) {
         Err(error) => tracing::warn!(%error, "cannot list parked e-mails"),
     }
     let expired = sqlx::query(
-        "DELETE FROM pending_emails p WHERE parked_at < now() - make_interval(secs => $1) \
-           AND NOT EXISTS (SELECT 1 FROM recipients r \
-                           WHERE r.user_id = p.user_id AND r.email IS NOT NULL)",
+        "DELETE FROM pending_emails p \
+         WHERE (parked_at < now() - make_interval(secs => $1) \
+                AND NOT EXISTS (SELECT 1 FROM recipients r \
+                                WHERE r.user_id = p.user_id AND r.email IS NOT NULL)) \
+            OR attempts >= $2",
     )
     .bind(parked_for.as_secs_f64())
+    .bind(MAX_ATTEMPTS)
     .execute(db)
     .await;
     match expired {
         Ok(done) if done.rows_affected() > 0 => tracing::error!(
             count = done.rows_affected(),
-            "e-mails whose buyer never became known are given up"
+            "e-mails whose buyer never became known, or that failed too often, are given up"
         ),
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "cannot expire parked e-mails"),

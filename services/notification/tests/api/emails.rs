@@ -338,10 +338,26 @@ async fn a_relay_outage_parks_the_e_mail_and_the_sweeper_sends_it_when_the_relay
         .execute(db)
         .await
         .unwrap();
+    let due = "UPDATE pending_emails SET next_attempt_at = now()";
+    sqlx::query(due).execute(db).await.unwrap();
     notification::notify::sweep_once(db, &down, notification::notify::PARKED_FOR).await;
     assert_eq!(count(db, "pending_emails").await, 1);
     assert!(app.sink.messages().is_empty());
+    let (attempts, backed_off): (i32, bool) =
+        sqlx::query_as("SELECT attempts, next_attempt_at > now() FROM pending_emails")
+            .fetch_one(db)
+            .await
+            .unwrap();
+    assert_eq!(
+        (attempts, backed_off),
+        (2, true),
+        "each failure counted, the next put off"
+    );
+    // Not due yet: the relay is back, but the e-mail waits for its time.
+    notification::notify::sweep_once(db, &app.mailer, notification::notify::PARKED_FOR).await;
+    assert!(app.sink.messages().is_empty());
 
+    sqlx::query(due).execute(db).await.unwrap();
     notification::notify::sweep_once(db, &app.mailer, notification::notify::PARKED_FOR).await;
     let messages = app.sink.messages();
     assert_eq!(messages.len(), 1);
