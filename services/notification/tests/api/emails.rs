@@ -365,3 +365,40 @@ async fn a_relay_outage_parks_the_e_mail_and_the_sweeper_sends_it_when_the_relay
     assert_eq!(count(db, "pending_emails").await, 0);
     assert_eq!(count(db, "sent_emails").await, 1);
 }
+
+#[tokio::test]
+async fn an_e_mail_is_not_parked_behind_a_registration_in_flight() {
+    let app = spawn_app().await;
+    let db = app.app.pool();
+    let (user, order) = (Uuid::now_v7(), Uuid::now_v7());
+    // A user.registered being handled: its transaction holds the user's lock and has written the
+    // address, not yet committed; its drain runs after the commit.
+    let mut registering = db.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 5))")
+        .bind(user)
+        .execute(&mut *registering)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO recipients (user_id, email) VALUES ($1, 'ada@example.com')")
+        .bind(user)
+        .execute(&mut *registering)
+        .await
+        .unwrap();
+    let commit_later = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        registering.commit().await.unwrap();
+    };
+    // Without the lock this would read "not known yet" and park the e-mail after the drain had
+    // looked: nothing would ever send it.
+    let (handled, ()) = tokio::join!(
+        handle(db, &app.mailer, order_cancelled(order, user, "customer")),
+        commit_later
+    );
+    handled.unwrap();
+    assert_eq!(
+        app.sink.messages().len(),
+        1,
+        "sent once the address was committed"
+    );
+    assert_eq!(count(db, "pending_emails").await, 0);
+}
