@@ -13,9 +13,11 @@ use kit::testing::{ServiceProcess, TestDatabase};
 use sqlx::Connection as _;
 use uuid::Uuid;
 
-/// Polls `query` (a count) until it is `want` or 30 s pass; the last count.
+/// Polls `query` (a count) until it is `want` or a minute passes; the last count. A loaded
+/// machine (plain `cargo test` of several crates) takes that long to start the binary and let
+/// its consumer join the group.
 async fn count_until(db: &sqlx::PgPool, query: &str, want: i64) -> i64 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let count: i64 = sqlx::query_scalar(query).fetch_one(db).await.unwrap_or(-1);
         if count == want || tokio::time::Instant::now() >= deadline {
