@@ -105,9 +105,13 @@ pub async fn handle(
                 })
             })
             .await?;
-            // After the commit, and outside `once`: a redelivery after a failed send drains
-            // again.
-            send_parked(db, mailer, user).await
+            // After the commit. A failed drain does not fail the event (retried, then
+            // dead-lettered, while the address is safely stored): what it left is due for the
+            // sweeper.
+            if let Err(error) = send_parked(db, mailer, user).await {
+                tracing::warn!(%user, ?error, "cannot send parked e-mails yet; the sweeper will");
+            }
+            Ok(())
         }
         UserErased::TYPE => {
             let event = envelope.decode::<UserErased>().map_err(poison)?;

@@ -402,3 +402,37 @@ async fn an_e_mail_is_not_parked_behind_a_registration_in_flight() {
     );
     assert_eq!(count(db, "pending_emails").await, 0);
 }
+
+#[tokio::test]
+async fn a_registration_whose_drain_meets_a_relay_outage_is_not_retried_the_sweeper_sends_later() {
+    let app = spawn_app().await;
+    let db = app.app.pool();
+    let user = Uuid::now_v7();
+    handle(
+        db,
+        &app.mailer,
+        order_cancelled(Uuid::now_v7(), user, "customer"),
+    )
+    .await
+    .unwrap();
+    let down = notification::emails::Mailer::new(
+        &"smtp://127.0.0.1:1".to_owned().into(),
+        "Shop <no-reply@shop.example.com>",
+    )
+    .unwrap();
+    handle(db, &down, user_registered(user, "ada@example.com"))
+        .await
+        .expect("the address is stored; the event is not retried into the dead-letter topic");
+    let attempts: i32 = sqlx::query_scalar("SELECT attempts FROM pending_emails")
+        .fetch_one(db)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 1, "the failed drain is counted and put off");
+    sqlx::query("UPDATE pending_emails SET next_attempt_at = now()")
+        .execute(db)
+        .await
+        .unwrap();
+    notification::notify::sweep_once(db, &app.mailer, notification::notify::PARKED_FOR).await;
+    assert_eq!(app.sink.messages().len(), 1);
+    assert_eq!(count(db, "pending_emails").await, 0);
+}
