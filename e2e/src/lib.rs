@@ -72,18 +72,16 @@ impl Shop {
                 offer::Application::run_until_stopped,
             )
             .await;
-        let order = TestApp::builder(order::Settings {
-            payment_provider_key: "local-e2e".to_owned().into(),
-        })
-        .tokens(tokens.clone())
-        .call("product", &product.address)
-        .call("offer", &offer.address)
-        .configure(|c| c.trusted_proxy_hops = 1)
-        .spawn(
-            order::Application::build,
-            order::Application::run_until_stopped,
-        )
-        .await;
+        let order = TestApp::builder(order::Settings::local())
+            .tokens(tokens.clone())
+            .call("product", &product.address)
+            .call("offer", &offer.address)
+            .configure(|c| c.trusted_proxy_hops = 1)
+            .spawn(
+                order::Application::build,
+                order::Application::run_until_stopped,
+            )
+            .await;
         let user = TestApp::builder(user::Settings {})
             .tokens(tokens.clone())
             .configure(|c| c.trusted_proxy_hops = 1)

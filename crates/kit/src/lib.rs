@@ -49,6 +49,7 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod validate;
+pub mod webhook;
 
 pub use extract::Json;
 pub use id::Id;

@@ -19,6 +19,10 @@ pub const MAX_QUANTITY: u32 = 99;
 
 /// What a shopper buys: the cart's lines, a coupon, where to ship, how to pay. Prices are
 /// never taken from the client: product says them at checkout.
+///
+/// How to pay depends on the shop's provider (`GET /v1/orders/payment-method`): with the card
+/// form, `payment` is the card; with the provider's page, no card is sent and `return_url` is
+/// where the page sends the shopper back.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct CheckoutRequest {
     #[schema(min_items = 1, max_items = 50)]
@@ -27,7 +31,31 @@ pub struct CheckoutRequest {
     #[schema(example = "WELCOME10")]
     pub coupon_code: Option<String>,
     pub shipping_address: Address,
-    pub payment: Card,
+    /// The card, when the shop takes cards on its own form.
+    #[serde(default)]
+    pub payment: Option<Card>,
+    /// When the shopper pays on the provider's page: an absolute `http(s)` URL to come back
+    /// to, `{order}` replaced by the order's id.
+    #[serde(default)]
+    #[schema(example = "https://shop.example.com/orders/{order}")]
+    pub return_url: Option<String>,
+}
+
+/// How this shop takes payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PaymentForm {
+    /// The checkout sends the card (`payment`) and answers paid or declined.
+    Card,
+    /// The checkout sends a `return_url` and answers the order `placed` with a `payment_url`
+    /// where the shopper pays; the order becomes paid when the provider confirms.
+    ProviderPage,
+}
+
+/// The answer of `GET /v1/orders/payment-method`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PaymentMethod {
+    pub form: PaymentForm,
 }
 
 /// Units of one variant.
@@ -44,7 +72,8 @@ pub use kit::postal::Address;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
-    /// Stock and coupon held; the payment is being authorized.
+    /// Stock and coupon held; the payment is being authorized (on the provider's page, until
+    /// the provider confirms it).
     Placed,
     /// Payment authorized; waiting to ship.
     Paid,
@@ -97,10 +126,14 @@ pub struct Order {
     pub total: i64,
     pub coupon_code: Option<String>,
     pub shipping_address: Address,
-    /// Why it was cancelled: `customer`, `admin` or `payment-declined`.
+    /// Why it was cancelled: `customer`, `admin`, `payment-declined`, `payment-failed`,
+    /// `payment-expired` (the provider's page was not paid in time) or `checkout-abandoned`.
     pub cancel_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Where the buyer pays, while a `placed` order waits for payment on the provider's page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_url: Option<String>,
 }
 
 /// A buyer's orders, newest first.

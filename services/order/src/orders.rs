@@ -13,6 +13,11 @@
 //! Declined or failed: the order is cancelled (`order.cancelled`) and its holds given back. A
 //! failure after holding gives them back too; a release that fails is retried by [`Orders::sweep`]
 //! until it succeeds, and a checkout abandoned midway (placed, never retried) is cancelled by it.
+//!
+//! With a provider that takes the card on its own page, the checkout answers the order `placed`
+//! with its `payment_url`, and the provider's signed event settles it later
+//! ([`Orders::on_payment`]): paid, or (the page expired) cancelled with its holds given back. The
+//! sweeper asks the provider about a page whose event has not come by [`PAGE_SETTLED_AFTER`].
 
 use std::time::Duration;
 
@@ -30,7 +35,9 @@ use uuid::Uuid;
 use crate::model::{
     CheckoutRequest, MAX_LINES, MAX_QUANTITY, Order, OrderId, OrderLine, OrderStatus,
 };
-use crate::payments::{Authorization, PaymentProvider as _, Provider};
+use crate::payments::{
+    Authorization, Payment, PaymentEvent, PaymentProvider as _, PaymentRequest, Provider,
+};
 use crate::storage::{self, Claim};
 use crate::upstream::Upstream;
 
@@ -45,6 +52,12 @@ pub const KEEP_KEYS: Duration = Duration::from_secs(48 * 3600);
 pub const ABANDONED_AFTER: Duration = Duration::from_secs(15 * 60);
 /// The cancellation reason of an abandoned checkout.
 const ABANDONED: &str = "checkout-abandoned";
+/// The cancellation reason of an order whose payment page expired unpaid.
+const PAYMENT_EXPIRED: &str = "payment-expired";
+/// A payment page this old (from the order) has been paid or has expired: an order still
+/// placed then missed the provider's event, and the sweeper asks the provider.
+pub const PAGE_SETTLED_AFTER: Duration =
+    Duration::from_secs(crate::payments::stripe::SESSION_TTL.as_secs() + 15 * 60);
 
 /// Why an order request failed (checkout outcomes are [`Outcome`]s instead).
 #[derive(Debug, thiserror::Error)]
@@ -151,7 +164,7 @@ impl Orders {
         if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
             return Err(OrderError::KeyRequired);
         }
-        let problems = validate(request);
+        let problems = validate(request, self.payments.takes_card());
         if !problems.is_empty() {
             return Err(OrderError::Invalid(problems));
         }
@@ -219,6 +232,10 @@ impl Orders {
             None
         };
         let order = match existing {
+            // Waiting on the provider's page: the page is the answer.
+            Some(stored) if stored.order.payment_url.is_some() => {
+                return Ok(Outcome::order(&stored.order));
+            }
             Some(stored) if stored.order.status == OrderStatus::Placed => stored.order,
             Some(stored) if stored.order.status == OrderStatus::Cancelled => {
                 return Ok(Outcome::problem(declined(
@@ -331,6 +348,7 @@ impl Orders {
             cancel_reason: None,
             created_at: now,
             updated_at: now,
+            payment_url: None,
         };
         let written: anyhow::Result<()> = async {
             let mut tx = self.db.begin().await.context("cannot begin")?;
@@ -355,55 +373,57 @@ impl Orders {
         Ok(Ok(order))
     }
 
-    /// Authorizes the order's total: paid, or cancelled with its holds given back.
+    /// Authorizes the order's total: paid; or waiting on the provider's page; or cancelled with
+    /// its holds given back.
     async fn pay(
         &self,
         user: Uuid,
         mut order: Order,
         request: &CheckoutRequest,
     ) -> Result<Outcome, OrderError> {
-        let key = format!("{}/authorize", order.id);
+        let payment = Payment {
+            order: order.id,
+            id: None,
+            session: None,
+        };
         let authorization = if order.total == 0 {
             Ok(Authorization::Approved {
                 payment_id: "free".to_owned(),
             })
         } else {
             self.payments
-                .authorize(&key, order.total, &order.currency, &request.payment)
+                .authorize(PaymentRequest {
+                    order: order.id,
+                    placed_at: order.created_at,
+                    amount: order.total,
+                    currency: &order.currency,
+                    card: request.payment.as_ref(),
+                    return_url: request.return_url.as_deref(),
+                })
                 .await
         };
         let (reason, problem) = match authorization {
             Ok(Authorization::Approved { payment_id }) => {
-                let mut tx = self.db.begin().await.context("cannot begin")?;
-                let paid = storage::transition(
-                    &mut tx,
-                    order.id,
-                    &[OrderStatus::Placed],
-                    OrderStatus::Paid,
-                    None,
-                )
-                .await
-                .context("cannot mark paid")?;
-                if !paid {
+                if !self.mark_paid(user, order.id, &payment_id).await? {
                     // Cancelled meanwhile (the sweeper took it for abandoned): no charge.
-                    drop(tx);
-                    self.payments.void(&key).await.context("cannot void")?;
+                    self.payments
+                        .void(&Payment {
+                            id: Some(payment_id),
+                            ..payment
+                        })
+                        .await
+                        .context("cannot void")?;
                     return Ok(Outcome::problem(declined(Some(ABANDONED))));
                 }
-                storage::record_payment(&mut tx, order.id, &payment_id)
-                    .await
-                    .context("cannot record the payment")?;
-                let event = OrderPaid {
-                    order_id: order.id.uuid(),
-                    user_id: user,
-                    total: order.total,
-                    currency: order.currency.clone(),
-                };
-                kit::outbox::enqueue(&mut tx, crate::platform::MANIFEST.name, event)
-                    .await
-                    .context("cannot enqueue order.paid")?;
-                tx.commit().await.context("cannot commit payment")?;
                 order.status = OrderStatus::Paid;
+                return Ok(Outcome::order(&order));
+            }
+            Ok(Authorization::Redirect { session, url }) => {
+                let mut conn = self.db.acquire().await.context("cannot connect")?;
+                storage::record_session(&mut conn, order.id, &session, &url)
+                    .await
+                    .context("cannot record the payment page")?;
+                order.payment_url = Some(url);
                 return Ok(Outcome::order(&order));
             }
             Ok(Authorization::Declined { reason }) => (
@@ -415,7 +435,7 @@ impl Orders {
             Err(error) => {
                 tracing::warn!(order = %order.id, %error, "payment failed; voiding");
                 self.payments
-                    .void(&key)
+                    .void(&payment)
                     .await
                     .context("cannot void a failed payment")?;
                 (
@@ -431,6 +451,103 @@ impl Orders {
         self.cancel_unchecked(user, order.id, &[OrderStatus::Placed], reason)
             .await?;
         Ok(Outcome::problem(problem))
+    }
+
+    /// Moves a placed order to paid under `payment_id`, with `order.paid`; false when it is no
+    /// longer placed.
+    async fn mark_paid(
+        &self,
+        user: Uuid,
+        id: OrderId,
+        payment_id: &str,
+    ) -> Result<bool, OrderError> {
+        let mut tx = self.db.begin().await.context("cannot begin")?;
+        let paid =
+            storage::transition(&mut tx, id, &[OrderStatus::Placed], OrderStatus::Paid, None)
+                .await
+                .context("cannot mark paid")?;
+        if !paid {
+            return Ok(false);
+        }
+        storage::record_payment(&mut tx, id, payment_id)
+            .await
+            .context("cannot record the payment")?;
+        let total: (i64, String) =
+            sqlx::query_as("SELECT total, currency FROM orders WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await
+                .context("cannot read the total")?;
+        let event = OrderPaid {
+            order_id: id.uuid(),
+            user_id: user,
+            total: total.0,
+            currency: total.1,
+        };
+        kit::outbox::enqueue(&mut tx, crate::platform::MANIFEST.name, event)
+            .await
+            .context("cannot enqueue order.paid")?;
+        tx.commit().await.context("cannot commit payment")?;
+        Ok(true)
+    }
+
+    /// Acts on what the provider says of a payment page (its signed webhook, or the sweeper's
+    /// question): paid, or expired and cancelled. Harmless when repeated or late: an order no
+    /// longer placed is left as it is, and an authorization that arrives for a cancelled order
+    /// is voided.
+    pub async fn on_payment(&self, event: PaymentEvent) -> Result<(), OrderError> {
+        let (PaymentEvent::Authorized { order, session, .. }
+        | PaymentEvent::Expired { order, session }) = &event;
+        let (order, session) = (*order, session.clone());
+        let mut conn = self.db.acquire().await.context("cannot connect")?;
+        let stored = storage::order(&mut conn, order)
+            .await
+            .context("cannot read order")?;
+        drop(conn);
+        let Some(stored) = stored else {
+            tracing::warn!(%order, "a payment event for an order this shop does not have");
+            return Ok(());
+        };
+        if stored.payment.session.as_deref() != Some(session.as_str()) {
+            tracing::warn!(%order, %session, "a payment event for another payment page; ignored");
+            return Ok(());
+        }
+        match event {
+            PaymentEvent::Authorized { payment_id, .. } => {
+                if stored.order.status == OrderStatus::Placed
+                    && self.mark_paid(stored.user_id, order, &payment_id).await?
+                {
+                    tracing::info!(%order, "paid on the provider's page");
+                    return Ok(());
+                }
+                let now = self.get(order, stored.user_id, true).await?;
+                if now.status == OrderStatus::Cancelled {
+                    // Paid after it was cancelled (abandoned, or by its buyer): give it back.
+                    self.payments
+                        .void(&Payment {
+                            id: Some(payment_id),
+                            ..stored.payment
+                        })
+                        .await
+                        .context("cannot void the payment of a cancelled order")?;
+                    tracing::info!(%order, "paid after its cancellation; voided");
+                }
+            }
+            PaymentEvent::Expired { .. } => {
+                if self
+                    .cancel_unchecked(
+                        stored.user_id,
+                        order,
+                        &[OrderStatus::Placed],
+                        PAYMENT_EXPIRED,
+                    )
+                    .await?
+                {
+                    tracing::info!(%order, "payment page expired; order cancelled");
+                }
+            }
+        }
+        Ok(())
     }
 
     /// An order its owner (or an admin) may see; others get [`OrderError::NotFound`] (ids do
@@ -471,6 +588,7 @@ impl Orders {
             });
         }
         let owner = stored.user_id;
+        let payment = stored.payment.clone();
         let reason = if admin && owner != viewer {
             "admin"
         } else {
@@ -487,7 +605,7 @@ impl Orders {
             });
         }
         self.payments
-            .void(&format!("{id}/authorize"))
+            .void(&payment)
             .await
             .context("cannot void the payment")?;
         self.get(id, viewer, admin).await
@@ -540,7 +658,7 @@ impl Orders {
         }
         if stored.order.total > 0 {
             self.payments
-                .capture(&format!("{id}/authorize"))
+                .capture(&stored.payment)
                 .await
                 .context("cannot capture the payment")?;
         }
@@ -608,29 +726,55 @@ impl Orders {
         }
     }
 
+    /// Ends a checkout that stopped: one paid on the provider's page is settled by what the
+    /// provider says of its page; otherwise it is cancelled and its payment voided.
+    async fn settle_abandoned(&self, id: OrderId, user: Uuid, session: Option<String>) {
+        if let Some(session) = &session {
+            match self.payments.session(id, session).await {
+                Ok(Some(event)) => {
+                    if let Err(error) = self.on_payment(event).await {
+                        tracing::warn!(order = %id, %error, "cannot settle a payment page");
+                    }
+                    return;
+                }
+                Ok(None) => {} // still open past its expiry: closed below
+                Err(error) => {
+                    tracing::warn!(order = %id, %error, "cannot ask about a payment page");
+                    return;
+                }
+            }
+        }
+        match self
+            .cancel_unchecked(user, id, &[OrderStatus::Placed], ABANDONED)
+            .await
+        {
+            Ok(true) => {
+                let payment = Payment {
+                    order: id,
+                    id: None,
+                    session,
+                };
+                if let Err(error) = self.payments.void(&payment).await {
+                    tracing::warn!(order = %id, %error, "cannot void an abandoned checkout");
+                }
+                tracing::info!(order = %id, "abandoned checkout cancelled");
+            }
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(order = %id, %error, "cannot cancel an abandoned checkout")
+            }
+        }
+    }
+
     /// Cancels checkouts abandoned midway (placed longer than `abandoned` ago, their key's lease
     /// expired: the client gave up after a failure and never retried), retries the releases of
     /// cancelled orders that failed, and forgets old idempotency keys.
     pub async fn sweep_once(&self, abandoned: Duration) {
-        match storage::abandoned(&self.db, abandoned, 100).await {
+        let page_settled = PAGE_SETTLED_AFTER.max(abandoned);
+        match storage::abandoned(&self.db, abandoned, page_settled, 100).await {
             Ok(orders) => {
-                for (id, user) in orders {
-                    match self
-                        .cancel_unchecked(user, id, &[OrderStatus::Placed], ABANDONED)
-                        .await
-                    {
-                        Ok(true) => {
-                            if let Err(error) = self.payments.void(&format!("{id}/authorize")).await
-                            {
-                                tracing::warn!(order = %id, %error, "cannot void an abandoned checkout");
-                            }
-                            tracing::info!(order = %id, "abandoned checkout cancelled");
-                        }
-                        Ok(false) => {}
-                        Err(error) => {
-                            tracing::warn!(order = %id, %error, "cannot cancel an abandoned checkout")
-                        }
-                    }
+                for (id, user, session) in orders {
+                    self.settle_abandoned(id, user, session).await;
                 }
             }
             Err(error) => tracing::warn!(%error, "cannot list abandoned checkouts"),
@@ -679,6 +823,9 @@ fn declined(reason: Option<&str>) -> Problem {
         Some(ABANDONED) => Problem::new(StatusCode::CONFLICT)
             .kind("checkout-expired")
             .detail("This checkout did not finish in time and was cancelled; nothing was charged. Check out again."),
+        Some(PAYMENT_EXPIRED) => Problem::new(StatusCode::CONFLICT)
+            .kind("payment-expired")
+            .detail("The payment page expired before it was paid and the order was cancelled; nothing was charged. Check out again."),
         Some("payment-failed") => Problem::new(StatusCode::BAD_GATEWAY)
             .kind("payment-unavailable")
             .detail("The payment provider did not answer. You were not charged; try again."),
@@ -696,7 +843,7 @@ fn upstream(error: ClientError) -> OrderError {
 }
 
 /// Every field of a checkout request checked at once.
-pub fn validate(request: &CheckoutRequest) -> Vec<(String, String)> {
+pub fn validate(request: &CheckoutRequest, takes_card: bool) -> Vec<(String, String)> {
     let mut problems: Vec<(String, String)> = Vec::new();
     if request.lines.is_empty() || request.lines.len() > MAX_LINES {
         problems.push(("lines".into(), format!("must have 1 to {MAX_LINES} lines")));
@@ -727,12 +874,50 @@ pub fn validate(request: &CheckoutRequest) -> Vec<(String, String)> {
             .into_iter()
             .map(|p| (p.field, p.message)),
     );
-    problems.extend(
-        request
-            .payment
-            .problems(Utc::now().date_naive())
-            .into_iter()
-            .map(|(f, m)| (f.to_owned(), m)),
-    );
+    match (takes_card, &request.payment) {
+        (true, Some(card)) => problems.extend(
+            card.problems(Utc::now().date_naive())
+                .into_iter()
+                .map(|(f, m)| (f.to_owned(), m)),
+        ),
+        (true, None) => problems.push(("payment".into(), "is required: the card to pay with".into())),
+        (false, Some(_)) => problems.push((
+            "payment".into(),
+            "must not be sent: this shop takes cards on its payment provider's page (send return_url)"
+                .into(),
+        )),
+        (false, None) => {}
+    }
+    match (takes_card, request.return_url.as_deref()) {
+        (_, Some(url)) => {
+            if let Some(problem) = return_url_problem(url) {
+                problems.push(("return_url".into(), problem.into()));
+            }
+        }
+        (false, None) => problems.push((
+            "return_url".into(),
+            "is required: where the payment page sends the shopper back".into(),
+        )),
+        (true, None) => {}
+    }
     problems
+}
+
+/// What is wrong with a return URL, if anything: it must be an absolute http(s) URL without
+/// credentials, at most 2,000 characters.
+fn return_url_problem(url: &str) -> Option<&'static str> {
+    if url.len() > 2000 {
+        return Some("must be at most 2000 characters");
+    }
+    match reqwest::Url::parse(url) {
+        Ok(parsed)
+            if matches!(parsed.scheme(), "http" | "https")
+                && parsed.host().is_some()
+                && parsed.username().is_empty()
+                && parsed.password().is_none() =>
+        {
+            None
+        }
+        _ => Some("must be an absolute http(s) URL"),
+    }
 }

@@ -9,7 +9,6 @@ use axum::Router;
 use axum::extract::FromRef;
 use kit::app::{Api, Server};
 use kit::auth::Verifier;
-use secrecy::ExposeSecret as _;
 use utoipa::OpenApi as _;
 
 use crate::config::Config;
@@ -46,10 +45,7 @@ impl Application {
     /// Makes the state and the router and binds the port (0 picks a free one).
     pub async fn build(config: Config, platform: Platform) -> anyhow::Result<Self> {
         let runtime = platform.runtime.clone();
-        let payments = Provider::for_key(
-            config.service.payment_provider_key.expose_secret(),
-            platform.db.clone(),
-        )?;
+        let payments = Provider::new(&config.service, platform.db.clone())?;
         let orders = Orders {
             db: platform.db.clone(),
             upstream: Upstream {

@@ -8,6 +8,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::model::{Address, Order, OrderId, OrderLine, OrderStatus};
+use crate::payments::Payment;
 
 type OrderRow = (
     OrderId,
@@ -22,6 +23,9 @@ type OrderRow = (
     Option<String>,
     DateTime<Utc>,
     DateTime<Utc>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
 );
 
 // The statements of a checkout are files, compiled in and read by `cargo xtask bench` (its
@@ -33,6 +37,7 @@ const INSERT_ORDER: &str = include_str!("sql/insert_order.sql");
 const INSERT_ORDER_LINE: &str = include_str!("sql/insert_order_line.sql");
 const TRANSITION: &str = include_str!("sql/transition.sql");
 const RECORD_PAYMENT: &str = include_str!("sql/record_payment.sql");
+const RECORD_SESSION: &str = include_str!("sql/record_session.sql");
 const CLAIM_KEY: &str = include_str!("sql/claim_key.sql");
 const COMPLETE_KEY: &str = include_str!("sql/complete_key.sql");
 
@@ -41,6 +46,7 @@ const COMPLETE_KEY: &str = include_str!("sql/complete_key.sql");
 pub struct Stored {
     pub order: Order,
     pub user_id: Uuid,
+    pub payment: Payment,
 }
 
 async fn lines(
@@ -82,11 +88,17 @@ async fn assemble(
         .into_iter()
         .map(|row| {
             let id = row.0;
+            let status = OrderStatus::parse(&row.2).unwrap_or(OrderStatus::Cancelled);
             Stored {
                 user_id: row.1,
+                payment: Payment {
+                    order: id,
+                    id: row.12,
+                    session: row.13,
+                },
                 order: Order {
                     id,
-                    status: OrderStatus::parse(&row.2).unwrap_or(OrderStatus::Cancelled),
+                    status,
                     lines: all_lines
                         .iter()
                         .filter(|(order, _)| *order == id)
@@ -101,6 +113,8 @@ async fn assemble(
                     cancel_reason: row.9,
                     created_at: row.10,
                     updated_at: row.11,
+                    // Only while the shopper may still pay there.
+                    payment_url: row.14.filter(|_| status == OrderStatus::Placed),
                 },
             }
         })
@@ -175,6 +189,23 @@ pub async fn record_payment(
     Ok(())
 }
 
+/// Records the provider's payment page of an order (where its buyer pays, and the session the
+/// provider's events name).
+pub async fn record_session(
+    conn: &mut PgConnection,
+    id: OrderId,
+    session: &str,
+    url: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(RECORD_SESSION)
+        .bind(id)
+        .bind(session)
+        .bind(url)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Moves an order from one of `from` to `to`; false when it is in none of them. A cancellation
 /// records its reason.
 pub async fn transition(
@@ -216,20 +247,25 @@ pub async fn unreleased(db: &PgPool, limit: i64) -> Result<Vec<OrderId>, sqlx::E
 }
 
 /// Orders placed longer than `age` ago whose checkout is not running (its key's lease expired
-/// or was given up): (order, buyer), oldest first.
+/// or was given up), or, paid on the provider's page, whose page is `page_age` old (it has
+/// expired or been paid, and its event did not come): (order, buyer, page session), oldest first.
 pub async fn abandoned(
     db: &PgPool,
     age: Duration,
+    page_age: Duration,
     limit: i64,
-) -> Result<Vec<(OrderId, Uuid)>, sqlx::Error> {
+) -> Result<Vec<(OrderId, Uuid, Option<String>)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT o.id, o.user_id FROM orders o \
-         WHERE o.status = 'placed' AND o.created_at < now() - make_interval(secs => $1) \
+        "SELECT o.id, o.user_id, o.payment_session FROM orders o \
+         WHERE o.status = 'placed' \
+           AND o.created_at < now() - make_interval(secs => \
+                 CASE WHEN o.payment_session IS NULL THEN $1 ELSE $2 END) \
            AND NOT EXISTS (SELECT 1 FROM idempotency_keys k \
                            WHERE k.order_id = o.id AND k.locked_until > now()) \
-         ORDER BY o.created_at LIMIT $2",
+         ORDER BY o.created_at LIMIT $3",
     )
     .bind(age.as_secs_f64())
+    .bind(page_age.as_secs_f64())
     .bind(limit)
     .fetch_all(db)
     .await

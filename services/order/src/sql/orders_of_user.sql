@@ -1,5 +1,5 @@
 -- A buyer's latest orders, newest first.
 SELECT id, user_id, status, currency, subtotal, discount, total, coupon_code, shipping_address,
-       cancel_reason, created_at, updated_at
+       cancel_reason, created_at, updated_at, payment_id, payment_session, payment_url
 FROM orders WHERE user_id = $1
 ORDER BY created_at DESC, id DESC LIMIT $2

@@ -51,6 +51,7 @@ async fn an_order_killed_between_commit_and_publish_loses_no_event_and_mails_onc
         ("PRODUCT_URL", product.address.clone()),
         ("OFFER_URL", offer.address.clone()),
         ("PAYMENT_PROVIDER_KEY", "local-test".to_owned()),
+        ("PAYMENT_WEBHOOK_SECRET", "local-test".to_owned()),
         ("KAFKA_BROKERS", brokers.clone()),
     ] {
         env.insert(key.to_owned(), value);

@@ -34,19 +34,22 @@ pub async fn spawn_upstream(signer: &TestSigner) -> (TestApp, TestApp) {
 }
 
 pub async fn spawn_shop() -> Shop {
+    spawn_shop_with(order::Settings::local()).await
+}
+
+/// The shop, order configured with `settings` (its payment provider).
+pub async fn spawn_shop_with(settings: order::Settings) -> Shop {
     let signer = TestSigner::start().await;
     let (product, offer) = spawn_upstream(&signer).await;
-    let order = TestApp::builder(order::Settings {
-        payment_provider_key: "local-test".to_owned().into(),
-    })
-    .signer(signer)
-    .call("product", &product.address)
-    .call("offer", &offer.address)
-    .spawn(
-        order::Application::build,
-        order::Application::run_until_stopped,
-    )
-    .await;
+    let order = TestApp::builder(settings)
+        .signer(signer)
+        .call("product", &product.address)
+        .call("offer", &offer.address)
+        .spawn(
+            order::Application::build,
+            order::Application::run_until_stopped,
+        )
+        .await;
     let admin = order.admin().0;
     Shop {
         product,

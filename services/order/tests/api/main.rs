@@ -4,6 +4,7 @@
 mod checkout;
 mod crash;
 mod helpers;
+mod stripe;
 
 #[tokio::test]
 async fn documents_its_api() {

@@ -1,0 +1,616 @@
+//! order with Stripe as its provider: the card taken on Stripe's page, the order settled by
+//! Stripe's signed events, captured on shipping, voided on cancellation, and the sweeper asking
+//! Stripe about a page whose event never came.
+//!
+//! Stripe cannot be reached from the test machine, so [`FakeStripe`] stands in for it: a server
+//! of the endpoints order calls, answering as Stripe's API reference describes (Checkout Sessions
+//! in `payment` mode with manual capture, PaymentIntents, idempotency keys, error bodies), and
+//! signing its events with the scheme of `kit::webhook`. What it checks of each request (the key,
+//! the API version, the idempotency key, the form) is asserted below.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::helpers::{Shop, checkout, key, spawn_shop_with};
+
+const SECRET_KEY: &str = "sk_test_order";
+const WEBHOOK_SECRET: &str = "whsec_order_test";
+
+#[derive(Debug, Clone)]
+struct Session {
+    id: String,
+    order: String,
+    status: &'static str,
+    intent: Option<String>,
+    form: HashMap<String, String>,
+}
+
+/// One request order made: method, path, idempotency key.
+type Call = (String, String, Option<String>);
+
+#[derive(Default)]
+struct Ledger {
+    sessions: HashMap<String, Session>,
+    /// PaymentIntent id → status.
+    intents: HashMap<String, &'static str>,
+    /// Idempotency key → the session it created.
+    keys: HashMap<String, String>,
+    calls: Vec<Call>,
+}
+
+#[derive(Clone, Default)]
+struct FakeStripe {
+    ledger: Arc<Mutex<Ledger>>,
+    url: String,
+}
+
+fn stripe_error(code: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(
+            json!({"error": {"type": "invalid_request_error", "code": code,
+            "message": "see code"}}),
+        ),
+    )
+        .into_response()
+}
+
+fn session_json(session: &Session) -> Value {
+    json!({
+        "id": session.id, "object": "checkout.session", "status": session.status,
+        "payment_status": "unpaid", "payment_intent": session.intent,
+        "client_reference_id": session.order,
+        "url": (session.status == "open").then(|| format!("https://checkout.stripe.test/c/pay/{}", session.id)),
+    })
+}
+
+/// Checks what every call must carry, and records it.
+fn record(
+    fake: &FakeStripe,
+    method: &str,
+    path: &str,
+    headers: &HeaderMap,
+) -> Result<(), Box<Response>> {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if auth != Some(&format!("Bearer {SECRET_KEY}")) {
+        return Err(Box::new(
+            (StatusCode::UNAUTHORIZED, "bad key").into_response(),
+        ));
+    }
+    if headers.get("stripe-version").is_none() {
+        return Err(Box::new(stripe_error("missing_version")));
+    }
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if method == "POST" && key.is_none() {
+        return Err(Box::new(stripe_error("idempotency_key_missing")));
+    }
+    fake.ledger
+        .lock()
+        .unwrap()
+        .calls
+        .push((method.to_owned(), path.to_owned(), key));
+    Ok(())
+}
+
+async fn create_session(
+    State(fake): State<FakeStripe>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    if let Err(response) = record(&fake, "POST", "/v1/checkout/sessions", &headers) {
+        return *response;
+    }
+    let key = headers["idempotency-key"].to_str().unwrap().to_owned();
+    let mut ledger = fake.ledger.lock().unwrap();
+    if let Some(id) = ledger.keys.get(&key).cloned() {
+        // Stripe replays the first answer to a key used again with the same parameters.
+        let session = ledger.sessions[&id].clone();
+        if session.form != form {
+            return stripe_error("idempotency_key_in_use");
+        }
+        return axum::Json(session_json(&session)).into_response();
+    }
+    let session = Session {
+        id: format!("cs_test_{}", uuid::Uuid::now_v7().simple()),
+        order: form.get("client_reference_id").cloned().unwrap_or_default(),
+        status: "open",
+        intent: None,
+        form,
+    };
+    ledger.keys.insert(key, session.id.clone());
+    ledger.sessions.insert(session.id.clone(), session.clone());
+    axum::Json(session_json(&session)).into_response()
+}
+
+async fn read_session(
+    State(fake): State<FakeStripe>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = record(
+        &fake,
+        "GET",
+        &format!("/v1/checkout/sessions/{id}"),
+        &headers,
+    ) {
+        return *response;
+    }
+    match fake.ledger.lock().unwrap().sessions.get(&id) {
+        Some(session) => axum::Json(session_json(session)).into_response(),
+        None => stripe_error("resource_missing"),
+    }
+}
+
+async fn expire_session(
+    State(fake): State<FakeStripe>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/v1/checkout/sessions/{id}/expire");
+    if let Err(response) = record(&fake, "POST", &path, &headers) {
+        return *response;
+    }
+    let mut ledger = fake.ledger.lock().unwrap();
+    let Some(session) = ledger.sessions.get_mut(&id) else {
+        return stripe_error("resource_missing");
+    };
+    if session.status != "open" {
+        return stripe_error("checkout_session_not_open");
+    }
+    session.status = "expired";
+    axum::Json(session_json(session)).into_response()
+}
+
+async fn intent_action(
+    State(fake): State<FakeStripe>,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/v1/payment_intents/{id}/{action}");
+    if let Err(response) = record(&fake, "POST", &path, &headers) {
+        return *response;
+    }
+    let mut ledger = fake.ledger.lock().unwrap();
+    let Some(status) = ledger.intents.get_mut(&id) else {
+        return stripe_error("resource_missing");
+    };
+    let next = match (action.as_str(), *status) {
+        ("capture", "requires_capture") => "succeeded",
+        ("cancel", "requires_capture") => "canceled",
+        _ => return stripe_error("payment_intent_unexpected_state"),
+    };
+    *status = next;
+    axum::Json(json!({"id": id, "object": "payment_intent", "status": next})).into_response()
+}
+
+async fn read_intent(
+    State(fake): State<FakeStripe>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = record(&fake, "GET", &format!("/v1/payment_intents/{id}"), &headers) {
+        return *response;
+    }
+    match fake.ledger.lock().unwrap().intents.get(&id) {
+        Some(status) => axum::Json(json!({"id": id, "object": "payment_intent", "status": status}))
+            .into_response(),
+        None => stripe_error("resource_missing"),
+    }
+}
+
+impl FakeStripe {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let fake = Self {
+            url: format!("http://{}", listener.local_addr().unwrap()),
+            ..Self::default()
+        };
+        let router = axum::Router::new()
+            .route("/v1/checkout/sessions", post(create_session))
+            .route("/v1/checkout/sessions/{id}", get(read_session))
+            .route("/v1/checkout/sessions/{id}/expire", post(expire_session))
+            .route("/v1/payment_intents/{id}", get(read_intent))
+            .route("/v1/payment_intents/{id}/{action}", post(intent_action))
+            .with_state(fake.clone());
+        #[allow(clippy::disallowed_methods)] // the stand-in lives as long as the test
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        fake
+    }
+
+    fn settings(&self) -> order::Settings {
+        order::Settings {
+            payment_provider_key: SECRET_KEY.to_owned().into(),
+            payment_webhook_secret: WEBHOOK_SECRET.to_owned().into(),
+            payment_api_url: Some(self.url.clone()),
+        }
+    }
+
+    /// The session order opened for `order`.
+    fn session_of(&self, order: &str) -> Session {
+        let ledger = self.ledger.lock().unwrap();
+        ledger
+            .sessions
+            .values()
+            .find(|s| s.order == order)
+            .cloned()
+            .expect("a session for the order")
+    }
+
+    /// The shopper pays on the page: the session completes, its PaymentIntent holds the amount.
+    fn pay(&self, session: &str) -> String {
+        let mut ledger = self.ledger.lock().unwrap();
+        let intent = format!("pi_test_{}", uuid::Uuid::now_v7().simple());
+        let found = ledger.sessions.get_mut(session).unwrap();
+        found.status = "complete";
+        found.intent = Some(intent.clone());
+        ledger.intents.insert(intent.clone(), "requires_capture");
+        intent
+    }
+
+    fn intent(&self, id: &str) -> &'static str {
+        self.ledger.lock().unwrap().intents[id]
+    }
+
+    fn calls(&self) -> Vec<Call> {
+        self.ledger.lock().unwrap().calls.clone()
+    }
+
+    /// The event Stripe sends about `session` now, and its signature header.
+    fn event(&self, kind: &str, session: &str) -> (Vec<u8>, String) {
+        let object = session_json(&self.ledger.lock().unwrap().sessions[session]);
+        let body = serde_json::to_vec(&json!({
+            "id": format!("evt_{}", uuid::Uuid::now_v7().simple()), "object": "event",
+            "type": kind, "data": {"object": object},
+        }))
+        .unwrap();
+        let signature = kit::webhook::sign(
+            WEBHOOK_SECRET.as_bytes(),
+            chrono::Utc::now().timestamp(),
+            &body,
+        );
+        (body, signature)
+    }
+}
+
+/// Sends an event to order as Stripe would (no token; its signature is the credential).
+async fn deliver(shop: &Shop, body: &[u8], signature: Option<&str>) -> reqwest::Response {
+    let mut request = shop
+        .order
+        .post("/v1/orders/payment-events")
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    if let Some(signature) = signature {
+        request = request.header("stripe-signature", signature);
+    }
+    request.send().await.unwrap()
+}
+
+/// A checkout body paid on the provider's page.
+fn hosted(variant: &str) -> Value {
+    let mut body = checkout(&[(variant, 1)], None, "");
+    body.as_object_mut().unwrap().remove("payment");
+    body["return_url"] = json!("https://shop.example.com/orders/{order}");
+    body
+}
+
+async fn order_of(shop: &Shop, token: &str, id: &str) -> Value {
+    shop.order
+        .get(&format!("/v1/orders/{id}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn outbox_count(shop: &Shop, kind: &str, order: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE envelope ->> 'type' = $1 AND envelope -> 'payload' ->> 'order_id' = $2",
+    )
+    .bind(kind)
+    .bind(order)
+    .fetch_one(shop.order.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_checkout_is_paid_on_stripes_page_and_settled_by_its_signed_event() {
+    let stripe = FakeStripe::start().await;
+    let shop = spawn_shop_with(stripe.settings()).await;
+    let (buyer, _) = shop.order.customer();
+    let variant = shop.variant("STRIPE-1", 1250, 3).await;
+
+    let method: Value = shop
+        .order
+        .get("/v1/orders/payment-method")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(method, json!({"form": "provider-page"}));
+
+    // The card never reaches the shop; the way back is required.
+    let with_card = shop
+        .checkout(
+            &buyer,
+            &key(),
+            &checkout(&[(&variant, 1)], None, "4242 4242 4242 4242"),
+        )
+        .await;
+    let problem = kit::testing::problem(with_card, 422).await;
+    let fields = problem["errors"].to_string();
+    assert!(
+        fields.contains("payment") && fields.contains("return_url"),
+        "{problem}"
+    );
+    let mut bad_url = hosted(&variant);
+    bad_url["return_url"] = json!("javascript:alert(1)");
+    kit::testing::problem(shop.checkout(&buyer, &key(), &bad_url).await, 422).await;
+    assert_eq!(
+        shop.stock(&variant).await,
+        3,
+        "nothing held for a refused checkout"
+    );
+
+    let checkout_key = key();
+    let response = shop
+        .checkout(&buyer, &checkout_key, &hosted(&variant))
+        .await;
+    assert_eq!(response.status(), 201);
+    let first = response.bytes().await.unwrap();
+    let placed: Value = serde_json::from_slice(&first).unwrap();
+    let id = placed["id"].as_str().unwrap().to_owned();
+    assert_eq!(placed["status"], "placed");
+    let session = stripe.session_of(&id);
+    assert_eq!(
+        placed["payment_url"],
+        format!("https://checkout.stripe.test/c/pay/{}", session.id)
+    );
+    assert_eq!(
+        shop.stock(&variant).await,
+        2,
+        "the stock is held while the shopper pays"
+    );
+    // What Stripe was asked for: the total, manual capture, the way back with the order's id.
+    let form = &session.form;
+    assert_eq!(form["mode"], "payment");
+    assert_eq!(form["payment_intent_data[capture_method]"], "manual");
+    assert_eq!(form["line_items[0][price_data][unit_amount]"], "1250");
+    assert_eq!(form["line_items[0][price_data][currency]"], "usd");
+    assert_eq!(form["client_reference_id"], id);
+    assert_eq!(
+        form["success_url"],
+        format!("https://shop.example.com/orders/{id}")
+    );
+    let placed_calls = stripe.calls();
+    assert_eq!(placed_calls.len(), 1);
+    assert_eq!(
+        placed_calls[0].2.as_deref(),
+        Some(format!("{id}/authorize").as_str())
+    );
+
+    // A retry answers the same bytes and opens no second page.
+    let again = shop
+        .checkout(&buyer, &checkout_key, &hosted(&variant))
+        .await;
+    assert_eq!(again.bytes().await.unwrap(), first);
+    assert_eq!(stripe.calls().len(), 1);
+
+    // The shopper pays; an unsigned, forged or stale event changes nothing.
+    let intent = stripe.pay(&session.id);
+    let (body, signature) = stripe.event("checkout.session.completed", &session.id);
+    let problem = kit::testing::problem(deliver(&shop, &body, None).await, 400).await;
+    assert_eq!(problem["type"], "/problems/invalid-signature", "{problem}");
+    let forged = kit::webhook::sign(b"whsec_guess", chrono::Utc::now().timestamp(), &body);
+    kit::testing::problem(deliver(&shop, &body, Some(&forged)).await, 400).await;
+    let stale = kit::webhook::sign(
+        WEBHOOK_SECRET.as_bytes(),
+        chrono::Utc::now().timestamp() - 600,
+        &body,
+    );
+    kit::testing::problem(deliver(&shop, &body, Some(&stale)).await, 400).await;
+    assert_eq!(order_of(&shop, &buyer, &id).await["status"], "placed");
+
+    // The signed event pays it, once however often it comes.
+    for _ in 0..3 {
+        assert_eq!(deliver(&shop, &body, Some(&signature)).await.status(), 204);
+    }
+    let paid = order_of(&shop, &buyer, &id).await;
+    assert_eq!(paid["status"], "paid");
+    assert!(
+        paid.get("payment_url").is_none(),
+        "no page to pay once paid: {paid}"
+    );
+    assert_eq!(outbox_count(&shop, "order.paid", &id).await, 1);
+    assert_eq!(
+        stripe.intent(&intent),
+        "requires_capture",
+        "authorized, not taken"
+    );
+
+    // Shipping captures the PaymentIntent, under a key of its own.
+    let shipped = shop
+        .order
+        .post(&format!("/v1/orders/{id}/ship"))
+        .bearer_auth(&shop.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shipped.status(), 200);
+    assert_eq!(stripe.intent(&intent), "succeeded");
+    let capture = stripe.calls().into_iter().last().unwrap();
+    assert_eq!(capture.1, format!("/v1/payment_intents/{intent}/capture"));
+    assert_eq!(capture.2, Some(format!("{id}/capture")));
+}
+
+#[tokio::test]
+async fn an_expired_page_cancels_the_order_and_gives_the_stock_back() {
+    let stripe = FakeStripe::start().await;
+    let shop = spawn_shop_with(stripe.settings()).await;
+    let (buyer, _) = shop.order.customer();
+    let variant = shop.variant("STRIPE-2", 900, 1).await;
+    let placed: Value = shop
+        .checkout(&buyer, &key(), &hosted(&variant))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = placed["id"].as_str().unwrap();
+    assert_eq!(shop.stock(&variant).await, 0);
+    let session = stripe.session_of(id);
+    stripe
+        .ledger
+        .lock()
+        .unwrap()
+        .sessions
+        .get_mut(&session.id)
+        .unwrap()
+        .status = "expired";
+    let (body, signature) = stripe.event("checkout.session.expired", &session.id);
+    for _ in 0..2 {
+        assert_eq!(deliver(&shop, &body, Some(&signature)).await.status(), 204);
+    }
+    let cancelled = order_of(&shop, &buyer, id).await;
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["cancel_reason"], "payment-expired");
+    assert_eq!(shop.stock(&variant).await, 1);
+    assert_eq!(outbox_count(&shop, "order.cancelled", id).await, 1);
+}
+
+#[tokio::test]
+async fn cancelling_on_the_page_closes_it_and_a_payment_that_raced_it_is_voided() {
+    let stripe = FakeStripe::start().await;
+    let shop = spawn_shop_with(stripe.settings()).await;
+    let (buyer, _) = shop.order.customer();
+    let variant = shop.variant("STRIPE-3", 500, 5).await;
+
+    // Cancelled while the page is open: the page is expired.
+    let first: Value = shop
+        .checkout(&buyer, &key(), &hosted(&variant))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let first_id = first["id"].as_str().unwrap();
+    let cancel = |id: String| {
+        let shop = &shop;
+        let buyer = buyer.clone();
+        async move {
+            shop.order
+                .post(&format!("/v1/orders/{id}/cancel"))
+                .bearer_auth(&buyer)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(cancel(first_id.to_owned()).await.status(), 200);
+    assert_eq!(stripe.session_of(first_id).status, "expired");
+
+    // Paid on the page a moment before the buyer cancelled, its event not yet in: the
+    // cancellation cancels the PaymentIntent, and the late event changes nothing.
+    let second: Value = shop
+        .checkout(&buyer, &key(), &hosted(&variant))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second_id = second["id"].as_str().unwrap();
+    let session = stripe.session_of(second_id);
+    let intent = stripe.pay(&session.id);
+    assert_eq!(cancel(second_id.to_owned()).await.status(), 200);
+    assert_eq!(stripe.intent(&intent), "canceled");
+    let (body, signature) = stripe.event("checkout.session.completed", &session.id);
+    assert_eq!(deliver(&shop, &body, Some(&signature)).await.status(), 204);
+    let order = order_of(&shop, &buyer, second_id).await;
+    assert_eq!(order["status"], "cancelled");
+    assert_eq!(outbox_count(&shop, "order.paid", second_id).await, 0);
+    assert_eq!(shop.stock(&variant).await, 5);
+}
+
+#[tokio::test]
+async fn the_sweeper_asks_stripe_about_a_page_whose_event_never_came() {
+    let stripe = FakeStripe::start().await;
+    let shop = spawn_shop_with(stripe.settings()).await;
+    let (buyer, _) = shop.order.customer();
+    let variant = shop.variant("STRIPE-4", 700, 5).await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let placed: Value = shop
+            .checkout(&buyer, &key(), &hosted(&variant))
+            .await
+            .json()
+            .await
+            .unwrap();
+        ids.push(placed["id"].as_str().unwrap().to_owned());
+    }
+    // The first was paid, the second left open; neither event arrived. An hour and a half
+    // later the sweeper settles both.
+    let paid_session = stripe.session_of(&ids[0]);
+    stripe.pay(&paid_session.id);
+    sqlx::query("UPDATE orders SET created_at = now() - interval '90 minutes'")
+        .execute(shop.order.pool())
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let first = order_of(&shop, &buyer, &ids[0]).await;
+        let second = order_of(&shop, &buyer, &ids[1]).await;
+        if first["status"] == "paid" && second["status"] == "cancelled" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not settled: {first} {second}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(stripe.session_of(&ids[1]).status, "expired");
+    assert_eq!(shop.stock(&variant).await, 4);
+}
+
+#[tokio::test]
+async fn the_local_provider_takes_cards_and_no_events() {
+    let shop = crate::helpers::spawn_shop().await;
+    let method: Value = shop
+        .order
+        .get("/v1/orders/payment-method")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(method, json!({"form": "card"}));
+    let problem = kit::testing::problem(deliver(&shop, b"{}", Some("t=1,v1=00")).await, 404).await;
+    assert!(
+        problem["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("no-payment-events")
+    );
+    let (buyer, _) = shop.order.customer();
+    let variant = shop.variant("LOCAL-1", 100, 1).await;
+    let mut no_card = checkout(&[(&variant, 1)], None, "");
+    no_card.as_object_mut().unwrap().remove("payment");
+    let problem = kit::testing::problem(shop.checkout(&buyer, &key(), &no_card).await, 422).await;
+    assert!(
+        problem["errors"].to_string().contains("payment"),
+        "{problem}"
+    );
+}
