@@ -30,8 +30,19 @@ pub struct Shop {
 }
 
 impl Shop {
-    /// Starts every service and loads the demo catalogue.
+    /// Starts every service and loads the demo catalogue; order pays with the local test-mode
+    /// provider (cards typed into the storefront).
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_paying_with(order::Settings::local(), None).await
+    }
+
+    /// The shop with order's payment provider configured by `payments` (e.g. Stripe's stand-in,
+    /// `order::testing::FakeStripe`), and the storefront at `public_origin` (where a payment
+    /// page sends shoppers back).
+    pub async fn start_paying_with(
+        payments: order::Settings,
+        public_origin: Option<String>,
+    ) -> anyhow::Result<Self> {
         let mut auth_settings = auth_settings();
         auth_settings.password_cost = auth::passwords::PasswordCost::INSECURE_FOR_TESTS;
         let auth = TestApp::builder(auth_settings)
@@ -72,7 +83,7 @@ impl Shop {
                 offer::Application::run_until_stopped,
             )
             .await;
-        let order = TestApp::builder(order::Settings::local())
+        let order = TestApp::builder(payments)
             .tokens(tokens.clone())
             .call("product", &product.address)
             .call("offer", &offer.address)
@@ -123,6 +134,7 @@ impl Shop {
         })
         .tokens(tokens)
         .call("api-gateway", &gateway.address)
+        .configure(move |c| c.public_origin = public_origin)
         .spawn(
             storefront::Application::build,
             storefront::Application::run_until_stopped,

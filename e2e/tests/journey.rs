@@ -1,7 +1,9 @@
 //! The browse journey over HTTP, as a browser without JavaScript makes it: home, a category, a
 //! search with a typo, a product, add to the cart as a guest, change and remove lines, sign up
 //! (the guest cart joins the account's), sign out, sign in again to the same cart; and the
-//! session's edges: CSRF, cookies, a refresh of an expired access token.
+//! session's edges: CSRF, cookies, a refresh of an expired access token. And checkout with a
+//! provider that takes the card on its own page (Stripe's stand-in): no card on the shop's page,
+//! off to the provider's page, and back to an order its signed event paid.
 
 use e2e::Shop;
 use reqwest::StatusCode;
@@ -301,6 +303,125 @@ async fn an_expired_access_token_is_refreshed_without_the_visitor_noticing() {
     let (_, html) = jar.get(&client, &shop.storefront.url("/cart")).await;
     assert!(!html.contains(&email), "signed out");
     assert!(!jar.0.contains_key("sf_refresh"));
+}
+
+#[tokio::test]
+async fn with_a_payment_page_the_shopper_pays_there_and_the_providers_event_pays_the_order() {
+    let stripe = order::testing::FakeStripe::start().await;
+    let origin = "https://shop.test";
+    let shop = Shop::start_paying_with(stripe.settings(), Some(origin.to_owned()))
+        .await
+        .unwrap();
+    let browser = Shop::browser();
+    let site = |path: &str| shop.storefront.url(path);
+
+    let product = page(&browser, &site("/p/blue-mug")).await;
+    let csrf = field(&product, "csrf");
+    let variant = field(&product, "variant_id");
+    let add = [
+        ("csrf", csrf.as_str()),
+        ("slug", "blue-mug"),
+        ("variant_id", variant.as_str()),
+        ("quantity", "2"),
+    ];
+    post(&browser, &site("/cart/add"), &add).await;
+    let email = format!("payer-{}@example.com", unique());
+    let signed_up = post(
+        &browser,
+        &site("/signup"),
+        &[
+            ("csrf", &csrf),
+            ("email", &email),
+            ("password", "correct horse battery staple"),
+            ("next", "/checkout"),
+        ],
+    )
+    .await;
+    assert!(signed_up.starts_with("/checkout"), "{signed_up}");
+    let address_page = page(&browser, &site("/checkout")).await;
+    let review_at = post(
+        &browser,
+        &site("/checkout/address"),
+        &[
+            ("csrf", &field(&address_page, "csrf")),
+            ("name", "Ada Lovelace"),
+            ("line1", "12 Analytical Row"),
+            ("city", "London"),
+            ("postal_code", "NW1 6XE"),
+            ("country", "GB"),
+        ],
+    )
+    .await;
+    let review = page(&browser, &site(&review_at)).await;
+    assert!(
+        !review.contains("name=\"number\"") && !review.contains("cc-number"),
+        "the shop's page asks for no card: {review}"
+    );
+    assert!(review.contains("Place order and pay: $25.00"), "{review}");
+
+    let place = [
+        ("csrf", field(&review, "csrf")),
+        ("token", field(&review, "token")),
+        ("address", field(&review, "address")),
+        ("lines", field(&review, "lines")),
+    ];
+    let to = post(
+        &browser,
+        &site("/checkout/place"),
+        &place.each_ref().map(|(k, v)| (*k, v.as_str())),
+    )
+    .await;
+    assert!(
+        to.starts_with("https://checkout.stripe.test/c/pay/cs_test_"),
+        "{to}"
+    );
+    let session_id = to.rsplit('/').next().unwrap();
+    let orders = page(&browser, &site("/orders")).await;
+    let order_id = stripe
+        .calls()
+        .iter()
+        .find_map(|(_, path, key)| (path == "/v1/checkout/sessions").then(|| key.clone().unwrap()))
+        .unwrap()
+        .trim_end_matches("/authorize")
+        .to_owned();
+    assert!(orders.contains(&order_id[..8]), "in the history: {orders}");
+    let session = stripe.session_of(&order_id);
+    assert_eq!(session.id, session_id);
+    assert_eq!(
+        session.form["success_url"],
+        format!("{origin}/orders/{order_id}?notice=placed"),
+        "Stripe sends the shopper back to the confirmation"
+    );
+    let waiting = page(&browser, &site(&format!("/orders/{order_id}"))).await;
+    assert!(
+        waiting.contains(&to),
+        "a link back to the payment page: {waiting}"
+    );
+
+    // The shopper pays on Stripe's page; Stripe's signed event comes in through the gateway,
+    // without a token.
+    stripe.pay(session_id);
+    let (body, signature) = stripe.event("checkout.session.completed", session_id);
+    let delivered = reqwest::Client::new()
+        .post(shop.gateway.url("/v1/orders/payment-events"))
+        .header("content-type", "application/json")
+        .header("stripe-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delivered.status(), StatusCode::NO_CONTENT);
+    let confirmation = page(
+        &browser,
+        &site(&format!("/orders/{order_id}?notice=placed")),
+    )
+    .await;
+    assert!(confirmation.contains("Thank you for your order"));
+    assert!(
+        confirmation.contains("Paid: preparing to ship"),
+        "{confirmation}"
+    );
+    assert!(!confirmation.contains(&to), "nothing left to pay");
 }
 
 fn unique() -> String {

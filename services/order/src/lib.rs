@@ -5,8 +5,8 @@
 //! `Application`, its router and the sweeper), `routes/` (one module per resource), `model`
 //! (the API's types), `orders` (checkout under an idempotency key, and the lifecycle placed →
 //! paid → shipped, placed/paid → cancelled), `upstream` (product and offer: prices, stock and
-//! coupon holds keyed by the order), `payments` (the provider interface and the local test-mode
-//! provider), `storage` (queries; migrations in `migrations/`). Publishes `order.placed`,
+//! coupon holds keyed by the order), `payments` (the provider interface, the local test-mode
+//! provider and Stripe), `testing` (feature `testing`: a stand-in for Stripe's API), `storage` (queries; migrations in `migrations/`). Publishes `order.placed`,
 //! `order.paid`, `order.cancelled` and `order.shipped` on `order.v1` through the outbox.
 
 pub mod config;
@@ -17,6 +17,8 @@ pub mod platform;
 pub mod routes;
 pub mod startup;
 pub mod storage;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod upstream;
 
 pub use config::{Config, Settings};

@@ -187,6 +187,9 @@ pub struct Order {
     pub cancel_reason: Option<String>,
     /// RFC 3339.
     pub created_at: String,
+    /// Where the buyer pays, while a placed order waits for payment on the provider's page.
+    #[serde(default)]
+    pub payment_url: Option<String>,
 }
 
 impl Order {
@@ -226,7 +229,19 @@ pub struct Checkout {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
     pub shipping_address: Address,
-    pub payment: Card,
+    /// The card, when the shop takes cards on its own form ([`Api::takes_card`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<Card>,
+    /// Otherwise where the provider's payment page sends the shopper back (`{order}` is
+    /// replaced by the order's id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct PaymentMethod {
+    /// `card` or `provider-page`.
+    form: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -496,6 +511,16 @@ impl Api {
         )
         .json_response()
         .await
+    }
+
+    /// Whether the shop takes the card on its own checkout form (the local test-mode provider),
+    /// rather than on the payment provider's page.
+    pub async fn takes_card(&self, caller: &Caller) -> Result<bool, ClientError> {
+        let method: PaymentMethod = self
+            .call(self.gateway.get("/v1/orders/payment-method"), caller)
+            .json_response()
+            .await?;
+        Ok(method.form == "card")
     }
 
     /// The signed-in buyer's orders, newest first.

@@ -6,6 +6,11 @@
 //!    form: quoting changes nothing), the card, and "Place order" (`POST /checkout/place`);
 //! 3. the order's page is the confirmation (`/orders/{id}?notice=placed`).
 //!
+//! With a payment provider that takes the card on its own page (Stripe in a cluster; order says
+//! which), step 2 has no card fields: "Continue to payment" places the order and sends the
+//! shopper to the provider's page, which sends them back to the confirmation; the order is paid
+//! when the provider confirms it to order.
+//!
 //! The "Place order" form carries everything the order is made of: the lines as reviewed, the
 //! address id, the coupon and a random token that becomes the checkout's `Idempotency-Key`. A
 //! double click, a resent form or a network retry therefore sends the same request with the same
@@ -249,6 +254,8 @@ struct ReviewPage {
     coupon_typed: String,
     coupon_error: Option<String>,
     total: String,
+    /// The card is typed here (else it is typed on the provider's page).
+    card_form: bool,
     /// The new checkout's token (its Idempotency-Key).
     token: Uuid,
     errors: Vec<String>,
@@ -310,6 +317,7 @@ async fn review(
             },
         }
     }
+    let card_form = state.api.takes_card(&caller).await?;
     let discount = applied.as_ref().map_or(0, |d| d.discount);
     let total = Money::new(subtotal.amount - discount, subtotal.currency);
     let layout = layout(state, session, jar, "Checkout: review and pay", None, None).await?;
@@ -343,6 +351,7 @@ async fn review(
         },
         coupon_error,
         total: total.display(),
+        card_form,
         token: Uuid::new_v4(),
         errors,
     })
@@ -435,15 +444,26 @@ pub async fn place(
         return Ok(Redirect::to("/checkout").into_response());
     };
     let coupon = typed_coupon(Some(&form.coupon));
+    let card_form = state.api.takes_card(&caller).await?;
+    let return_url = if card_form {
+        None
+    } else {
+        // The provider's page sends the shopper back to the confirmation.
+        let origin = state.cookies.origin.as_deref().ok_or(PageError::BadRequest(
+            "This shop cannot take payments yet: its public address (PUBLIC_ORIGIN) is not set.",
+        ))?;
+        Some(format!("{origin}/orders/{{order}}?notice=placed"))
+    };
     let checkout = Checkout {
         lines,
         coupon_code: coupon.clone(),
         shipping_address: address.address.clone(),
-        payment: Card {
+        payment: card_form.then_some(Card {
             number: form.number,
             expiry: form.expiry,
             cvc: form.cvc,
-        },
+        }),
+        return_url,
     };
     let error = match state.api.place_order(&caller, form.token, &checkout).await {
         Ok(order) => {
@@ -456,6 +476,10 @@ pub async fn place(
                 }
             };
             tracing::info!(order = %order.id, "order placed");
+            if let Some(page) = order.payment_url.filter(|_| order.status == "placed") {
+                // Paid on the provider's page, which sends the shopper back.
+                return Ok((jar, Redirect::to(&page)).into_response());
+            }
             let to = format!("/orders/{}?notice=placed", order.id);
             return Ok((jar, Redirect::to(&to)).into_response());
         }

@@ -34,6 +34,8 @@ fn cancel_text(reason: Option<&str>) -> &'static str {
         Some("admin") => "The shop cancelled it.",
         Some("payment-declined") => "The card was declined.",
         Some("checkout-abandoned") => "The checkout was not finished.",
+        Some("payment-expired") => "It was not paid in time.",
+        Some("payment-failed") => "The payment could not be made.",
         _ => "",
     }
 }
@@ -134,6 +136,8 @@ struct OrderPage {
     address: String,
     cancellable: bool,
     cancelled_because: &'static str,
+    /// Where to pay, while it waits for payment on the provider's page.
+    pay_at: Option<String>,
 }
 
 /// One order; with `?notice=placed`, the checkout's confirmation.
@@ -194,6 +198,10 @@ pub async fn show(
         address: one_line(&order.shipping_address),
         cancellable: order.cancellable(),
         cancelled_because: cancel_text(order.cancel_reason.as_deref()),
+        pay_at: order
+            .payment_url
+            .clone()
+            .filter(|_| order.status == "placed"),
     }))
 }
 
