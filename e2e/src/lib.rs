@@ -83,7 +83,9 @@ impl Shop {
                 offer::Application::run_until_stopped,
             )
             .await;
+        let shop_origin = public_origin.clone();
         let order = TestApp::builder(payments)
+            .configure(move |c| c.storefront_origin = shop_origin)
             .tokens(tokens.clone())
             .call("product", &product.address)
             .call("offer", &offer.address)

@@ -451,6 +451,13 @@ impl Platform {
             .collect()
     }
 
+    /// The shop's front door (`platform.storefront`), when it names a service.
+    pub fn storefront_service(&self) -> Option<&Service> {
+        self.storefront
+            .as_deref()
+            .and_then(|name| self.services.get(name))
+    }
+
     /// The service that signs access tokens and serves [`JWKS_PATH`], if tokens are declared.
     pub fn token_signer(&self) -> Option<&Service> {
         self.tokens

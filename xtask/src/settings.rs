@@ -44,6 +44,10 @@ pub enum Setting {
     /// `http://127.0.0.1:<port>` locally): its cookies are `Secure` on https, and form posts must
     /// come from it.
     PublicOrigin,
+    /// Where people reach the shop's pages (`platform.storefront`'s origin, as
+    /// [`Setting::PublicOrigin`]), for services with API routes: links back to the shop, such
+    /// as the page a payment provider sends the shopper back to, must point there.
+    StorefrontOrigin,
 }
 
 /// Every variable of `service`, in a stable order.
@@ -100,6 +104,9 @@ pub fn settings(platform: &Platform, service: &Service) -> Vec<(String, Setting)
     }
     if service.ingress_host.is_some() {
         vars.push(("PUBLIC_ORIGIN".to_owned(), Setting::PublicOrigin));
+    }
+    if !service.routes.is_empty() && platform.storefront_service().is_some() {
+        vars.push(("STOREFRONT_ORIGIN".to_owned(), Setting::StorefrontOrigin));
     }
     vars
 }

@@ -648,6 +648,10 @@ pub(crate) fn service_env(
                 token_value(platform, &setting).unwrap_or_default()
             }
             Setting::PublicOrigin => local_url(service),
+            Setting::StorefrontOrigin => platform
+                .storefront_service()
+                .map(local_url)
+                .unwrap_or_default(),
             Setting::JwksUrl => platform
                 .token_signer()
                 .map(|signer| format!("{}{JWKS_PATH}", local_url(signer)))

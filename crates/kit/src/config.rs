@@ -266,6 +266,9 @@ pub struct CommonConfig {
     /// Where people reach the service (`PUBLIC_ORIGIN`, e.g. `https://shop.example.com`), for
     /// services with a public host.
     pub public_origin: Option<String>,
+    /// Where people reach the shop's pages (`STOREFRONT_ORIGIN`), for services with API routes:
+    /// links back to the shop must point there.
+    pub storefront_origin: Option<String>,
 }
 
 /// Access-token settings, rendered from platform.toml `[tokens]`.
@@ -372,6 +375,10 @@ impl CommonConfig {
             public_origin: env.optional(
                 "PUBLIC_ORIGIN",
                 "the scheme and host people use, e.g. https://shop.example.com",
+            ),
+            storefront_origin: env.optional(
+                "STOREFRONT_ORIGIN",
+                "the scheme and host of the shop's pages, e.g. https://shop.example.com",
             ),
         }
     }

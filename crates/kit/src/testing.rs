@@ -259,6 +259,7 @@ pub fn common_config(service: &str) -> CommonConfig {
         trusted_proxy_hops: 0,
         otlp_endpoint: None,
         public_origin: None,
+        storefront_origin: None,
     }
 }
 

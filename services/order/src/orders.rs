@@ -36,7 +36,7 @@ use crate::model::{
     CheckoutRequest, MAX_LINES, MAX_QUANTITY, Order, OrderId, OrderLine, OrderStatus,
 };
 use crate::payments::{
-    Authorization, Payment, PaymentEvent, PaymentProvider as _, PaymentRequest, Provider,
+    Authorization, PaymentError, PaymentEvent, PaymentProvider as _, PaymentRequest, Provider,
 };
 use crate::storage::{self, Claim};
 use crate::upstream::Upstream;
@@ -79,6 +79,8 @@ pub enum OrderError {
     },
     #[error("a service the order needs is unavailable: {0}")]
     Unavailable(String),
+    #[error("the payment provider did not capture the payment")]
+    Capture(#[source] PaymentError),
     #[error("order request failed")]
     Unexpected(#[from] anyhow::Error),
 }
@@ -112,6 +114,9 @@ impl ApiError for OrderError {
                 .kind("invalid-transition")
                 .detail(format!("An order that is {from} cannot become {to}.")),
             Self::Unavailable(_) => Problem::unavailable(),
+            Self::Capture(_) => Problem::new(StatusCode::BAD_GATEWAY)
+                .kind("payment-unavailable")
+                .detail("The payment provider did not capture the payment; the order is still paid, not shipped. Try again; if it keeps failing, the authorization may have lapsed."),
             Self::Unexpected(_) => Problem::internal(),
         }
     }
@@ -164,7 +169,11 @@ impl Orders {
         if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
             return Err(OrderError::KeyRequired);
         }
-        let problems = validate(request, self.payments.takes_card());
+        let problems = validate(
+            request,
+            self.payments.takes_card(),
+            self.payments.return_origin(),
+        );
         if !problems.is_empty() {
             return Err(OrderError::Invalid(problems));
         }
@@ -381,14 +390,9 @@ impl Orders {
         mut order: Order,
         request: &CheckoutRequest,
     ) -> Result<Outcome, OrderError> {
-        let payment = Payment {
-            order: order.id,
-            id: None,
-            session: None,
-        };
         let authorization = if order.total == 0 {
             Ok(Authorization::Approved {
-                payment_id: "free".to_owned(),
+                payment_id: crate::payments::FREE.to_owned(),
             })
         } else {
             self.payments
@@ -406,13 +410,7 @@ impl Orders {
             Ok(Authorization::Approved { payment_id }) => {
                 if !self.mark_paid(user, order.id, &payment_id).await? {
                     // Cancelled meanwhile (the sweeper took it for abandoned): no charge.
-                    self.payments
-                        .void(&Payment {
-                            id: Some(payment_id),
-                            ..payment
-                        })
-                        .await
-                        .context("cannot void")?;
+                    self.void_late(order.id, Some(&payment_id), None).await?;
                     return Ok(Outcome::problem(declined(Some(ABANDONED))));
                 }
                 order.status = OrderStatus::Paid;
@@ -420,9 +418,15 @@ impl Orders {
             }
             Ok(Authorization::Redirect { session, url }) => {
                 let mut conn = self.db.acquire().await.context("cannot connect")?;
-                storage::record_session(&mut conn, order.id, &session, &url)
+                if !storage::record_session(&mut conn, order.id, &session, &url)
                     .await
-                    .context("cannot record the payment page")?;
+                    .context("cannot record the payment page")?
+                {
+                    // Cancelled meanwhile: close the page rather than send the shopper there.
+                    drop(conn);
+                    self.void_late(order.id, None, Some(&session)).await?;
+                    return Ok(Outcome::problem(declined(Some(ABANDONED))));
+                }
                 order.payment_url = Some(url);
                 return Ok(Outcome::order(&order));
             }
@@ -433,11 +437,8 @@ impl Orders {
                     .detail(format!("{reason} You were not charged; try another card.")),
             ),
             Err(error) => {
-                tracing::warn!(order = %order.id, %error, "payment failed; voiding");
-                self.payments
-                    .void(&payment)
-                    .await
-                    .context("cannot void a failed payment")?;
+                // The cancellation below voids what the provider may have authorized.
+                tracing::warn!(order = %order.id, %error, "payment failed; cancelling");
                 (
                     "payment-failed",
                     Problem::new(StatusCode::BAD_GATEWAY)
@@ -523,14 +524,8 @@ impl Orders {
                 let now = self.get(order, stored.user_id, true).await?;
                 if now.status == OrderStatus::Cancelled {
                     // Paid after it was cancelled (abandoned, or by its buyer): give it back.
-                    self.payments
-                        .void(&Payment {
-                            id: Some(payment_id),
-                            ..stored.payment
-                        })
-                        .await
-                        .context("cannot void the payment of a cancelled order")?;
-                    tracing::info!(%order, "paid after its cancellation; voided");
+                    self.void_late(order, Some(&payment_id), None).await?;
+                    tracing::info!(%order, "paid after its cancellation; voiding");
                 }
             }
             PaymentEvent::Expired { .. } => {
@@ -588,7 +583,6 @@ impl Orders {
             });
         }
         let owner = stored.user_id;
-        let payment = stored.payment.clone();
         let reason = if admin && owner != viewer {
             "admin"
         } else {
@@ -604,15 +598,11 @@ impl Orders {
                 to: "cancelled",
             });
         }
-        self.payments
-            .void(&payment)
-            .await
-            .context("cannot void the payment")?;
         self.get(id, viewer, admin).await
     }
 
     /// Cancels `id` if it is in one of `from` (with `order.cancelled`), then gives its holds
-    /// back; whether it was cancelled now.
+    /// back and voids its payment; whether it was cancelled now.
     async fn cancel_unchecked(
         &self,
         user: Uuid,
@@ -638,6 +628,7 @@ impl Orders {
         tx.commit().await.context("cannot commit cancellation")?;
         if cancelled {
             self.release_and_record(id).await;
+            self.void_and_record(id).await;
         }
         Ok(cancelled)
     }
@@ -656,12 +647,8 @@ impl Orders {
                 to: "shipped",
             });
         }
-        if stored.order.total > 0 {
-            self.payments
-                .capture(&stored.payment)
-                .await
-                .context("cannot capture the payment")?;
-        }
+        // The order becomes shipped first, its row locked until the capture is done: a
+        // cancellation meanwhile waits, then finds it shipped (never a captured, cancelled order).
         let mut tx = self.db.begin().await.context("cannot begin")?;
         if !storage::transition(
             &mut tx,
@@ -677,6 +664,11 @@ impl Orders {
                 from: "no longer paid",
                 to: "shipped",
             });
+        }
+        // A failed capture rolls the shipping back (the transaction is dropped).
+        if let Err(error) = self.payments.capture(&stored.payment).await {
+            tracing::warn!(order = %id, error = format!("{error:#}"), "capture failed; not shipped");
+            return Err(OrderError::Capture(error));
         }
         kit::outbox::enqueue(
             &mut tx,
@@ -698,6 +690,40 @@ impl Orders {
     async fn release_quietly(&self, id: OrderId) {
         if let Err(error) = self.upstream.release(id).await {
             tracing::warn!(order = %id, %error, "cannot give back a failed checkout's holds");
+        }
+    }
+
+    /// Records a payment (or payment page) that came for an order already cancelled, then voids
+    /// it; the sweeper retries a failure.
+    async fn void_late(
+        &self,
+        id: OrderId,
+        payment_id: Option<&str>,
+        session: Option<&str>,
+    ) -> Result<(), OrderError> {
+        storage::record_late_payment(&self.db, id, payment_id, session)
+            .await
+            .context("cannot record a late payment")?;
+        self.void_and_record(id).await;
+        Ok(())
+    }
+
+    /// Voids a cancelled order's payment (or closes its payment page) and records it;
+    /// [`Orders::sweep`] retries a failure.
+    async fn void_and_record(&self, id: OrderId) {
+        let voided: anyhow::Result<()> = async {
+            let payment = storage::payment_of(&self.db, id)
+                .await
+                .context("cannot read the payment")?;
+            self.payments.void(&payment).await?;
+            storage::mark_voided(&self.db, id)
+                .await
+                .context("cannot record the void")?;
+            Ok(())
+        }
+        .await;
+        if let Err(error) = voided {
+            tracing::warn!(order = %id, error = format!("{error:#}"), "cannot void a cancelled order's payment; the sweeper retries");
         }
     }
 
@@ -748,17 +774,7 @@ impl Orders {
             .cancel_unchecked(user, id, &[OrderStatus::Placed], ABANDONED)
             .await
         {
-            Ok(true) => {
-                let payment = Payment {
-                    order: id,
-                    id: None,
-                    session,
-                };
-                if let Err(error) = self.payments.void(&payment).await {
-                    tracing::warn!(order = %id, %error, "cannot void an abandoned checkout");
-                }
-                tracing::info!(order = %id, "abandoned checkout cancelled");
-            }
+            Ok(true) => tracing::info!(order = %id, "abandoned checkout cancelled"),
             Ok(false) => {}
             Err(error) => {
                 tracing::warn!(order = %id, %error, "cannot cancel an abandoned checkout")
@@ -778,6 +794,14 @@ impl Orders {
                 }
             }
             Err(error) => tracing::warn!(%error, "cannot list abandoned checkouts"),
+        }
+        match storage::unvoided(&self.db, 100).await {
+            Ok(ids) => {
+                for id in ids {
+                    self.void_and_record(id).await;
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot list orders to void"),
         }
         match storage::unreleased(&self.db, 100).await {
             Ok(ids) => {
@@ -843,7 +867,11 @@ fn upstream(error: ClientError) -> OrderError {
 }
 
 /// Every field of a checkout request checked at once.
-pub fn validate(request: &CheckoutRequest, takes_card: bool) -> Vec<(String, String)> {
+pub fn validate(
+    request: &CheckoutRequest,
+    takes_card: bool,
+    return_origin: Option<&str>,
+) -> Vec<(String, String)> {
     let mut problems: Vec<(String, String)> = Vec::new();
     if request.lines.is_empty() || request.lines.len() > MAX_LINES {
         problems.push(("lines".into(), format!("must have 1 to {MAX_LINES} lines")));
@@ -890,8 +918,8 @@ pub fn validate(request: &CheckoutRequest, takes_card: bool) -> Vec<(String, Str
     }
     match (takes_card, request.return_url.as_deref()) {
         (_, Some(url)) => {
-            if let Some(problem) = return_url_problem(url) {
-                problems.push(("return_url".into(), problem.into()));
+            if let Some(problem) = return_url_problem(url, return_origin) {
+                problems.push(("return_url".into(), problem));
             }
         }
         (false, None) => problems.push((
@@ -904,20 +932,26 @@ pub fn validate(request: &CheckoutRequest, takes_card: bool) -> Vec<(String, Str
 }
 
 /// What is wrong with a return URL, if anything: it must be an absolute http(s) URL without
-/// credentials, at most 2,000 characters.
-fn return_url_problem(url: &str) -> Option<&'static str> {
+/// credentials, at most 2,000 characters, on `origin` when the provider sends shoppers there.
+fn return_url_problem(url: &str, origin: Option<&str>) -> Option<String> {
     if url.len() > 2000 {
-        return Some("must be at most 2000 characters");
+        return Some("must be at most 2000 characters".to_owned());
     }
-    match reqwest::Url::parse(url) {
-        Ok(parsed)
-            if matches!(parsed.scheme(), "http" | "https")
-                && parsed.host().is_some()
-                && parsed.username().is_empty()
-                && parsed.password().is_none() =>
-        {
-            None
-        }
-        _ => Some("must be an absolute http(s) URL"),
+    let parsed = reqwest::Url::parse(url).ok().filter(|parsed| {
+        matches!(parsed.scheme(), "http" | "https")
+            && parsed.host().is_some()
+            && parsed.username().is_empty()
+            && parsed.password().is_none()
+    });
+    let Some(parsed) = parsed else {
+        return Some("must be an absolute http(s) URL".to_owned());
+    };
+    let allowed = origin.and_then(|o| reqwest::Url::parse(o).ok());
+    match allowed {
+        Some(allowed) if parsed.origin() != allowed.origin() => Some(format!(
+            "must be a page of the shop, on {}",
+            allowed.origin().ascii_serialization()
+        )),
+        _ => None,
     }
 }

@@ -45,7 +45,11 @@ impl Application {
     /// Makes the state and the router and binds the port (0 picks a free one).
     pub async fn build(config: Config, platform: Platform) -> anyhow::Result<Self> {
         let runtime = platform.runtime.clone();
-        let payments = Provider::new(&config.service, platform.db.clone())?;
+        let payments = Provider::new(
+            &config.service,
+            config.common.storefront_origin.as_deref(),
+            platform.db.clone(),
+        )?;
         let orders = Orders {
             db: platform.db.clone(),
             upstream: Upstream {

@@ -189,21 +189,76 @@ pub async fn record_payment(
     Ok(())
 }
 
-/// Records the provider's payment page of an order (where its buyer pays, and the session the
-/// provider's events name).
+/// Records the provider's payment page of a placed order (where its buyer pays, and the session
+/// the provider's events name); false when it is no longer placed.
 pub async fn record_session(
     conn: &mut PgConnection,
     id: OrderId,
     session: &str,
     url: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(RECORD_SESSION)
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(RECORD_SESSION)
         .bind(id)
         .bind(session)
         .bind(url)
         .execute(conn)
         .await?;
+    Ok(changed.rows_affected() == 1)
+}
+
+/// What a cancelled order recorded of its payment, to void it.
+pub async fn payment_of(db: &PgPool, id: OrderId) -> Result<Payment, sqlx::Error> {
+    let (payment_id, session): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT payment_id, payment_session FROM orders WHERE id = $1")
+            .bind(id)
+            .fetch_one(db)
+            .await?;
+    Ok(Payment {
+        order: id,
+        id: payment_id,
+        session,
+    })
+}
+
+/// Records an authorization (or a payment page) that came for an order already cancelled, to be
+/// voided (again).
+pub async fn record_late_payment(
+    db: &PgPool,
+    id: OrderId,
+    payment_id: Option<&str>,
+    session: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE orders SET payment_id = coalesce($2, payment_id), \
+                           payment_session = coalesce($3, payment_session), voided_at = NULL \
+         WHERE id = $1 AND status = 'cancelled'",
+    )
+    .bind(id)
+    .bind(payment_id)
+    .bind(session)
+    .execute(db)
+    .await?;
     Ok(())
+}
+
+/// Records that a cancelled order's payment is voided.
+pub async fn mark_voided(db: &PgPool, id: OrderId) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE orders SET voided_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Cancelled orders whose payment is not voided yet (a void failed), oldest first.
+pub async fn unvoided(db: &PgPool, limit: i64) -> Result<Vec<OrderId>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM orders WHERE status = 'cancelled' AND voided_at IS NULL \
+         ORDER BY updated_at LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await
 }
 
 /// Moves an order from one of `from` to `to`; false when it is in none of them. A cancellation

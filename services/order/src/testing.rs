@@ -42,9 +42,11 @@ struct Ledger {
     sessions: HashMap<String, Session>,
     /// PaymentIntent id → status.
     intents: HashMap<String, &'static str>,
-    /// Idempotency key → the session it created.
-    keys: HashMap<String, String>,
+    /// Idempotency key → the parameters it came with and the first answer, replayed.
+    keys: HashMap<String, (HashMap<String, String>, Value)>,
     calls: Vec<Call>,
+    /// Stripe is down: every call answers 500.
+    down: bool,
 }
 
 /// The running stand-in.
@@ -82,6 +84,12 @@ fn record(
     path: &str,
     headers: &HeaderMap,
 ) -> Result<(), Box<Response>> {
+    if fake.ledger.lock().unwrap().down {
+        let body = json!({"error": {"type": "api_error"}});
+        return Err(Box::new(
+            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response(),
+        ));
+    }
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
     if auth != Some(&format!("Bearer {SECRET_KEY}")) {
         return Err(Box::new(
@@ -116,24 +124,31 @@ async fn create_session(
     }
     let key = headers["idempotency-key"].to_str().unwrap().to_owned();
     let mut ledger = fake.ledger.lock().unwrap();
-    if let Some(id) = ledger.keys.get(&key).cloned() {
-        // Stripe replays the first answer to a key used again with the same parameters.
-        let session = ledger.sessions[&id].clone();
-        if session.form != form {
+    if let Some((first, answer)) = ledger.keys.get(&key) {
+        // Stripe replays the first answer to a key used again with the same parameters, and
+        // refuses other parameters.
+        if *first != form {
             return stripe_error("idempotency_key_in_use");
         }
-        return axum::Json(session_json(&session)).into_response();
+        return axum::Json(answer.clone()).into_response();
+    }
+    // Stripe's window for expires_at: 30 minutes to 24 hours from now.
+    let now = chrono::Utc::now().timestamp();
+    match form.get("expires_at").and_then(|e| e.parse::<i64>().ok()) {
+        Some(at) if (now + 1800..=now + 86_400).contains(&at) => {}
+        _ => return stripe_error("parameter_invalid_integer"),
     }
     let session = Session {
         id: format!("cs_test_{}", uuid::Uuid::now_v7().simple()),
         order: form.get("client_reference_id").cloned().unwrap_or_default(),
         status: "open",
         intent: None,
-        form,
+        form: form.clone(),
     };
-    ledger.keys.insert(key, session.id.clone());
-    ledger.sessions.insert(session.id.clone(), session.clone());
-    axum::Json(session_json(&session)).into_response()
+    let answer = session_json(&session);
+    ledger.keys.insert(key, (form, answer.clone()));
+    ledger.sessions.insert(session.id.clone(), session);
+    axum::Json(answer).into_response()
 }
 
 async fn read_session(
@@ -261,6 +276,11 @@ impl FakeStripe {
         found.intent = Some(intent.clone());
         ledger.intents.insert(intent.clone(), "requires_capture");
         intent
+    }
+
+    /// Stripe goes down (every call answers 500) or comes back.
+    pub fn outage(&self, down: bool) {
+        self.ledger.lock().unwrap().down = down;
     }
 
     /// The page expires unpaid (Stripe's clock ran out).

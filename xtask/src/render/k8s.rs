@@ -563,6 +563,13 @@ fn all_settings(platform: &Platform, env: &Environment, s: &Service) -> Vec<EnvV
                         .map(|host| format!("https://{host}"))
                         .unwrap_or_default(),
                 ),
+                Setting::StorefrontOrigin => value(
+                    platform
+                        .storefront_service()
+                        .and_then(|storefront| platform.ingress_host(storefront, env))
+                        .map(|host| format!("https://{host}"))
+                        .unwrap_or_default(),
+                ),
                 Setting::JwksUrl => value(
                     platform
                         .token_signer()

@@ -31,6 +31,7 @@
 pub mod local;
 pub mod stripe;
 
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret as _;
 use sqlx::PgPool;
@@ -149,6 +150,9 @@ pub struct PaymentRequest<'a> {
     pub return_url: Option<&'a str>,
 }
 
+/// The payment id of an order whose total is zero: nothing to authorize, capture or void.
+pub const FREE: &str = "free";
+
 /// What order recorded of an order's payment: enough to capture or void it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payment {
@@ -205,18 +209,27 @@ pub enum Provider {
 
 impl Provider {
     /// The provider for the configured keys: `local-…` is the local test-mode provider, a
-    /// Stripe secret key is Stripe (which needs the webhook secret); anything else is an error,
-    /// said once, at start.
-    pub fn new(settings: &Settings, db: PgPool) -> anyhow::Result<Self> {
+    /// Stripe secret key is Stripe (which needs the webhook secret, and the storefront's origin
+    /// to send shoppers back to); anything else is an error, said once, at start.
+    pub fn new(
+        settings: &Settings,
+        storefront_origin: Option<&str>,
+        db: PgPool,
+    ) -> anyhow::Result<Self> {
         let key = settings.payment_provider_key.expose_secret();
         if key.starts_with("local-") {
             return Ok(Self::Local(LocalProvider::new(db)));
         }
         if stripe::is_key(key) {
+            let origin = storefront_origin.context(
+                "STOREFRONT_ORIGIN is not set: Stripe's payment page sends shoppers back to the \
+                 shop's pages there (platform.toml's storefront renders it)",
+            )?;
             return Ok(Self::Stripe(StripeProvider::new(
                 settings.payment_provider_key.clone(),
                 &settings.payment_webhook_secret,
                 settings.payment_api_url.as_deref(),
+                origin,
             )?));
         }
         anyhow::bail!(
@@ -224,6 +237,16 @@ impl Provider {
              key (sk_live_…, sk_test_… or a restricted rk_…), or local-<anything> for the local \
              test-mode provider"
         )
+    }
+
+    /// The origin a checkout's `return_url` must be on: the storefront's, for a provider whose
+    /// page sends the shopper there (so the provider's page cannot be made to send a payer to
+    /// another site); `None` when the provider sends nobody anywhere.
+    pub fn return_origin(&self) -> Option<&str> {
+        match self {
+            Self::Local(_) => None,
+            Self::Stripe(stripe) => Some(stripe.return_origin()),
+        }
     }
 
     /// The payment event a signed webhook carries, if it is one order acts on; `None` for
@@ -279,6 +302,9 @@ impl PaymentProvider for Provider {
     }
 
     async fn capture(&self, payment: &Payment) -> Result<(), PaymentError> {
+        if payment.id.as_deref() == Some(FREE) {
+            return Ok(());
+        }
         match self {
             Self::Local(local) => local.capture(payment).await,
             Self::Stripe(stripe) => stripe.capture(payment).await,
@@ -286,6 +312,9 @@ impl PaymentProvider for Provider {
     }
 
     async fn void(&self, payment: &Payment) -> Result<(), PaymentError> {
+        if payment.id.as_deref() == Some(FREE) {
+            return Ok(());
+        }
         match self {
             Self::Local(local) => local.void(payment).await,
             Self::Stripe(stripe) => stripe.void(payment).await,

@@ -44,6 +44,8 @@ pub struct StripeProvider {
     api: String,
     key: SecretString,
     webhook_secret: SecretString,
+    /// The storefront's origin: where the page may send shoppers back to.
+    return_origin: String,
 }
 
 impl std::fmt::Debug for StripeProvider {
@@ -95,13 +97,29 @@ struct StripeError {
     code: Option<String>,
 }
 
+/// A call Stripe refused, by its error's type and code (never its message, which may quote what
+/// was sent).
+fn refused(call: &str, error: &StripeError) -> PaymentError {
+    anyhow::anyhow!(
+        "{call}: Stripe refused it ({}{})",
+        error.kind,
+        error
+            .code
+            .as_deref()
+            .map(|c| format!(", {c}"))
+            .unwrap_or_default()
+    )
+    .into()
+}
+
 impl StripeProvider {
     /// A client of Stripe at `api` (default [`API`]); `webhook_secret` is the endpoint's
-    /// signing secret (`whsec_…`).
+    /// signing secret (`whsec_…`); the page sends shoppers back to pages on `return_origin`.
     pub fn new(
         key: SecretString,
         webhook_secret: &SecretString,
         api: Option<&str>,
+        return_origin: &str,
     ) -> anyhow::Result<Self> {
         anyhow::ensure!(
             webhook_secret.expose_secret().starts_with("whsec_"),
@@ -117,7 +135,13 @@ impl StripeProvider {
             api: api.unwrap_or(API).trim_end_matches('/').to_owned(),
             key,
             webhook_secret: webhook_secret.clone(),
+            return_origin: return_origin.trim_end_matches('/').to_owned(),
         })
+    }
+
+    /// The storefront's origin, which return URLs must be on.
+    pub fn return_origin(&self) -> &str {
+        &self.return_origin
     }
 
     /// Sends one call; a Stripe error body becomes a [`PaymentError::Failed`] naming its type
@@ -171,14 +195,7 @@ impl StripeProvider {
     ) -> Result<serde_json::Value, PaymentError> {
         self.call(method.clone(), path, idempotency_key, form)
             .await?
-            .map_err(|error| {
-                anyhow::anyhow!(
-                    "{method} {path}: Stripe refused it ({}{})",
-                    error.kind,
-                    error.code.map(|c| format!(", {c}")).unwrap_or_default()
-                )
-                .into()
-            })
+            .map_err(|error| refused(&format!("{method} {path}"), &error))
     }
 
     async fn get_session(&self, session: &str) -> Result<Session, PaymentError> {
@@ -191,6 +208,19 @@ impl StripeProvider {
             )
             .await?;
         Ok(serde_json::from_value(value).context("not a Checkout Session")?)
+    }
+
+    /// A PaymentIntent's status.
+    async fn intent_status(&self, intent: &str) -> Result<String, PaymentError> {
+        let found = self
+            .must(
+                reqwest::Method::GET,
+                &format!("/v1/payment_intents/{intent}"),
+                None,
+                &[],
+            )
+            .await?;
+        Ok(found["status"].as_str().unwrap_or("unknown").to_owned())
     }
 
     /// Cancels a PaymentIntent; one already cancelled is done.
@@ -207,29 +237,15 @@ impl StripeProvider {
         {
             Ok(_) => Ok(()),
             Err(error) if error.code.as_deref() == Some("payment_intent_unexpected_state") => {
-                let intent = self
-                    .must(
-                        reqwest::Method::GET,
-                        &format!("/v1/payment_intents/{intent}"),
-                        None,
-                        &[],
-                    )
-                    .await?;
-                match intent["status"].as_str() {
-                    Some("canceled") => Ok(()),
+                match self.intent_status(intent).await?.as_str() {
+                    "canceled" => Ok(()),
                     status => Err(anyhow::anyhow!(
-                        "cannot cancel PaymentIntent {}: it is {status:?}",
-                        intent["id"]
+                        "cannot cancel PaymentIntent {intent}: it is {status}"
                     )
                     .into()),
                 }
             }
-            Err(error) => Err(anyhow::anyhow!(
-                "POST {path}: Stripe refused it ({}, {:?})",
-                error.kind,
-                error.code
-            )
-            .into()),
+            Err(error) => Err(refused(&path, &error)),
         }
     }
 
@@ -359,14 +375,31 @@ impl PaymentProvider for StripeProvider {
             .id
             .as_deref()
             .context("no PaymentIntent to capture")?;
-        self.must(
-            reqwest::Method::POST,
-            &format!("/v1/payment_intents/{intent}/capture"),
-            Some(&payment.key("capture")),
-            &[],
-        )
-        .await?;
-        Ok(())
+        let path = format!("/v1/payment_intents/{intent}/capture");
+        match self
+            .call(
+                reqwest::Method::POST,
+                &path,
+                Some(&payment.key("capture")),
+                &[],
+            )
+            .await?
+        {
+            Ok(_) => Ok(()),
+            // Captured already (a retry after Stripe forgot the key, or from the dashboard) is
+            // done; an authorization that lapsed (Stripe cancels it after about 7 days) is not.
+            Err(error) if error.code.as_deref() == Some("payment_intent_unexpected_state") => {
+                match self.intent_status(intent).await?.as_str() {
+                    "succeeded" => Ok(()),
+                    status => Err(anyhow::anyhow!(
+                        "cannot capture PaymentIntent {intent}: it is {status} (an authorization \
+                         lapses about 7 days after it is made)"
+                    )
+                    .into()),
+                }
+            }
+            Err(error) => Err(refused(&path, &error)),
+        }
     }
 
     async fn void(&self, payment: &Payment) -> Result<(), PaymentError> {
@@ -379,16 +412,23 @@ impl PaymentProvider for StripeProvider {
         let found = self.get_session(session).await?;
         match (found.status.as_str(), found.payment_intent) {
             ("open", _) => {
-                // Expiring an open session ends its page; a shopper paying that instant makes
-                // it complete instead, and the next void finds its PaymentIntent.
-                self.must(
-                    reqwest::Method::POST,
-                    &format!("/v1/checkout/sessions/{session}/expire"),
-                    Some(&payment.key("expire")),
-                    &[],
-                )
-                .await?;
+                // Expiring an open session ends its page. A shopper paying that instant makes it
+                // complete instead and Stripe refuses to expire it: either way, read it again.
+                let path = format!("/v1/checkout/sessions/{session}/expire");
+                let expired = self
+                    .call(
+                        reqwest::Method::POST,
+                        &path,
+                        Some(&payment.key("expire")),
+                        &[],
+                    )
+                    .await?;
                 let after = self.get_session(session).await?;
+                if let Err(error) = expired
+                    && after.status == "open"
+                {
+                    return Err(refused(&path, &error));
+                }
                 match (after.status.as_str(), after.payment_intent) {
                     ("complete", Some(intent)) => self.cancel_intent(payment, &intent).await,
                     _ => Ok(()),
@@ -409,6 +449,7 @@ mod tests {
             "sk_test_x".to_owned().into(),
             &"whsec_test".to_owned().into(),
             None,
+            "https://shop.example.com",
         )
         .unwrap()
     }
@@ -428,6 +469,7 @@ mod tests {
             "sk_test_x".to_owned().into(),
             &"local-development-payment-webhook-secret".to_owned().into(),
             None,
+            "https://shop.example.com",
         )
         .unwrap_err();
         assert!(error.to_string().contains("whsec_"), "{error}");

@@ -17,13 +17,14 @@ use crate::startup::AppState;
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// Places an order from the cart's lines: prices from product, the coupon from offer, stock
-/// held, payment authorized. Retry with the same `Idempotency-Key` and body for the same answer,
+/// held, payment authorized (or, when the shop takes cards on its provider's page, the page
+/// opened: see `GET /v1/orders/payment-method`). Retry with the same `Idempotency-Key` and body for the same answer,
 /// byte for byte; never a second order or charge.
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", security(("bearer" = [])),
     request_body = CheckoutRequest,
     params(("Idempotency-Key" = String, Header, description = "Unique per checkout, the same for its retries (a UUID, say)")),
     responses(
-        (status = 201, description = "Placed and paid", body = Order),
+        (status = 201, description = "Placed and paid; or, with a provider's payment page, placed with the `payment_url` to send the shopper to", body = Order),
         (status = 400, description = "No Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "The card was declined (`payment-declined`): nothing held, nothing charged", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No coupon with this code", body = Problem, content_type = "application/problem+json"),
@@ -116,6 +117,7 @@ pub async fn cancel(
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not paid (placed, shipped or cancelled)", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The provider did not capture the payment (`payment-unavailable`): still paid, not shipped", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(name = "ship_order", skip_all, fields(admin = %admin.id, order = %id))]
 pub async fn ship(

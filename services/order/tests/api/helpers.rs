@@ -6,6 +6,9 @@ pub use kit::testing::TestApp;
 use kit::testing::TestSigner;
 use serde_json::{Value, json};
 
+/// Where the shop's pages are, as order knows it (`STOREFRONT_ORIGIN`).
+pub const SHOP_ORIGIN: &str = "https://shop.example.com";
+
 /// A running product, offer and order.
 pub struct Shop {
     pub product: TestApp,
@@ -42,6 +45,7 @@ pub async fn spawn_shop_with(settings: order::Settings) -> Shop {
     let signer = TestSigner::start().await;
     let (product, offer) = spawn_upstream(&signer).await;
     let order = TestApp::builder(settings)
+        .configure(|c| c.storefront_origin = Some(SHOP_ORIGIN.to_owned()))
         .signer(signer)
         .call("product", &product.address)
         .call("offer", &offer.address)

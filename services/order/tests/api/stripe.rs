@@ -337,3 +337,146 @@ async fn the_local_provider_takes_cards_and_no_events() {
         "{problem}"
     );
 }
+
+#[tokio::test]
+async fn a_return_url_off_the_shop_is_refused_so_the_page_cannot_send_a_payer_elsewhere() {
+    let stripe = FakeStripe::start().await;
+    let shop = spawn_shop_with(stripe.settings()).await;
+    let (buyer, _) = shop.order.customer();
+    let variant = shop.variant("STRIPE-5", 500, 1).await;
+    for elsewhere in [
+        "https://evil.example.net/orders/{order}",
+        "http://shop.example.com/orders/{order}",
+        "https://shop.example.com.evil.example.net/",
+    ] {
+        let mut body = hosted(&variant);
+        body["return_url"] = json!(elsewhere);
+        let problem = kit::testing::problem(shop.checkout(&buyer, &key(), &body).await, 422).await;
+        assert!(
+            problem["errors"]
+                .to_string()
+                .contains("must be a page of the shop"),
+            "{elsewhere}: {problem}"
+        );
+    }
+    assert!(stripe.calls().is_empty(), "no page opened");
+}
+
+#[tokio::test]
+async fn a_free_order_needs_no_page_and_cancels_without_calling_stripe() {
+    let stripe = FakeStripe::start().await;
+    let shop = spawn_shop_with(stripe.settings()).await;
+    let (buyer, _) = shop.order.customer();
+    let variant = shop.variant("STRIPE-6", 500, 1).await;
+    shop.coupon("ALLFREE", "fixed", 100_000, json!({})).await;
+    let mut body = hosted(&variant);
+    body["coupon_code"] = json!("ALLFREE");
+    let response = shop.checkout(&buyer, &key(), &body).await;
+    assert_eq!(response.status(), 201);
+    let order: Value = response.json().await.unwrap();
+    assert_eq!(
+        (order["status"].as_str(), order["total"].as_i64()),
+        (Some("paid"), Some(0))
+    );
+    let id = order["id"].as_str().unwrap();
+    let cancelled = shop
+        .order
+        .post(&format!("/v1/orders/{id}/cancel"))
+        .bearer_auth(&buyer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), 200);
+    assert!(stripe.calls().is_empty(), "{:?}", stripe.calls());
+}
+
+#[tokio::test]
+async fn a_void_that_fails_while_stripe_is_down_is_retried_by_the_sweeper() {
+    let stripe = FakeStripe::start().await;
+    let shop = spawn_shop_with(stripe.settings()).await;
+    let (buyer, _) = shop.order.customer();
+    let variant = shop.variant("STRIPE-7", 800, 2).await;
+    let placed: Value = shop
+        .checkout(&buyer, &key(), &hosted(&variant))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = placed["id"].as_str().unwrap();
+    let session = stripe.session_of(id);
+    let intent = stripe.pay(&session.id);
+    let (body, signature) = stripe.event("checkout.session.completed", &session.id);
+    assert_eq!(deliver(&shop, &body, Some(&signature)).await.status(), 204);
+
+    // Stripe is down when the buyer cancels: the order is cancelled and its stock back at once;
+    // the authorization is voided once Stripe answers again.
+    stripe.outage(true);
+    let cancelled = shop
+        .order
+        .post(&format!("/v1/orders/{id}/cancel"))
+        .bearer_auth(&buyer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), 200);
+    assert_eq!(shop.stock(&variant).await, 2);
+    assert_eq!(stripe.intent(&intent), "requires_capture");
+    stripe.outage(false);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while stripe.intent(&intent) != "canceled" {
+        assert!(tokio::time::Instant::now() < deadline, "never voided");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn shipping_holds_the_order_while_it_captures_so_a_cancellation_cannot_slip_in() {
+    let stripe = FakeStripe::start().await;
+    let shop = spawn_shop_with(stripe.settings()).await;
+    let (buyer, _) = shop.order.customer();
+    let variant = shop.variant("STRIPE-8", 800, 2).await;
+    let placed: Value = shop
+        .checkout(&buyer, &key(), &hosted(&variant))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = placed["id"].as_str().unwrap();
+    let session = stripe.session_of(id);
+    let intent = stripe.pay(&session.id);
+    let (body, signature) = stripe.event("checkout.session.completed", &session.id);
+    assert_eq!(deliver(&shop, &body, Some(&signature)).await.status(), 204);
+
+    // A capture that fails leaves the order paid (shipping rolled back) ...
+    stripe.outage(true);
+    let ship = || {
+        shop.order
+            .post(&format!("/v1/orders/{id}/ship"))
+            .bearer_auth(&shop.admin)
+            .send()
+    };
+    kit::testing::problem(ship().await.unwrap(), 502).await;
+    assert_eq!(order_of(&shop, &buyer, id).await["status"], "paid");
+    // ... and shipping and cancelling at once end in one of the two, never a captured,
+    // cancelled order.
+    stripe.outage(false);
+    let cancel = shop
+        .order
+        .post(&format!("/v1/orders/{id}/cancel"))
+        .bearer_auth(&buyer)
+        .send();
+    let (shipped, cancelled) = tokio::join!(ship(), cancel);
+    let (shipped, cancelled) = (shipped.unwrap().status(), cancelled.unwrap().status());
+    let status = order_of(&shop, &buyer, id).await["status"].clone();
+    match (shipped.as_u16(), cancelled.as_u16()) {
+        (200, 409) => {
+            assert_eq!(status, "shipped");
+            assert_eq!(stripe.intent(&intent), "succeeded");
+        }
+        (409, 200) => {
+            assert_eq!(status, "cancelled");
+            assert_eq!(stripe.intent(&intent), "canceled");
+        }
+        other => panic!("ship and cancel answered {other:?}"),
+    }
+}
