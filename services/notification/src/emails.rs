@@ -183,3 +183,23 @@ impl Mailer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancellation_says_why_nothing_was_charged() {
+        let order = Uuid::now_v7();
+        for (reason, says) in [
+            ("payment-expired", "not paid on the payment page in time"),
+            ("payment-declined", "payment did not go through"),
+            ("customer", "hold on your card is released"),
+        ] {
+            let email = cancelled(order, reason).unwrap();
+            assert!(email.text.contains(says), "{reason}: {}", email.text);
+            assert!(email.html.contains(says), "{reason}: {}", email.html);
+            assert!(email.text.contains(&order.to_string()));
+        }
+    }
+}
