@@ -597,7 +597,8 @@ pub(crate) async fn remove_scratch(stores: &Stores, services: &[&Service]) -> an
 
 /// Development values for declared secrets, new on every run and never written to disk, made as
 /// their kind in platform.toml says: an Ed25519 private key (PKCS#8 PEM), 32 random bytes (hex),
-/// or, for a value a person provides in a cluster, a placeholder naming it.
+/// or, for a value a person provides in a cluster, the developer's own from the environment or a
+/// placeholder naming it.
 fn dev_secret(secret: &Secret, stores: &Stores) -> anyhow::Result<String> {
     use rand::RngCore as _;
     Ok(match secret.kind {
@@ -613,7 +614,11 @@ fn dev_secret(secret: &Secret, stores: &Stores) -> anyhow::Result<String> {
             rand::rngs::OsRng.fill_bytes(&mut bytes);
             hex::encode(bytes)
         }
-        SecretKind::Provided => format!("local-development-{}", secret.name),
+        // A third party's credential: the developer's own when set in `up`'s environment (e.g.
+        // `PAYMENT_PROVIDER_KEY=sk_test_…` to try Stripe's test mode), else a placeholder the
+        // services take for "local" (order's local test-mode payments).
+        SecretKind::Provided => env_var(&crate::model::env_name(&secret.name))
+            .unwrap_or_else(|| format!("local-development-{}", secret.name)),
         // Locally the relay is the mail sink `up` starts (see `Backing::mail`).
         SecretKind::SmtpRelay => stores.mail.clone(),
     })
