@@ -256,6 +256,9 @@ impl Provider {
         signature: Option<&str>,
         body: &[u8],
     ) -> Result<Option<PaymentEvent>, WebhookError> {
+        if signature.is_none() {
+            return Err(kit::webhook::SignatureError::Missing.into());
+        }
         match self {
             Self::Local(_) => Err(WebhookError::NoWebhooks),
             Self::Stripe(stripe) => stripe.event(signature, body, Utc::now().timestamp()),
