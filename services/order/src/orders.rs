@@ -408,7 +408,7 @@ impl Orders {
         };
         let (reason, problem) = match authorization {
             Ok(Authorization::Approved { payment_id }) => {
-                if !self.mark_paid(user, order.id, &payment_id).await? {
+                if !self.mark_paid(user, &order, &payment_id).await? {
                     // Cancelled meanwhile (the sweeper took it for abandoned): no charge.
                     self.void_late(order.id, Some(&payment_id), None).await?;
                     return Ok(Outcome::problem(declined(Some(ABANDONED))));
@@ -459,9 +459,10 @@ impl Orders {
     async fn mark_paid(
         &self,
         user: Uuid,
-        id: OrderId,
+        order: &Order,
         payment_id: &str,
     ) -> Result<bool, OrderError> {
+        let id = order.id;
         let mut tx = self.db.begin().await.context("cannot begin")?;
         let paid =
             storage::transition(&mut tx, id, &[OrderStatus::Placed], OrderStatus::Paid, None)
@@ -473,17 +474,11 @@ impl Orders {
         storage::record_payment(&mut tx, id, payment_id)
             .await
             .context("cannot record the payment")?;
-        let total: (i64, String) =
-            sqlx::query_as("SELECT total, currency FROM orders WHERE id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await
-                .context("cannot read the total")?;
         let event = OrderPaid {
             order_id: id.uuid(),
             user_id: user,
-            total: total.0,
-            currency: total.1,
+            total: order.total,
+            currency: order.currency.clone(),
         };
         kit::outbox::enqueue(&mut tx, crate::platform::MANIFEST.name, event)
             .await
@@ -516,7 +511,9 @@ impl Orders {
         match event {
             PaymentEvent::Authorized { payment_id, .. } => {
                 if stored.order.status == OrderStatus::Placed
-                    && self.mark_paid(stored.user_id, order, &payment_id).await?
+                    && self
+                        .mark_paid(stored.user_id, &stored.order, &payment_id)
+                        .await?
                 {
                     tracing::info!(%order, "paid on the provider's page");
                     return Ok(());

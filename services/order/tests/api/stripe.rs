@@ -33,6 +33,33 @@ fn hosted(variant: &str) -> Value {
     body
 }
 
+/// A checkout paid on the page: the order's id.
+async fn place(shop: &Shop, buyer: &str, variant: &str) -> String {
+    let response = shop.checkout(buyer, &key(), &hosted(variant)).await;
+    assert_eq!(response.status(), 201);
+    let placed: Value = response.json().await.unwrap();
+    placed["id"].as_str().unwrap().to_owned()
+}
+
+/// The shopper pays the order's page and Stripe's event comes in: the PaymentIntent's id.
+async fn pay(shop: &Shop, stripe: &FakeStripe, id: &str) -> String {
+    let session = stripe.session_of(id);
+    let intent = stripe.pay(&session.id);
+    let (body, signature) = stripe.event("checkout.session.completed", &session.id);
+    assert_eq!(deliver(shop, &body, Some(&signature)).await.status(), 204);
+    intent
+}
+
+/// The buyer cancels the order.
+async fn cancel(shop: &Shop, buyer: &str, id: &str) -> reqwest::Response {
+    shop.order
+        .post(&format!("/v1/orders/{id}/cancel"))
+        .bearer_auth(buyer)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn order_of(shop: &Shop, token: &str, id: &str) -> Value {
     shop.order
         .get(&format!("/v1/orders/{id}"))
@@ -194,13 +221,7 @@ async fn an_expired_page_cancels_the_order_and_gives_the_stock_back() {
     let shop = spawn_shop_with(stripe.settings()).await;
     let (buyer, _) = shop.order.customer();
     let variant = shop.variant("STRIPE-2", 900, 1).await;
-    let placed: Value = shop
-        .checkout(&buyer, &key(), &hosted(&variant))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = placed["id"].as_str().unwrap();
+    let id = &place(&shop, &buyer, &variant).await;
     assert_eq!(shop.stock(&variant).await, 0);
     let session = stripe.session_of(id);
     stripe.expire(&session.id);
@@ -223,40 +244,16 @@ async fn cancelling_on_the_page_closes_it_and_a_payment_that_raced_it_is_voided(
     let variant = shop.variant("STRIPE-3", 500, 5).await;
 
     // Cancelled while the page is open: the page is expired.
-    let first: Value = shop
-        .checkout(&buyer, &key(), &hosted(&variant))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let first_id = first["id"].as_str().unwrap();
-    let cancel = |id: String| {
-        let shop = &shop;
-        let buyer = buyer.clone();
-        async move {
-            shop.order
-                .post(&format!("/v1/orders/{id}/cancel"))
-                .bearer_auth(&buyer)
-                .send()
-                .await
-                .unwrap()
-        }
-    };
-    assert_eq!(cancel(first_id.to_owned()).await.status(), 200);
+    let first_id = &place(&shop, &buyer, &variant).await;
+    assert_eq!(cancel(&shop, &buyer, first_id).await.status(), 200);
     assert_eq!(stripe.session_of(first_id).status, "expired");
 
     // Paid on the page a moment before the buyer cancelled, its event not yet in: the
     // cancellation cancels the PaymentIntent, and the late event changes nothing.
-    let second: Value = shop
-        .checkout(&buyer, &key(), &hosted(&variant))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let second_id = second["id"].as_str().unwrap();
+    let second_id = &place(&shop, &buyer, &variant).await;
     let session = stripe.session_of(second_id);
     let intent = stripe.pay(&session.id);
-    assert_eq!(cancel(second_id.to_owned()).await.status(), 200);
+    assert_eq!(cancel(&shop, &buyer, second_id).await.status(), 200);
     assert_eq!(stripe.intent(&intent), "canceled");
     let (body, signature) = stripe.event("checkout.session.completed", &session.id);
     assert_eq!(deliver(&shop, &body, Some(&signature)).await.status(), 204);
@@ -274,13 +271,7 @@ async fn the_sweeper_asks_stripe_about_a_page_whose_event_never_came() {
     let variant = shop.variant("STRIPE-4", 700, 5).await;
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let placed: Value = shop
-            .checkout(&buyer, &key(), &hosted(&variant))
-            .await
-            .json()
-            .await
-            .unwrap();
-        ids.push(placed["id"].as_str().unwrap().to_owned());
+        ids.push(place(&shop, &buyer, &variant).await);
     }
     // The first was paid, the second left open; neither event arrived. An hour and a half
     // later the sweeper settles both.
@@ -379,14 +370,7 @@ async fn a_free_order_needs_no_page_and_cancels_without_calling_stripe() {
         (Some("paid"), Some(0))
     );
     let id = order["id"].as_str().unwrap();
-    let cancelled = shop
-        .order
-        .post(&format!("/v1/orders/{id}/cancel"))
-        .bearer_auth(&buyer)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cancelled.status(), 200);
+    assert_eq!(cancel(&shop, &buyer, id).await.status(), 200);
     assert!(stripe.calls().is_empty(), "{:?}", stripe.calls());
 }
 
@@ -396,29 +380,13 @@ async fn a_void_that_fails_while_stripe_is_down_is_retried_by_the_sweeper() {
     let shop = spawn_shop_with(stripe.settings()).await;
     let (buyer, _) = shop.order.customer();
     let variant = shop.variant("STRIPE-7", 800, 2).await;
-    let placed: Value = shop
-        .checkout(&buyer, &key(), &hosted(&variant))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = placed["id"].as_str().unwrap();
-    let session = stripe.session_of(id);
-    let intent = stripe.pay(&session.id);
-    let (body, signature) = stripe.event("checkout.session.completed", &session.id);
-    assert_eq!(deliver(&shop, &body, Some(&signature)).await.status(), 204);
+    let id = &place(&shop, &buyer, &variant).await;
+    let intent = pay(&shop, &stripe, id).await;
 
     // Stripe is down when the buyer cancels: the order is cancelled and its stock back at once;
     // the authorization is voided once Stripe answers again.
     stripe.outage(true);
-    let cancelled = shop
-        .order
-        .post(&format!("/v1/orders/{id}/cancel"))
-        .bearer_auth(&buyer)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cancelled.status(), 200);
+    assert_eq!(cancel(&shop, &buyer, id).await.status(), 200);
     assert_eq!(shop.stock(&variant).await, 2);
     assert_eq!(stripe.intent(&intent), "requires_capture");
     stripe.outage(false);
@@ -435,17 +403,8 @@ async fn shipping_holds_the_order_while_it_captures_so_a_cancellation_cannot_sli
     let shop = spawn_shop_with(stripe.settings()).await;
     let (buyer, _) = shop.order.customer();
     let variant = shop.variant("STRIPE-8", 800, 2).await;
-    let placed: Value = shop
-        .checkout(&buyer, &key(), &hosted(&variant))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = placed["id"].as_str().unwrap();
-    let session = stripe.session_of(id);
-    let intent = stripe.pay(&session.id);
-    let (body, signature) = stripe.event("checkout.session.completed", &session.id);
-    assert_eq!(deliver(&shop, &body, Some(&signature)).await.status(), 204);
+    let id = &place(&shop, &buyer, &variant).await;
+    let intent = pay(&shop, &stripe, id).await;
 
     // A capture that fails leaves the order paid (shipping rolled back) ...
     stripe.outage(true);
@@ -460,13 +419,8 @@ async fn shipping_holds_the_order_while_it_captures_so_a_cancellation_cannot_sli
     // ... and shipping and cancelling at once end in one of the two, never a captured,
     // cancelled order.
     stripe.outage(false);
-    let cancel = shop
-        .order
-        .post(&format!("/v1/orders/{id}/cancel"))
-        .bearer_auth(&buyer)
-        .send();
-    let (shipped, cancelled) = tokio::join!(ship(), cancel);
-    let (shipped, cancelled) = (shipped.unwrap().status(), cancelled.unwrap().status());
+    let (shipped, cancelled) = tokio::join!(ship(), cancel(&shop, &buyer, id));
+    let (shipped, cancelled) = (shipped.unwrap().status(), cancelled.status());
     let status = order_of(&shop, &buyer, id).await["status"].clone();
     match (shipped.as_u16(), cancelled.as_u16()) {
         (200, 409) => {
