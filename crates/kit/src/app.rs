@@ -180,7 +180,12 @@ impl Opened {
             shutdown.spawn(relay.run(shutdown.clone()));
         }
         if let (Some(db), false) = (&db, manifest.consumes.is_empty()) {
-            shutdown.spawn(crate::kafka::prune_processed(db.clone(), shutdown.clone()));
+            let db = db.clone();
+            shutdown.every(
+                Duration::from_secs(60),
+                Duration::from_secs(3600),
+                move || crate::kafka::prune_processed(db.clone()),
+            );
         }
         let subscription = match (&producer, manifest.consumes.is_empty()) {
             (Some(producer), false) => {

@@ -506,27 +506,20 @@ where
 /// redeliver within minutes; replaying a topic from the start is an operator's decision).
 pub const PROCESSED_RETENTION: Duration = Duration::from_secs(30 * 86_400);
 
-/// Deletes handled event ids older than [`PROCESSED_RETENTION`] every hour, until shutdown.
-pub async fn prune_processed(pool: sqlx::PgPool, shutdown: Shutdown) {
-    let mut pause = Duration::from_secs(60);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(pause) => {}
+/// Deletes handled event ids older than [`PROCESSED_RETENTION`] (every hour, see
+/// `kit::app`).
+pub async fn prune_processed(pool: sqlx::PgPool) {
+    let deleted = sqlx::query(
+        "DELETE FROM processed_events WHERE processed_at < now() - make_interval(secs => $1)",
+    )
+    .bind(PROCESSED_RETENTION.as_secs_f64())
+    .execute(&pool)
+    .await;
+    match deleted {
+        Ok(done) if done.rows_affected() > 0 => {
+            tracing::info!(rows = done.rows_affected(), "pruned processed event ids");
         }
-        pause = Duration::from_secs(3600);
-        let deleted = sqlx::query(
-            "DELETE FROM processed_events WHERE processed_at < now() - make_interval(secs => $1)",
-        )
-        .bind(PROCESSED_RETENTION.as_secs_f64())
-        .execute(&pool)
-        .await;
-        match deleted {
-            Ok(done) if done.rows_affected() > 0 => {
-                tracing::info!(rows = done.rows_affected(), "pruned processed event ids");
-            }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "cannot prune processed event ids"),
-        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot prune processed event ids"),
     }
 }

@@ -52,6 +52,28 @@ impl Shutdown {
         self.tracker.spawn(task)
     }
 
+    /// Spawns a tracked task that runs `work` after `first`, then every `then`, until shutdown:
+    /// a sweeper, a pruner. A run under way when shutdown begins finishes (shutdown waits for it,
+    /// within the grace period); none starts after.
+    pub fn every<F, Fut>(&self, first: Duration, then: Duration, mut work: F)
+    where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let token = self.token.clone();
+        self.spawn(async move {
+            let mut pause = first;
+            loop {
+                tokio::select! {
+                    () = token.cancelled() => return,
+                    () = tokio::time::sleep(pause) => {}
+                }
+                work().await;
+                pause = then;
+            }
+        });
+    }
+
     /// Triggers shutdown on SIGTERM or Ctrl-C. Call once, from `main`.
     pub fn listen_for_signals(&self) {
         let token = self.token.clone();
@@ -104,5 +126,39 @@ async fn signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn every_runs_after_a_first_pause_then_periodically_and_stops_at_shutdown() {
+        let shutdown = Shutdown::new();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counter = runs.clone();
+        shutdown.every(
+            Duration::from_millis(200),
+            Duration::from_millis(20),
+            move || {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+            },
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 0, "not before the first pause");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(runs.load(Ordering::SeqCst) >= 3, "then every 20 ms");
+        shutdown.trigger();
+        assert!(shutdown.wait(Duration::from_secs(1)).await, "it stops");
+        let after = runs.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(runs.load(Ordering::SeqCst), after, "none after shutdown");
     }
 }

@@ -14,7 +14,7 @@
 //! comes for them afterwards is dropped, not parked or kept. Parking, the drain and the erasure
 //! take one lock per user, so an e-mail cannot be parked just after the drain that would have
 //! sent it (or the erasure that would have deleted it). A relay that fails parks the e-mail too,
-//! instead of retrying it into the dead-letter topic. [`sweep`] sends what waits for a buyer
+//! instead of retrying it into the dead-letter topic. [`sweep_once`] (every [`SWEEP_EVERY`]) sends what waits for a buyer
 //! whose address is known (the relay is back, a drain failed) and gives up, loudly, on e-mails
 //! whose buyer stays unknown for longer than the topics keep events.
 
@@ -35,7 +35,7 @@ const CONSUMER: &str = crate::platform::MANIFEST.name;
 /// `user.registered` it waits for cannot come any more.
 pub const PARKED_FOR: Duration = Duration::from_secs(14 * 86_400);
 
-/// How often [`sweep`] runs.
+/// How often [`sweep_once`] runs (see `startup`).
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// Failed sends of a parked e-mail before it is given up: with the backoff (a minute, doubling,
@@ -412,17 +412,6 @@ async fn deliver(
     tx.commit().await.map_err(transient)?;
     tracing::info!(%event, kind, "e-mail sent");
     Ok(())
-}
-
-/// Every [`SWEEP_EVERY`] until shutdown, [`sweep_once`].
-pub async fn sweep(db: PgPool, mailer: Mailer, shutdown: kit::Shutdown) {
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(SWEEP_EVERY) => {}
-        }
-        sweep_once(&db, &mailer, PARKED_FOR).await;
-    }
 }
 
 /// Sends what waits for buyers whose address is known (a drain or a send failed) and is due, the

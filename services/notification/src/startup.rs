@@ -9,6 +9,7 @@ use utoipa::OpenApi as _;
 
 use crate::config::Config;
 use crate::emails::Mailer;
+use crate::notify::{PARKED_FOR, SWEEP_EVERY, sweep_once};
 use crate::platform::Platform;
 use crate::routes::{self, ApiDoc};
 
@@ -29,11 +30,13 @@ impl Application {
     pub async fn build(config: Config, platform: Platform) -> anyhow::Result<Self> {
         let runtime = platform.runtime.clone();
         let mailer = Mailer::new(&config.service.smtp_relay, &config.service.mail_from)?;
-        runtime.shutdown.spawn(crate::notify::sweep(
-            platform.db.clone(),
-            mailer.clone(),
-            runtime.shutdown.clone(),
-        ));
+        runtime.shutdown.every(SWEEP_EVERY, SWEEP_EVERY, {
+            let (db, mailer) = (platform.db.clone(), mailer.clone());
+            move || {
+                let (db, mailer) = (db.clone(), mailer.clone());
+                async move { sweep_once(&db, &mailer, PARKED_FOR).await }
+            }
+        });
         let db = platform.db.clone();
         platform.subscription.clone().run(move |envelope| {
             let (db, mailer) = (db.clone(), mailer.clone());

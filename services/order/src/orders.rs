@@ -11,7 +11,7 @@
 //! held in product (each all-or-nothing), then the order, its lines and `order.placed` in one
 //! transaction, then the payment authorized (key `<order>/authorize`). Authorized: `order.paid`.
 //! Declined or failed: the order is cancelled (`order.cancelled`) and its holds given back. A
-//! failure after holding gives them back too; a release that fails is retried by [`Orders::sweep`]
+//! failure after holding gives them back too; a release that fails is retried by [`Orders::sweep_once`]
 //! until it succeeds, and a checkout abandoned midway (placed, never retried) is cancelled by it.
 //!
 //! With a provider that takes the card on its own page, the checkout answers the order `placed`
@@ -706,7 +706,7 @@ impl Orders {
     }
 
     /// Voids a cancelled order's payment (or closes its payment page) and records it;
-    /// [`Orders::sweep`] retries a failure.
+    /// [`Orders::sweep_once`] retries a failure.
     async fn void_and_record(&self, id: OrderId) {
         let voided: anyhow::Result<()> = async {
             let payment = storage::payment_of(&self.db, id)
@@ -724,7 +724,7 @@ impl Orders {
         }
     }
 
-    /// Gives back a cancelled order's holds and records it; [`Orders::sweep`] retries a failure.
+    /// Gives back a cancelled order's holds and records it; [`Orders::sweep_once`] retries a failure.
     async fn release_and_record(&self, id: OrderId) {
         match self.upstream.release(id).await {
             Ok(()) => {
@@ -735,17 +735,6 @@ impl Orders {
             Err(error) => {
                 tracing::warn!(order = %id, %error, "cannot give back holds; the sweeper retries")
             }
-        }
-    }
-
-    /// Every `every` until shutdown, [`Orders::sweep_once`] with [`ABANDONED_AFTER`].
-    pub async fn sweep(self, every: Duration, shutdown: kit::shutdown::Shutdown) {
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(every) => {}
-            }
-            self.sweep_once(ABANDONED_AFTER).await;
         }
     }
 

@@ -12,7 +12,7 @@ use kit::auth::Verifier;
 use utoipa::OpenApi as _;
 
 use crate::config::Config;
-use crate::orders::Orders;
+use crate::orders::{ABANDONED_AFTER, Orders};
 use crate::payments::Provider;
 use crate::platform::Platform;
 use crate::routes::{self, ApiDoc};
@@ -58,9 +58,13 @@ impl Application {
             },
             payments,
         };
-        runtime
-            .shutdown
-            .spawn(orders.clone().sweep(SWEEP_EVERY, runtime.shutdown.clone()));
+        runtime.shutdown.every(SWEEP_EVERY, SWEEP_EVERY, {
+            let orders = orders.clone();
+            move || {
+                let orders = orders.clone();
+                async move { orders.sweep_once(ABANDONED_AFTER).await }
+            }
+        });
         let state = AppState {
             config: Arc::new(config),
             orders,
