@@ -33,6 +33,16 @@ fn hosted(variant: &str) -> Value {
     body
 }
 
+/// Stripe's stand-in, the shop paying with it, a buyer's token, and a variant of `price` and
+/// `stock`.
+async fn stripe_shop(sku: &str, price: i64, stock: i64) -> (FakeStripe, Shop, String, String) {
+    let stripe = FakeStripe::start().await;
+    let shop = spawn_shop_with(stripe.settings()).await;
+    let (buyer, _) = shop.order.customer();
+    let variant = shop.variant(sku, price, stock).await;
+    (stripe, shop, buyer, variant)
+}
+
 /// A checkout paid on the page: the order's id.
 async fn place(shop: &Shop, buyer: &str, variant: &str) -> String {
     let response = shop.checkout(buyer, &key(), &hosted(variant)).await;
@@ -85,10 +95,7 @@ async fn outbox_count(shop: &Shop, kind: &str, order: &str) -> i64 {
 
 #[tokio::test]
 async fn a_checkout_is_paid_on_stripes_page_and_settled_by_its_signed_event() {
-    let stripe = FakeStripe::start().await;
-    let shop = spawn_shop_with(stripe.settings()).await;
-    let (buyer, _) = shop.order.customer();
-    let variant = shop.variant("STRIPE-1", 1250, 3).await;
+    let (stripe, shop, buyer, variant) = stripe_shop("STRIPE-1", 1250, 3).await;
 
     let method: Value = shop
         .order
@@ -217,10 +224,7 @@ async fn a_checkout_is_paid_on_stripes_page_and_settled_by_its_signed_event() {
 
 #[tokio::test]
 async fn an_expired_page_cancels_the_order_and_gives_the_stock_back() {
-    let stripe = FakeStripe::start().await;
-    let shop = spawn_shop_with(stripe.settings()).await;
-    let (buyer, _) = shop.order.customer();
-    let variant = shop.variant("STRIPE-2", 900, 1).await;
+    let (stripe, shop, buyer, variant) = stripe_shop("STRIPE-2", 900, 1).await;
     let id = &place(&shop, &buyer, &variant).await;
     assert_eq!(shop.stock(&variant).await, 0);
     let session = stripe.session_of(id);
@@ -238,10 +242,7 @@ async fn an_expired_page_cancels_the_order_and_gives_the_stock_back() {
 
 #[tokio::test]
 async fn cancelling_on_the_page_closes_it_and_a_payment_that_raced_it_is_voided() {
-    let stripe = FakeStripe::start().await;
-    let shop = spawn_shop_with(stripe.settings()).await;
-    let (buyer, _) = shop.order.customer();
-    let variant = shop.variant("STRIPE-3", 500, 5).await;
+    let (stripe, shop, buyer, variant) = stripe_shop("STRIPE-3", 500, 5).await;
 
     // Cancelled while the page is open: the page is expired.
     let first_id = &place(&shop, &buyer, &variant).await;
@@ -265,10 +266,7 @@ async fn cancelling_on_the_page_closes_it_and_a_payment_that_raced_it_is_voided(
 
 #[tokio::test]
 async fn the_sweeper_asks_stripe_about_a_page_whose_event_never_came() {
-    let stripe = FakeStripe::start().await;
-    let shop = spawn_shop_with(stripe.settings()).await;
-    let (buyer, _) = shop.order.customer();
-    let variant = shop.variant("STRIPE-4", 700, 5).await;
+    let (stripe, shop, buyer, variant) = stripe_shop("STRIPE-4", 700, 5).await;
     let mut ids = Vec::new();
     for _ in 0..2 {
         ids.push(place(&shop, &buyer, &variant).await);
@@ -331,10 +329,7 @@ async fn the_local_provider_takes_cards_and_no_events() {
 
 #[tokio::test]
 async fn a_return_url_off_the_shop_is_refused_so_the_page_cannot_send_a_payer_elsewhere() {
-    let stripe = FakeStripe::start().await;
-    let shop = spawn_shop_with(stripe.settings()).await;
-    let (buyer, _) = shop.order.customer();
-    let variant = shop.variant("STRIPE-5", 500, 1).await;
+    let (stripe, shop, buyer, variant) = stripe_shop("STRIPE-5", 500, 1).await;
     for elsewhere in [
         "https://evil.example.net/orders/{order}",
         "http://shop.example.com/orders/{order}",
@@ -355,10 +350,7 @@ async fn a_return_url_off_the_shop_is_refused_so_the_page_cannot_send_a_payer_el
 
 #[tokio::test]
 async fn a_free_order_needs_no_page_and_cancels_without_calling_stripe() {
-    let stripe = FakeStripe::start().await;
-    let shop = spawn_shop_with(stripe.settings()).await;
-    let (buyer, _) = shop.order.customer();
-    let variant = shop.variant("STRIPE-6", 500, 1).await;
+    let (stripe, shop, buyer, variant) = stripe_shop("STRIPE-6", 500, 1).await;
     shop.coupon("ALLFREE", "fixed", 100_000, json!({})).await;
     let mut body = hosted(&variant);
     body["coupon_code"] = json!("ALLFREE");
@@ -376,10 +368,7 @@ async fn a_free_order_needs_no_page_and_cancels_without_calling_stripe() {
 
 #[tokio::test]
 async fn a_void_that_fails_while_stripe_is_down_is_retried_by_the_sweeper() {
-    let stripe = FakeStripe::start().await;
-    let shop = spawn_shop_with(stripe.settings()).await;
-    let (buyer, _) = shop.order.customer();
-    let variant = shop.variant("STRIPE-7", 800, 2).await;
+    let (stripe, shop, buyer, variant) = stripe_shop("STRIPE-7", 800, 2).await;
     let id = &place(&shop, &buyer, &variant).await;
     let intent = pay(&shop, &stripe, id).await;
 
@@ -399,10 +388,7 @@ async fn a_void_that_fails_while_stripe_is_down_is_retried_by_the_sweeper() {
 
 #[tokio::test]
 async fn shipping_holds_the_order_while_it_captures_so_a_cancellation_cannot_slip_in() {
-    let stripe = FakeStripe::start().await;
-    let shop = spawn_shop_with(stripe.settings()).await;
-    let (buyer, _) = shop.order.customer();
-    let variant = shop.variant("STRIPE-8", 800, 2).await;
+    let (stripe, shop, buyer, variant) = stripe_shop("STRIPE-8", 800, 2).await;
     let id = &place(&shop, &buyer, &variant).await;
     let intent = pay(&shop, &stripe, id).await;
 
