@@ -131,7 +131,41 @@ pub enum SendError {
     #[error("the message cannot be built: {0}")]
     Build(String),
     #[error("the SMTP relay refused or failed: {0}")]
-    Smtp(#[from] lettre::transport::smtp::Error),
+    Smtp(SmtpFailure),
+}
+
+/// An SMTP failure as it is logged and recorded: its kind and reply code, never the relay's
+/// words, which may quote the recipient's address (and logs outlive an erasure).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpFailure(String);
+
+impl std::fmt::Display for SmtpFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<lettre::transport::smtp::Error> for SendError {
+    fn from(error: lettre::transport::smtp::Error) -> Self {
+        let what = if error.is_timeout() {
+            "timed out"
+        } else if error.is_tls() {
+            "TLS failed"
+        } else if error.is_permanent() {
+            "refused for good"
+        } else if error.is_transient() {
+            "refused for now"
+        } else if error.is_client() {
+            "the client failed"
+        } else {
+            "connection or protocol failure"
+        };
+        let code = error
+            .status()
+            .map(|code| format!(" (reply {code})"))
+            .unwrap_or_default();
+        Self::Smtp(SmtpFailure(format!("{what}{code}")))
+    }
 }
 
 impl Mailer {
@@ -187,6 +221,48 @@ impl Mailer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A relay that refuses every recipient, quoting the address as real relays do.
+    async fn refusing_relay() -> u16 {
+        use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        #[allow(clippy::disallowed_methods)] // the stand-in lives as long as the test
+        tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.unwrap();
+            let (read, mut write) = socket.into_split();
+            let mut lines = BufReader::new(read).lines();
+            write.write_all(b"220 relay.test ESMTP\r\n").await.unwrap();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let reply = match line.get(..4).map(str::to_ascii_uppercase).as_deref() {
+                    Some("EHLO") => "250 relay.test\r\n".to_owned(),
+                    Some("RCPT") => format!(
+                        "550 5.1.1 {}: Recipient address rejected\r\n",
+                        line.trim_start_matches("RCPT TO:")
+                    ),
+                    Some("QUIT") => "221 bye\r\n".to_owned(),
+                    _ => "250 ok\r\n".to_owned(),
+                };
+                write.write_all(reply.as_bytes()).await.unwrap();
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn a_relays_refusal_is_logged_without_the_address_it_quotes() {
+        let port = refusing_relay().await;
+        let relay = format!("smtp://127.0.0.1:{port}").into();
+        let mailer = Mailer::new(&relay, "Shop <no-reply@shop.example.com>").unwrap();
+        let email = cancelled(Uuid::now_v7(), "customer").unwrap();
+        let error = mailer
+            .send(Uuid::now_v7(), "ada@example.com", &email)
+            .await
+            .unwrap_err();
+        let logged = format!("{error} {error:?}");
+        assert!(!logged.contains("ada@example.com"), "{logged}");
+        assert!(logged.contains("refused for good (reply 550)"), "{logged}");
+    }
 
     #[test]
     fn a_cancellation_says_why_nothing_was_charged() {
