@@ -35,6 +35,8 @@ const CONSUMER: &str = crate::platform::MANIFEST.name;
 /// `user.registered` it waits for cannot come any more.
 pub const PARKED_FOR: Duration = Duration::from_secs(14 * 86_400);
 
+/// How long a parked e-mail being sent is claimed by its sender (the relay's timeout is 10 s).
+pub const SENDING_FOR: Duration = Duration::from_secs(120);
 /// How often [`sweep_once`] runs (see `startup`).
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
@@ -316,16 +318,22 @@ async fn send_parked(db: &PgPool, mailer: &Mailer, user: Uuid) -> Result<(), Han
         let Recipient::Known(to) = recipient(&mut tx, user).await.map_err(retry)? else {
             return Ok(());
         };
+        // Claimed for [`SENDING_FOR`]: a drain and the sweeper racing for the same e-mail send
+        // it once (the one that finds it no longer due skips it). Sent, it is deleted; failed, it
+        // is backed off; lost with a crashed sender, it is due again when the claim runs out.
         let row: Option<(String, String, String, String)> = sqlx::query_as(
-            "SELECT kind, subject, text_body, html_body FROM pending_emails WHERE event_id = $1",
+            "UPDATE pending_emails SET next_attempt_at = now() + make_interval(secs => $2) \
+             WHERE event_id = $1 AND next_attempt_at <= now() \
+             RETURNING kind, subject, text_body, html_body",
         )
         .bind(event)
+        .bind(SENDING_FOR.as_secs_f64())
         .fetch_optional(&mut *tx)
         .await
         .map_err(retry)?;
-        tx.rollback().await.map_err(retry)?;
+        tx.commit().await.map_err(retry)?;
         let Some((kind, subject, text, html)) = row else {
-            continue; // sent meanwhile
+            continue; // sent, or being sent, meanwhile
         };
         let email = Email {
             subject,

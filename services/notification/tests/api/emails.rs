@@ -436,3 +436,45 @@ async fn a_registration_whose_drain_meets_a_relay_outage_is_not_retried_the_swee
     assert_eq!(app.sink.messages().len(), 1);
     assert_eq!(count(db, "pending_emails").await, 0);
 }
+
+#[tokio::test]
+async fn a_drain_and_the_sweeper_racing_for_the_same_parked_e_mails_send_each_once() {
+    let app = spawn_app().await;
+    let db = app.app.pool();
+    let user = Uuid::now_v7();
+    handle(db, &app.mailer, user_registered(user, "ada@example.com"))
+        .await
+        .unwrap();
+    // Ten e-mails parked by a relay outage, due now.
+    let down = notification::emails::Mailer::new(
+        &"smtp://127.0.0.1:1".to_owned().into(),
+        "Shop <no-reply@shop.example.com>",
+    )
+    .unwrap();
+    for _ in 0..10 {
+        handle(db, &down, order_cancelled(Uuid::now_v7(), user, "customer"))
+            .await
+            .unwrap();
+    }
+    sqlx::query("UPDATE pending_emails SET next_attempt_at = now()")
+        .execute(db)
+        .await
+        .unwrap();
+    assert_eq!(count(db, "pending_emails").await, 10);
+    // The relay is back: a registration's drain (the address changed) and the sweeper run at once.
+    let (drained, ()) = tokio::join!(
+        handle(db, &app.mailer, user_registered(user, "ada@example.com")),
+        notification::notify::sweep_once(db, &app.mailer, notification::notify::PARKED_FOR),
+    );
+    drained.unwrap();
+    let messages = app.sink.messages();
+    assert_eq!(messages.len(), 10);
+    let resent: Vec<u32> = messages
+        .iter()
+        .map(|m| m.deliveries)
+        .filter(|t| *t > 1)
+        .collect();
+    assert!(resent.is_empty(), "sent more than once: {resent:?}");
+    assert_eq!(count(db, "pending_emails").await, 0);
+    assert_eq!(count(db, "sent_emails").await, 10);
+}
