@@ -190,6 +190,15 @@ async fn an_erased_user_is_forgotten_and_gets_no_mail() {
     assert!(app.sink.messages().is_empty());
 }
 
+/// A mailer whose relay is down: nothing listens on port 1, so every send fails at connect.
+fn relay_down() -> notification::emails::Mailer {
+    notification::emails::Mailer::new(
+        &"smtp://127.0.0.1:1".to_owned().into(),
+        "Shop <no-reply@shop.example.com>",
+    )
+    .unwrap()
+}
+
 async fn count(db: &sqlx::PgPool, table: &str) -> i64 {
     sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
         .fetch_one(db)
@@ -322,12 +331,7 @@ async fn a_relay_outage_parks_the_e_mail_and_the_sweeper_sends_it_when_the_relay
     handle(db, &app.mailer, user_registered(user, "ada@example.com"))
         .await
         .unwrap();
-    // Nothing listens on port 1: every send fails at connect.
-    let down = notification::emails::Mailer::new(
-        &"smtp://127.0.0.1:1".to_owned().into(),
-        "Shop <no-reply@shop.example.com>",
-    )
-    .unwrap();
+    let down = relay_down();
     handle(db, &down, order_cancelled(order, user, "customer"))
         .await
         .expect("parked, not retried into the dead-letter topic");
@@ -415,11 +419,7 @@ async fn a_registration_whose_drain_meets_a_relay_outage_is_not_retried_the_swee
     )
     .await
     .unwrap();
-    let down = notification::emails::Mailer::new(
-        &"smtp://127.0.0.1:1".to_owned().into(),
-        "Shop <no-reply@shop.example.com>",
-    )
-    .unwrap();
+    let down = relay_down();
     handle(db, &down, user_registered(user, "ada@example.com"))
         .await
         .expect("the address is stored; the event is not retried into the dead-letter topic");
@@ -446,11 +446,7 @@ async fn a_drain_and_the_sweeper_racing_for_the_same_parked_e_mails_send_each_on
         .await
         .unwrap();
     // Ten e-mails parked by a relay outage, due now.
-    let down = notification::emails::Mailer::new(
-        &"smtp://127.0.0.1:1".to_owned().into(),
-        "Shop <no-reply@shop.example.com>",
-    )
-    .unwrap();
+    let down = relay_down();
     for _ in 0..10 {
         handle(db, &down, order_cancelled(Uuid::now_v7(), user, "customer"))
             .await

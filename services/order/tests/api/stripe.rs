@@ -43,6 +43,20 @@ async fn stripe_shop(sku: &str, price: i64, stock: i64) -> (FakeStripe, Shop, St
     (stripe, shop, buyer, variant)
 }
 
+/// What `GET /v1/orders/payment-method` says the shop takes.
+async fn payment_form(shop: &Shop) -> String {
+    let method: Value = shop
+        .order
+        .get("/v1/orders/payment-method")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    method["form"].as_str().unwrap().to_owned()
+}
+
 /// A checkout paid on the page: the order's id.
 async fn place(shop: &Shop, buyer: &str, variant: &str) -> String {
     let response = shop.checkout(buyer, &key(), &hosted(variant)).await;
@@ -97,16 +111,7 @@ async fn outbox_count(shop: &Shop, kind: &str, order: &str) -> i64 {
 async fn a_checkout_is_paid_on_stripes_page_and_settled_by_its_signed_event() {
     let (stripe, shop, buyer, variant) = stripe_shop("STRIPE-1", 1250, 3).await;
 
-    let method: Value = shop
-        .order
-        .get("/v1/orders/payment-method")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(method, json!({"form": "provider-page"}));
+    assert_eq!(payment_form(&shop).await, "provider-page");
 
     // The card never reaches the shop; the way back is required.
     let with_card = shop
@@ -299,16 +304,7 @@ async fn the_sweeper_asks_stripe_about_a_page_whose_event_never_came() {
 #[tokio::test]
 async fn the_local_provider_takes_cards_and_no_events() {
     let shop = crate::helpers::spawn_shop().await;
-    let method: Value = shop
-        .order
-        .get("/v1/orders/payment-method")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(method, json!({"form": "card"}));
+    assert_eq!(payment_form(&shop).await, "card");
     let problem = kit::testing::problem(deliver(&shop, b"{}", Some("t=1,v1=00")).await, 404).await;
     assert!(
         problem["type"]
